@@ -1,0 +1,47 @@
+//! One function per command, given its settings and a `Printer`, returning an `Outcome`.
+
+mod build;
+
+use anyhow::Result;
+
+use crate::args::{Args, Command};
+use crate::output::Printer;
+use crate::settings::{BuildSettings, GlobalSettings};
+
+/// How a command ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// Changes or drift were found and `--exit-code` asked to say so.
+    Changes,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Changes => 2,
+        }
+    }
+}
+
+pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outcome> {
+    match args.command {
+        Command::Build(build_args) => {
+            let settings = BuildSettings::resolve(&build_args);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            build::run(&settings, printer)
+        }
+        Command::Completions(c) => {
+            use clap::CommandFactory;
+            let mut cmd = Args::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(c.shell, &mut cmd, "kfctl", &mut buf);
+            printer.data(&String::from_utf8_lossy(&buf))?;
+            Ok(Outcome::Success)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Turning an error chain into what a person reads, and into an exit code.
+//!
+//! Module errors are `thiserror` enums carrying the file or object they are about; commands wrap
+//! them with `anyhow` context naming the step. Bad input of any kind is the user's to fix (exit 1);
+//! anything unrecognised is a bug in kfctl (exit 3).
+
+use crate::render::RenderError;
+use crate::resource::yaml::YamlError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    User,
+    Internal,
+}
+
+impl ErrorClass {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorClass::User => 1,
+            ErrorClass::Internal => 3,
+        }
+    }
+}
+
+/// A user error if any cause in the chain is an error type that describes bad input.
+pub fn classify(err: &anyhow::Error) -> ErrorClass {
+    let user = err.chain().any(|cause| {
+        cause.is::<RenderError>()
+            || cause.is::<YamlError>()
+            || cause.is::<UserError>()
+            || cause.is::<std::io::Error>()
+    });
+    if user {
+        ErrorClass::User
+    } else {
+        ErrorClass::Internal
+    }
+}
+
+/// The causes, outermost first, and every hint a cause offers.
+pub fn render_chain(err: &anyhow::Error) -> (Vec<String>, Vec<String>) {
+    let mut chain = Vec::new();
+    let mut hints = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        // thiserror messages often repeat their source; print each text once.
+        if chain.last() != Some(&text) {
+            chain.push(text);
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<RenderError>()
+            .and_then(RenderError::hint)
+        {
+            hints.push(hint);
+        }
+        if let Some(UserError { hint: Some(h), .. }) = cause.downcast_ref::<UserError>() {
+            hints.push(h.clone());
+        }
+    }
+    (chain, hints)
+}
+
+/// A plain user-facing error raised by a command: bad flags or input it checked itself.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UserError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl UserError {
+    pub fn new(message: impl Into<String>) -> Self {
+        UserError {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}

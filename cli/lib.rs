@@ -1,0 +1,14 @@
+//! kfctl: render, install, upgrade and watch over Kubeflow on Kubernetes.
+//!
+//! Data flows one way: `args → Settings → render → ResourceSet → ...`. Only `commands` print (through
+//! `output::Printer`), and only `main` turns the outcome into an exit code.
+
+pub mod args;
+pub mod commands;
+pub mod errors;
+pub mod output;
+pub mod render;
+pub mod resource;
+pub mod settings;
+
+pub use commands::{Outcome, run};

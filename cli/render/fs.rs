@@ -1,0 +1,106 @@
+//! The filesystem the renderer reads: the real one, or an in-memory one for tests.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// Read access to files and directories. Paths are absolute or relative to the process's
+/// working directory, and already cleaned by `clean`.
+pub trait Fs: Sync {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    fn is_dir(&self, path: &Path) -> bool;
+    fn is_file(&self, path: &Path) -> bool;
+}
+
+/// The machine's filesystem.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealFs;
+
+impl Fs for RealFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        path.is_dir()
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        path.is_file()
+    }
+}
+
+/// Files held in memory; directories exist where files are below them.
+#[derive(Debug, Default, Clone)]
+pub struct MemFs {
+    files: BTreeMap<PathBuf, Vec<u8>>,
+}
+
+impl MemFs {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, path: impl AsRef<Path>, content: impl Into<Vec<u8>>) -> &mut Self {
+        self.files.insert(clean(path.as_ref()), content.into());
+        self
+    }
+}
+
+impl Fs for MemFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.files
+            .get(&clean(path))
+            .cloned()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        let dir = clean(path);
+        self.files.keys().any(|p| p != &dir && p.starts_with(&dir))
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        self.files.contains_key(&clean(path))
+    }
+}
+
+/// Removes `.` and resolves `..` lexically, as kustomize's loader does before its root checks.
+pub fn clean(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for comp in path.components() {
+        match comp {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let popped =
+                    matches!(out.components().next_back(), Some(Component::Normal(_))) && out.pop();
+                if !popped && !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_resolves_dots() {
+        assert_eq!(clean(Path::new("a/./b/../c")), PathBuf::from("a/c"));
+        assert_eq!(clean(Path::new("../a/..")), PathBuf::from(".."));
+        assert_eq!(clean(Path::new("/a/../..")), PathBuf::from("/"));
+        assert_eq!(clean(Path::new("a/..")), PathBuf::from("."));
+    }
+
+    #[test]
+    fn memfs_dirs() {
+        let mut fs = MemFs::new();
+        fs.add("base/kustomization.yaml", "x");
+        assert!(fs.is_dir(Path::new("base")));
+        assert!(fs.is_file(Path::new("./base/kustomization.yaml")));
+        assert!(!fs.is_dir(Path::new("base/kustomization.yaml")));
+    }
+}

@@ -1,0 +1,195 @@
+//! The kustomize-compatible render engine: a kustomization directory in, a `ResourceSet` out,
+//! the same objects in the same order as `kubectl kustomize`.
+//!
+//! Pure: reads through an `Fs`, never the network or a cluster. Each kustomization level loads
+//! its resources, generators and components, then runs its transforms in kustomize's order
+//! (`transforms::ORDER`); the top level then adds content hashes to generated names, fixes name
+//! references (`names`), resolves vars and sorts (`order`).
+
+pub mod fieldspec;
+pub mod fs;
+pub mod generators;
+pub mod kustomization;
+pub mod load;
+pub mod names;
+pub mod order;
+pub mod patch;
+pub mod replacements;
+pub mod select;
+pub mod transforms;
+pub mod vars;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use fs::{Fs, MemFs, RealFs};
+pub use load::{Target, build};
+
+use crate::resource::{DuplicateId, Origin, ResId, ResourceSet, yaml::YamlError};
+
+/// A finished render: the objects and the warnings kustomize would print.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub resources: ResourceSet,
+    pub warnings: Vec<String>,
+}
+
+/// A place in a file: a kustomization line, or a document's first line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loc {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+}
+
+impl Loc {
+    pub fn new(path: &Path, line: Option<usize>) -> Self {
+        Loc {
+            path: path.to_path_buf(),
+            line,
+        }
+    }
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.path.display()),
+            None => write!(f, "{}", self.path.display()),
+        }
+    }
+}
+
+/// Everything that can go wrong in a render. Each variant names the file (and line) or the
+/// object it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot read `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("no kustomization file in `{dir}`")]
+    NoKustomization { dir: PathBuf },
+
+    #[error("`{dir}` has more than one kustomization file ({})", names.join(", "))]
+    ManyKustomizations { dir: PathBuf, names: Vec<String> },
+
+    #[error("`{entry}` named at {at} does not exist")]
+    Missing { entry: String, at: Loc },
+
+    #[error("{path}:{}:{}: invalid YAML: {}", source.line, source.col, source.message)]
+    Yaml {
+        path: PathBuf,
+        #[source]
+        source: YamlError,
+    },
+
+    #[error("{at}: unknown field `{field}` in kustomization")]
+    UnknownField { field: String, at: Loc },
+
+    #[error("{at}: invalid kustomization: {message}")]
+    InvalidKustomization { message: String, at: Loc },
+
+    #[error("{at}: invalid object: {message}")]
+    InvalidObject { message: String, at: Loc },
+
+    #[error("cycle in resources: {}", chain.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(" -> "))]
+    Cycle { chain: Vec<PathBuf> },
+
+    #[error(
+        "{at}: `{entry}` is outside `{root}`, and kustomize loads files only from within a kustomization's directory"
+    )]
+    OutsideRoot {
+        entry: String,
+        root: PathBuf,
+        at: Loc,
+    },
+
+    #[error("{at}: `{field}` is not supported")]
+    Unsupported { field: String, at: Loc },
+
+    #[error("{at}: remote resource `{url}` is not supported by `kfctl build`")]
+    Remote { url: String, at: Loc },
+
+    #[error("{0}")]
+    Duplicate(Box<DuplicateId>),
+
+    #[error("{at}: patch matches no object: {what}")]
+    PatchTargetNotFound { what: String, at: Loc },
+
+    #[error("{at}: cannot apply patch to `{id}` ({origin}): {message}")]
+    Patch {
+        id: ResId,
+        origin: Origin,
+        message: String,
+        at: Loc,
+    },
+
+    #[error("`{id}` ({origin}): {message}")]
+    Transform {
+        id: ResId,
+        origin: Origin,
+        message: String,
+    },
+
+    #[error("{at}: {message}")]
+    Generator { message: String, at: Loc },
+
+    #[error("{at}: var `{name}` cannot be resolved: {message}")]
+    Var {
+        name: String,
+        message: String,
+        at: Loc,
+    },
+
+    #[error("{at}: replacement failed: {message}")]
+    Replacement { message: String, at: Loc },
+}
+
+impl RenderError {
+    /// What the user can do about it, when we know.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            RenderError::NoKustomization { .. } => format!(
+                "a kustomization directory holds one of {}",
+                kustomization::FILE_NAMES.map(|n| format!("`{n}`")).join(", ")
+            ),
+            RenderError::Missing { .. } => {
+                "paths in a kustomization are relative to the directory that holds it".to_owned()
+            }
+            RenderError::UnknownField { .. } => {
+                "check the spelling against the kustomization reference; kustomize refuses unknown fields too".to_owned()
+            }
+            RenderError::Cycle { .. } => {
+                "a kustomization may not include itself, directly or through other directories"
+                    .to_owned()
+            }
+            RenderError::Duplicate(_) => {
+                "give one of them another name or namespace, or merge them with a patch".to_owned()
+            }
+            RenderError::PatchTargetNotFound { .. } => {
+                "check the patch's kind, name and namespace against the objects this kustomization loads".to_owned()
+            }
+            RenderError::Unsupported { .. } => {
+                "render that part with its own tool and list the output under `resources`"
+                    .to_owned()
+            }
+            RenderError::Remote { .. } => {
+                "vendor the remote base into a local directory and list that under `resources`"
+                    .to_owned()
+            }
+            RenderError::OutsideRoot { .. } => {
+                "move the file under the kustomization's directory, or make the other directory a kustomization and list it under `resources`".to_owned()
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl From<Box<DuplicateId>> for RenderError {
+    fn from(d: Box<DuplicateId>) -> Self {
+        RenderError::Duplicate(d)
+    }
+}

@@ -1,0 +1,1 @@
+//! Strategic merge patch and JSON 6902 patch.

@@ -1,0 +1,9 @@
+//! The resource model: object ids, objects with their origins, ordered sets of them, and YAML in
+//! and out. Pure data; imports nothing else of kfctl and nothing that talks to a cluster.
+
+mod id;
+mod set;
+pub mod yaml;
+
+pub use id::{Gvk, ResId, split_api_version};
+pub use set::{Behavior, DuplicateId, Generated, Origin, Resource, ResourceSet, object_mut};

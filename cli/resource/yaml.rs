@@ -1,0 +1,629 @@
+//! YAML in and out.
+//!
+//! Documents are read into `serde_json::Value` through the event parser so that every document
+//! keeps the line it starts on. Plain scalars resolve as go-yaml v3 (what kustomize uses) resolves
+//! them: only `true`/`false` are booleans (not YAML 1.1's `yes`/`on`), `0777` is octal, timestamps
+//! stay strings. Output follows kustomize's layout: keys sorted, two-space indent, sequences
+//! flush with their parent key, multi-line strings as literal blocks.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use serde_json::{Map, Number, Value};
+
+/// A syntax error at a 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} at line {line} column {col}")]
+pub struct YamlError {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl YamlError {
+    fn at(span: &Span, message: impl Into<String>) -> Self {
+        YamlError {
+            line: span.start.line(),
+            col: span.start.col() + 1,
+            message: message.into(),
+        }
+    }
+}
+
+/// One document of a YAML stream and the line its content starts on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub value: Value,
+    pub line: usize,
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Value>,
+        anchor: usize,
+    },
+    Map {
+        map: Map<String, Value>,
+        key: Option<(String, Span)>,
+        merges: Vec<Value>,
+        anchor: usize,
+    },
+}
+
+/// Parses every document of `text`. Empty documents (only comments, or `null`) are dropped.
+pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Value> = HashMap::new();
+    let mut doc_line = 0;
+    let mut root: Option<Value> = None;
+
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| YamlError {
+            line: e.marker().line(),
+            col: e.marker().col() + 1,
+            message: e.info().to_owned(),
+        })?;
+        let (value, anchor) = match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
+            Event::DocumentStart(_) => {
+                anchors.clear();
+                doc_line = 0;
+                root = None;
+                continue;
+            }
+            Event::DocumentEnd => {
+                if let Some(value) = root.take()
+                    && !value.is_null()
+                {
+                    docs.push(Document {
+                        value,
+                        line: doc_line.max(1),
+                    });
+                }
+                continue;
+            }
+            Event::SequenceStart(anchor, _) => {
+                if doc_line == 0 {
+                    doc_line = span.start.line();
+                }
+                stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    anchor,
+                });
+                continue;
+            }
+            Event::MappingStart(anchor, _) => {
+                if doc_line == 0 {
+                    doc_line = span.start.line();
+                }
+                stack.push(Frame::Map {
+                    map: Map::new(),
+                    key: None,
+                    merges: Vec::new(),
+                    anchor,
+                });
+                continue;
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq { items, anchor }) => (Value::Array(items), anchor),
+                _ => return Err(YamlError::at(&span, "unbalanced sequence end")),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map {
+                    mut map,
+                    merges,
+                    anchor,
+                    ..
+                }) => {
+                    // `<<` merge keys: explicit keys win, then earlier merged maps win.
+                    for merged in merges {
+                        let sources = match merged {
+                            Value::Array(items) => items,
+                            other => vec![other],
+                        };
+                        for source in sources {
+                            if let Value::Object(src) = source {
+                                for (k, v) in src {
+                                    map.entry(k).or_insert(v);
+                                }
+                            }
+                        }
+                    }
+                    (Value::Object(map), anchor)
+                }
+                _ => return Err(YamlError::at(&span, "unbalanced mapping end")),
+            },
+            Event::Alias(id) => match anchors.get(&id) {
+                Some(v) => (v.clone(), 0),
+                None => return Err(YamlError::at(&span, "unknown alias")),
+            },
+            Event::Scalar(text, style, anchor, tag) => {
+                if doc_line == 0 {
+                    doc_line = span.start.line();
+                }
+                // Map keys are always strings, whatever they look like.
+                if let Some(Frame::Map { key: None, .. }) = stack.last() {
+                    (Value::String(text.into_owned()), anchor)
+                } else {
+                    let tag = tag.as_ref().map(|t| t.suffix.as_str());
+                    (resolve_scalar(&text, style, tag), anchor)
+                }
+            }
+        };
+        if anchor != 0 {
+            anchors.insert(anchor, value.clone());
+        }
+        match stack.last_mut() {
+            None => root = Some(value),
+            Some(Frame::Seq { items, .. }) => items.push(value),
+            Some(Frame::Map {
+                map, key, merges, ..
+            }) => match key.take() {
+                None => match value {
+                    Value::String(s) => *key = Some((s, span)),
+                    other => {
+                        *key = Some((compact_json(&other), span));
+                    }
+                },
+                Some((k, key_span)) => {
+                    if k == "<<" {
+                        merges.push(value);
+                    } else if map.contains_key(&k) {
+                        return Err(YamlError::at(
+                            &key_span,
+                            format!("mapping key `{k}` already defined"),
+                        ));
+                    } else {
+                        map.insert(k, value);
+                    }
+                }
+            },
+        }
+    }
+    Ok(docs)
+}
+
+fn compact_json(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Resolves a scalar to a JSON value the way go-yaml v3 does for untyped decoding.
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+    match tag {
+        Some("str") => return Value::String(text.to_owned()),
+        Some("int") | Some("float") => {
+            return resolve_number(text).unwrap_or_else(|| Value::String(text.to_owned()));
+        }
+        Some("bool") => {
+            return match text {
+                "true" | "True" | "TRUE" => Value::Bool(true),
+                "false" | "False" | "FALSE" => Value::Bool(false),
+                _ => Value::String(text.to_owned()),
+            };
+        }
+        Some("null") => return Value::Null,
+        _ => {}
+    }
+    if style != ScalarStyle::Plain {
+        return Value::String(text.to_owned());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        _ => resolve_number(text).unwrap_or_else(|| Value::String(text.to_owned())),
+    }
+}
+
+fn resolve_number(text: &str) -> Option<Value> {
+    let first = text.as_bytes().first()?;
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
+    let (neg, body) = match text.as_bytes()[0] {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let radix_int = |digits: &str, radix: u32| -> Option<Value> {
+        if digits.is_empty() {
+            return None;
+        }
+        let n = i64::from_str_radix(digits, radix).ok()?;
+        Some(Value::Number(Number::from(if neg { -n } else { n })))
+    };
+    if let Some(hex) = body.strip_prefix("0x") {
+        return radix_int(hex, 16);
+    }
+    if let Some(oct) = body.strip_prefix("0o") {
+        return radix_int(oct, 8);
+    }
+    if let Some(bin) = body.strip_prefix("0b") {
+        return radix_int(bin, 2);
+    }
+    if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
+        // Go's base-0 parsing reads a leading zero as octal.
+        if body.len() > 1
+            && body.starts_with('0')
+            && body.bytes().all(|b| (b'0'..=b'7').contains(&b))
+        {
+            return radix_int(&body[1..], 8);
+        }
+        if body.len() == 1 || !body.starts_with('0') {
+            if let Ok(n) = text.parse::<i64>() {
+                return Some(Value::Number(Number::from(n)));
+            }
+            if let Ok(n) = text.trim_start_matches('+').parse::<u64>() {
+                return Some(Value::Number(Number::from(n)));
+            }
+        }
+    }
+    if is_yaml_float(body) {
+        let f: f64 = text.parse().ok()?;
+        return Number::from_f64(f).map(Value::Number);
+    }
+    None
+}
+
+/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, without the sign.
+fn is_yaml_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Writes one document (no `---`), ending with a newline.
+pub fn to_yaml(value: &Value) -> String {
+    let mut out = String::with_capacity(1024);
+    match value {
+        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
+        Value::Array(items) if !items.is_empty() => write_seq(&mut out, items, 0),
+        other => {
+            write_scalar(&mut out, other, 0);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Writes documents separated by `---` lines, as `kubectl kustomize` prints them.
+pub fn to_yaml_stream<'a>(values: impl IntoIterator<Item = &'a Value>) -> String {
+    let mut out = String::new();
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&to_yaml(v));
+    }
+    out
+}
+
+fn indent(out: &mut String, n: usize) {
+    for _ in 0..n {
+        out.push(' ');
+    }
+}
+
+fn write_map(out: &mut String, map: &Map<String, Value>, level: usize) {
+    for (i, (k, v)) in map.iter().enumerate() {
+        if i > 0 {
+            indent(out, level);
+        }
+        write_key(out, k);
+        out.push(':');
+        write_value_after_key(out, v, level);
+    }
+}
+
+fn write_value_after_key(out: &mut String, v: &Value, level: usize) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            indent(out, level + 2);
+            write_map(out, m, level + 2);
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            indent(out, level);
+            write_seq(out, items, level);
+        }
+        other => {
+            out.push(' ');
+            write_scalar(out, other, level + 2);
+            out.push('\n');
+        }
+    }
+}
+
+fn write_seq(out: &mut String, items: &[Value], level: usize) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            indent(out, level);
+        }
+        out.push_str("- ");
+        match item {
+            Value::Object(m) if !m.is_empty() => write_map(out, m, level + 2),
+            Value::Array(inner) if !inner.is_empty() => write_seq(out, inner, level + 2),
+            other => {
+                write_scalar(out, other, level + 2);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn write_key(out: &mut String, k: &str) {
+    if plain_safe(k) {
+        out.push_str(k);
+    } else {
+        write_quoted(out, k);
+    }
+}
+
+fn write_scalar(out: &mut String, v: &Value, level: usize) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => write_string(out, s, level),
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
+    }
+}
+
+fn write_string(out: &mut String, s: &str, level: usize) {
+    if s.contains('\n') && literal_ok(s) {
+        let trimmed = s.trim_end_matches('\n');
+        let trailing = s.len() - trimmed.len();
+        out.push('|');
+        if s.starts_with(' ') || s.starts_with('\t') {
+            out.push('2');
+        }
+        match trailing {
+            0 => out.push('-'),
+            1 => {}
+            _ => out.push('+'),
+        }
+        for line in s.split_inclusive('\n') {
+            out.push('\n');
+            let line = line.strip_suffix('\n').unwrap_or(line);
+            if !line.is_empty() {
+                indent(out, level);
+                out.push_str(line);
+            }
+        }
+        // `split_inclusive` leaves no empty piece after a final newline; the caller adds it.
+        if trailing > 1 {
+            for _ in 0..trailing - 1 {
+                out.push('\n');
+            }
+            out.pop();
+        }
+        return;
+    }
+    if plain_safe(s) {
+        out.push_str(s);
+    } else {
+        write_quoted(out, s);
+    }
+}
+
+/// Literal blocks cannot carry trailing spaces on a line or non-printable characters faithfully.
+fn literal_ok(s: &str) -> bool {
+    !s.chars()
+        .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}')
+        && !s.split('\n').any(|l| l.ends_with(' ') || l.ends_with('\t'))
+}
+
+fn write_quoted(out: &mut String, s: &str) {
+    let needs_double = s.chars().any(|c| c.is_control() || c == '\u{feff}');
+    if !needs_double {
+        out.push('\'');
+        out.push_str(&s.replace('\'', "''"));
+        out.push('\'');
+        return;
+    }
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || c == '\u{feff}' => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Whether `s` reads back as the same string when written without quotes.
+fn plain_safe(s: &str) -> bool {
+    if s.is_empty() || s.trim() != s {
+        return false;
+    }
+    // Anything another YAML reader would take for a non-string is quoted, YAML 1.1 booleans too.
+    if resolve_scalar(s, ScalarStyle::Plain, None) != Value::String(s.to_owned()) {
+        return false;
+    }
+    if matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+            | "<<"
+    ) || s.starts_with(".inf")
+        || s.starts_with(".nan")
+        || s.starts_with("-.inf")
+        || s.starts_with("+.inf")
+        || s.eq_ignore_ascii_case(".nan")
+        || s.eq_ignore_ascii_case(".inf")
+    {
+        return false;
+    }
+    let first = s.chars().next().unwrap_or(' ');
+    if matches!(
+        first,
+        '-' | '?'
+            | ':'
+            | ','
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '#'
+            | '&'
+            | '*'
+            | '!'
+            | '|'
+            | '>'
+            | '\''
+            | '"'
+            | '%'
+            | '@'
+            | '`'
+    ) {
+        // `-foo` and `:foo` are plain-safe in YAML, but only when followed by a non-space; keep it
+        // simple and quote them, as go-yaml does for most.
+        if !((first == '-' || first == '?' || first == ':')
+            && s.len() > 1
+            && !s[1..].starts_with(' ')
+            && first != '-')
+        {
+            return false;
+        }
+    }
+    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains('\n') {
+        return false;
+    }
+    !s.chars().any(|c| c.is_control() || c == '\u{feff}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn one(text: &str) -> Value {
+        let docs = parse_documents(text).unwrap();
+        assert_eq!(docs.len(), 1, "{docs:?}");
+        docs.into_iter().next().unwrap().value
+    }
+
+    #[test]
+    fn scalars_resolve_like_go_yaml_v3() {
+        let v = one(
+            "a: on\nb: yes\nc: 0777\nd: 1e3\ne: 0x1F\nf: '123'\ng: 1.0\nh: ~\ni: True\nj: 2024-01-01\nk: !!str 5\nl: 08\nm: -3\nn: .5\n",
+        );
+        assert_eq!(
+            v,
+            json!({"a":"on","b":"yes","c":511,"d":1000.0,"e":31,"f":"123","g":1.0,"h":null,
+                   "i":true,"j":"2024-01-01","k":"5","l":8.0,"m":-3,"n":0.5})
+        );
+    }
+
+    #[test]
+    fn documents_keep_their_start_line() {
+        let docs = parse_documents("# c\n---\na: 1\n---\n\n---\nb: 2\nc: 3\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].line, 3);
+        assert_eq!(docs[1].line, 7);
+    }
+
+    #[test]
+    fn syntax_error_has_position() {
+        let err = parse_documents("a: b\n  c: [\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.col > 0);
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let err = parse_documents("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("`a`"));
+    }
+
+    #[test]
+    fn anchors_and_merge_keys() {
+        let v = one("x: &base {a: 1, b: 2}\ny:\n  <<: *base\n  b: 3\n");
+        assert_eq!(v, json!({"x":{"a":1,"b":2},"y":{"a":1,"b":3}}));
+    }
+
+    #[test]
+    fn round_trip_keeps_values() {
+        let v = json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "x", "labels": {"app.kubernetes.io/name": "y"}},
+            "data": {
+                "multi": "line one\nline two\n", "nonl": "a\nb", "keep": "a\n\n\n",
+                "indented": "  lead\nx\n", "quoted": "it's", "num": "123", "bool": "on",
+                "empty": "", "colon": "a: b", "dash": "- x", "star": "*", "tilde": "~",
+                "ctrl": "a\u{1}b", "trail": "x \ny\n", "hash": "a #b", "url": "http://x:80/y",
+                "neg": "-1", "dot": ".5"
+            },
+            "list": [[1, 2], [], {}, {"a": [ {"b": null} ]}, "s"],
+            "n": 1.5, "big": 12345678901234567890u64, "t": true
+        });
+        let text = to_yaml(&v);
+        assert_eq!(one(&text), v, "{text}");
+    }
+
+    #[test]
+    fn layout_matches_kustomize() {
+        let v = json!({"kind":"Pod","spec":{"containers":[{"name":"a","args":["x","y"]}]}});
+        assert_eq!(
+            to_yaml(&v),
+            "kind: Pod\nspec:\n  containers:\n  - args:\n    - x\n    - y\n    name: a\n"
+        );
+    }
+}

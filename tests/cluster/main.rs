@@ -1,0 +1,13 @@
+//! Cluster tests: each runs against a real local control plane (etcd,
+//! kube-apiserver, kube-controller-manager, kube-scheduler, kwok nodes) started
+//! once for this test binary by `support/cluster.rs`, and asserts on what the API
+//! server returns. Every test works in its own namespace.
+
+#[path = "../support/cluster.rs"]
+mod cluster;
+
+mod crd;
+mod deployment;
+mod gpu;
+mod server_side_apply;
+mod webhook;

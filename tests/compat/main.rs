@@ -1,0 +1,1 @@
+//! `kfctl build` against `kubectl kustomize` on fixtures and the Kubeflow corpus.
