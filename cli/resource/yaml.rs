@@ -51,6 +51,12 @@ enum Frame {
     },
 }
 
+/// Whether the scalar at `span` is a `|` or `>` block with clip chomping that runs to the end of
+/// an input of `text_chars` characters.
+fn clipped_block_at_end(text_chars: usize, span: &Span, style: ScalarStyle) -> bool {
+    matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) && span.end.index() >= text_chars
+}
+
 /// Parses every document of `text`. Empty documents (only comments, or `null`) are dropped.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
     let mut docs = Vec::new();
@@ -58,6 +64,14 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
     let mut anchors: HashMap<usize, Value> = HashMap::new();
     let mut doc_line = 0;
     let mut root: Option<Value> = None;
+    // A clipped block scalar that ends the input without a line break has no final newline
+    // (go-yaml, and so kustomize, read it so); the event parser adds one.
+    let unterminated = !text.is_empty() && !text.ends_with('\n');
+    let text_chars = if unterminated {
+        text.chars().count()
+    } else {
+        0
+    };
 
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| YamlError {
@@ -148,7 +162,15 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                     (Value::String(text.into_owned()), anchor)
                 } else {
                     let tag = tag.as_ref().map(|t| t.suffix.as_str());
-                    (resolve_scalar(&text, style, tag), anchor)
+                    let mut value = resolve_scalar(&text, style, tag);
+                    if unterminated
+                        && clipped_block_at_end(text_chars, &span, style)
+                        && let Value::String(s) = &mut value
+                        && s.ends_with('\n')
+                    {
+                        s.pop();
+                    }
+                    (value, anchor)
                 }
             }
         };
@@ -426,13 +448,7 @@ fn write_string(out: &mut String, s: &str, level: usize) {
                 out.push_str(line);
             }
         }
-        // `split_inclusive` leaves no empty piece after a final newline; the caller adds it.
-        if trailing > 1 {
-            for _ in 0..trailing - 1 {
-                out.push('\n');
-            }
-            out.pop();
-        }
+        // Each piece's line break is written before the next piece; the caller ends the last.
         return;
     }
     if plain_safe(s) {
@@ -450,7 +466,8 @@ fn literal_ok(s: &str) -> bool {
 }
 
 fn write_quoted(out: &mut String, s: &str) {
-    let needs_double = s.chars().any(|c| c.is_control() || c == '\u{feff}');
+    let needs_double =
+        reads_as_non_string(s) || s.chars().any(|c| c.is_control() || c == '\u{feff}');
     if !needs_double {
         out.push('\'');
         out.push_str(&s.replace('\'', "''"));
@@ -474,16 +491,13 @@ fn write_quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Whether `s` reads back as the same string when written without quotes.
-fn plain_safe(s: &str) -> bool {
-    if s.is_empty() || s.trim() != s {
-        return false;
+/// Whether another YAML reader would take `s`, written plain, for something other than this
+/// string (YAML 1.1 booleans included). go-yaml writes those double-quoted, so we do too.
+fn reads_as_non_string(s: &str) -> bool {
+    if s.is_empty() || resolve_scalar(s, ScalarStyle::Plain, None) != Value::String(s.to_owned()) {
+        return true;
     }
-    // Anything another YAML reader would take for a non-string is quoted, YAML 1.1 booleans too.
-    if resolve_scalar(s, ScalarStyle::Plain, None) != Value::String(s.to_owned()) {
-        return false;
-    }
-    if matches!(
+    matches!(
         s,
         "y" | "Y"
             | "yes"
@@ -507,7 +521,11 @@ fn plain_safe(s: &str) -> bool {
         || s.starts_with("+.inf")
         || s.eq_ignore_ascii_case(".nan")
         || s.eq_ignore_ascii_case(".inf")
-    {
+}
+
+/// Whether `s` reads back as the same string when written without quotes.
+fn plain_safe(s: &str) -> bool {
+    if s.trim() != s || reads_as_non_string(s) {
         return false;
     }
     let first = s.chars().next().unwrap_or(' ');
@@ -572,6 +590,14 @@ mod tests {
     }
 
     #[test]
+    fn a_block_scalar_at_the_end_of_an_unterminated_file_has_no_final_newline() {
+        assert_eq!(one("a: |\n  x\n  y"), json!({"a": "x\ny"}));
+        assert_eq!(one("a: |\n  x\n  y\n"), json!({"a": "x\ny\n"}));
+        assert_eq!(one("a: |\n  x\nb: 1"), json!({"a": "x\n", "b": 1}));
+        assert_eq!(one("a: >\n  x\n  y"), json!({"a": "x y"}));
+    }
+
+    #[test]
     fn documents_keep_their_start_line() {
         let docs = parse_documents("# c\n---\na: 1\n---\n\n---\nb: 2\nc: 3\n").unwrap();
         assert_eq!(docs.len(), 2);
@@ -623,7 +649,7 @@ mod tests {
         let v = json!({"kind":"Pod","spec":{"containers":[{"name":"a","args":["x","y"]}]}});
         assert_eq!(
             to_yaml(&v),
-            "kind: Pod\nspec:\n  containers:\n  - args:\n    - x\n    - y\n    name: a\n"
+            "kind: Pod\nspec:\n  containers:\n  - args:\n    - x\n    - \"y\"\n    name: a\n"
         );
     }
 }
