@@ -102,10 +102,10 @@ fn make(
 
     let mut body = json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": args.name}});
     let obj = crate::resource::object_mut(&mut body);
-    if !args.namespace.is_empty() {
-        if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
-            meta.insert("namespace".into(), Value::String(args.namespace.clone()));
-        }
+    if !args.namespace.is_empty()
+        && let Some(Value::Object(meta)) = obj.get_mut("metadata")
+    {
+        meta.insert("namespace".into(), Value::String(args.namespace.clone()));
     }
     let b64 = base64::engine::general_purpose::STANDARD;
     if kind == "Secret" {

@@ -66,9 +66,8 @@ pub fn fix_references(
             spec.kind.clear();
             let mut failure: Option<String> = None;
             let result = visit(res, &spec, Create::Nothing, &mut |node| {
-                update(node, &job, &referrer, &candidates).map_err(|e| {
+                update(node, &job, &referrer, &candidates).inspect_err(|e| {
                     failure = Some(e.clone());
-                    e
                 })
             });
             if let Err(e) = result {
@@ -152,10 +151,7 @@ impl Referrer {
             return true;
         }
         c.id.effective_namespace() == self.id.effective_namespace()
-            || self
-                .binding_namespaces
-                .iter()
-                .any(|ns| *ns == c.id.namespace)
+            || self.binding_namespaces.contains(&c.id.namespace)
     }
 
     /// Candidates must share the referrer's current namespace, unless either is cluster-scoped

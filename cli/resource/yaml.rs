@@ -550,13 +550,9 @@ fn plain_safe(s: &str) -> bool {
             | '@'
             | '`'
     ) {
-        // `-foo` and `:foo` are plain-safe in YAML, but only when followed by a non-space; keep it
-        // simple and quote them, as go-yaml does for most.
-        if !((first == '-' || first == '?' || first == ':')
-            && s.len() > 1
-            && !s[1..].starts_with(' ')
-            && first != '-')
-        {
+        // `-foo`, `?foo` and `:foo` are plain: an indicator needs a space after it (go-yaml
+        // writes `--flag=x` plain too).
+        if !(matches!(first, '-' | '?' | ':') && s.len() > 1 && !s[1..].starts_with(' ')) {
             return false;
         }
     }
