@@ -1,0 +1,111 @@
+//! JSON 6902 patches, written as JSON or as YAML (a list of operations), applied with the
+//! `json-patch` crate.
+
+use serde_json::Value;
+
+use crate::resource::yaml;
+
+/// A JSON patch that does not parse or does not apply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct JsonPatchError(pub String);
+
+/// Parses a patch: a JSON array, or YAML holding a list of operations.
+pub fn parse(text: &str) -> Result<json_patch::Patch, JsonPatchError> {
+    let docs = yaml::parse_documents(text)
+        .map_err(|e| JsonPatchError(format!("invalid YAML at line {}: {}", e.line, e.message)))?;
+    // kustomize converts only the first document of YAML text to JSON.
+    let value = docs.into_iter().next().map(|d| d.value);
+    let Some(value @ Value::Array(_)) = value else {
+        return Err(JsonPatchError(
+            "a JSON patch is a list of operations".to_owned(),
+        ));
+    };
+    serde_json::from_value(value).map_err(|e| JsonPatchError(e.to_string()))
+}
+
+/// Whether `text` reads as a list of operations rather than as objects to merge.
+pub fn looks_like_json_patch(text: &str) -> bool {
+    matches!(
+        yaml::parse_documents(text)
+            .ok()
+            .and_then(|d| d.into_iter().next()),
+        Some(yaml::Document {
+            value: Value::Array(_),
+            ..
+        })
+    )
+}
+
+/// Applies `patch` to `doc`; on failure `doc` is left as it was.
+pub fn apply(doc: &mut Value, patch: &json_patch::Patch) -> Result<(), JsonPatchError> {
+    json_patch::patch(doc, patch).map_err(|e| JsonPatchError(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(doc: Value, patch: &str) -> Result<Value, JsonPatchError> {
+        let mut doc = doc;
+        apply(&mut doc, &parse(patch)?)?;
+        Ok(doc)
+    }
+
+    fn deployment() -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"app.kubernetes.io/name": "web"}},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [
+                {"name": "a", "image": "a", "args": ["--x"]}]}}}})
+    }
+
+    #[test]
+    fn yaml_operations_apply_in_order() {
+        let out = run(
+            deployment(),
+            "- op: replace\n  path: /spec/replicas\n  value: 3\n\
+             - op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --y\n\
+             - op: remove\n  path: /metadata/labels/app.kubernetes.io~1name\n\
+             - op: copy\n  from: /metadata/name\n  path: /metadata/labels/copied\n\
+             - op: move\n  from: /metadata/labels/copied\n  path: /metadata/labels/moved\n\
+             - op: test\n  path: /kind\n  value: Deployment\n",
+        )
+        .unwrap();
+        assert_eq!(out["spec"]["replicas"], json!(3));
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][0]["args"],
+            json!(["--x", "--y"])
+        );
+        assert_eq!(out["metadata"]["labels"], json!({"moved": "web"}));
+    }
+
+    #[test]
+    fn json_text_parses_too() {
+        let out = run(
+            deployment(),
+            r#"[{"op": "add", "path": "/metadata/annotations", "value": {"a": "b"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(out["metadata"]["annotations"], json!({"a": "b"}));
+    }
+
+    #[test]
+    fn failures_are_errors() {
+        assert!(run(deployment(), "- op: remove\n  path: /spec/missing\n").is_err());
+        assert!(run(deployment(), "- op: replace\n  path: /nope/x\n  value: 1\n").is_err());
+        assert!(
+            run(
+                deployment(),
+                "- op: test\n  path: /kind\n  value: Service\n"
+            )
+            .is_err()
+        );
+        assert!(run(deployment(), "- op: frobnicate\n  path: /kind\n").is_err());
+        assert!(parse("kind: Deployment\n").is_err());
+        assert!(looks_like_json_patch("- op: add\n  path: /a\n  value: 1\n"));
+        assert!(!looks_like_json_patch(
+            "kind: Deployment\nmetadata: {name: a}\n"
+        ));
+    }
+}
