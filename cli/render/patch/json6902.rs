@@ -1,6 +1,7 @@
 //! JSON 6902 patches, written as JSON or as YAML (a list of operations), applied with the
 //! `json-patch` crate.
 
+use json_patch::PatchOperation;
 use serde_json::Value;
 
 use crate::resource::yaml;
@@ -38,8 +39,33 @@ pub fn looks_like_json_patch(text: &str) -> bool {
 }
 
 /// Applies `patch` to `doc`; on failure `doc` is left as it was.
+///
+/// kustomize applies patches with evanphx/json-patch v4, where `replace` of a missing key of an
+/// existing map adds it (the Kubeflow manifests rely on this); every other operation follows
+/// RFC 6902.
 pub fn apply(doc: &mut Value, patch: &json_patch::Patch) -> Result<(), JsonPatchError> {
-    json_patch::patch(doc, patch).map_err(|e| JsonPatchError(e.to_string()))
+    let ops: Vec<PatchOperation> = patch
+        .iter()
+        .map(|op| match op {
+            PatchOperation::Replace(r) if replaces_missing_key(doc, r) => {
+                PatchOperation::Add(json_patch::AddOperation {
+                    path: r.path.clone(),
+                    value: r.value.clone(),
+                })
+            }
+            other => other.clone(),
+        })
+        .collect();
+    json_patch::patch(doc, &ops).map_err(|e| JsonPatchError(e.to_string()))
+}
+
+fn replaces_missing_key(doc: &Value, op: &json_patch::ReplaceOperation) -> bool {
+    let Some((parent, last)) = op.path.split_back() else {
+        return false;
+    };
+    doc.pointer(parent.as_str())
+        .and_then(Value::as_object)
+        .is_some_and(|m| !m.contains_key(last.decoded().as_ref()))
 }
 
 #[cfg(test)]
@@ -81,6 +107,16 @@ mod tests {
     }
 
     #[test]
+    fn replace_of_a_missing_key_adds_it() {
+        let out = run(
+            deployment(),
+            r#"[{"op": "replace", "path": "/metadata/namespace", "value": "kubeflow"}]"#,
+        )
+        .unwrap();
+        assert_eq!(out["metadata"]["namespace"], json!("kubeflow"));
+    }
+
+    #[test]
     fn json_text_parses_too() {
         let out = run(
             deployment(),
@@ -94,6 +130,13 @@ mod tests {
     fn failures_are_errors() {
         assert!(run(deployment(), "- op: remove\n  path: /spec/missing\n").is_err());
         assert!(run(deployment(), "- op: replace\n  path: /nope/x\n  value: 1\n").is_err());
+        assert!(
+            run(
+                deployment(),
+                "- op: replace\n  path: /spec/template/spec/containers/1\n  value: {}\n"
+            )
+            .is_err()
+        );
         assert!(
             run(
                 deployment(),
