@@ -292,12 +292,13 @@ impl Loader<'_> {
             acc = self.accumulate_dir(&dir, true, acc, target, entry)?;
         }
         transforms::run(self.fs, target, &mut acc.resources, &acc.config)?;
-        let level_vars = target
+        let level_vars: Vec<(Var, Loc)> = target
             .k
             .vars
             .iter()
             .map(|v| (v.clone(), target.loc_of(&format!("name: {}", v.name))))
             .collect();
+        vars::bind(&mut acc.resources, &level_vars)?;
         acc.merge_vars(level_vars)?;
         self.stack.pop();
         Ok(acc)
