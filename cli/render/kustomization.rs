@@ -123,7 +123,10 @@ pub struct Replica {
 #[serde(default, deny_unknown_fields)]
 pub struct Var {
     pub name: String,
+    // kustomize matches field names without regard to case; these are the spellings in use.
+    #[serde(alias = "objRef")]
     pub objref: VarTarget,
+    #[serde(alias = "fieldRef")]
     pub fieldref: FieldRef,
 }
 
@@ -152,6 +155,7 @@ impl VarTarget {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct FieldRef {
+    #[serde(alias = "fieldPath")]
     pub fieldpath: String,
 }
 
@@ -169,8 +173,16 @@ impl Default for FieldRef {
 pub struct ReplacementField {
     pub path: String,
     pub source: Option<SourceSelector>,
-    pub source_value: Option<String>,
-    pub targets: Vec<TargetSelector>,
+    pub targets: Option<Vec<TargetSelector>>,
+}
+
+/// A replacement read from a `path:` file; kustomize reads those leniently, unknown fields
+/// ignored.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Replacement {
+    pub source: Option<SourceSelector>,
+    pub targets: Option<Vec<TargetSelector>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]

@@ -176,6 +176,12 @@ impl Loader<'_> {
                 });
             }
         };
+        let mut value = value;
+        if let Value::Object(fields) = &mut value {
+            // A key with nothing after it (`vars:` with every entry commented out) is null;
+            // kustomize reads that as the field's empty value.
+            fields.retain(|_, v| !v.is_null());
+        }
         let mut k: Kustomization = serde_json::from_value(value).map_err(|e| {
             let message = e.to_string();
             match unknown_field(&message) {
@@ -292,12 +298,13 @@ impl Loader<'_> {
             acc = self.accumulate_dir(&dir, true, acc, target, entry)?;
         }
         transforms::run(self.fs, target, &mut acc.resources, &acc.config)?;
-        let level_vars = target
+        let level_vars: Vec<(Var, Loc)> = target
             .k
             .vars
             .iter()
             .map(|v| (v.clone(), target.loc_of(&format!("name: {}", v.name))))
             .collect();
+        vars::bind(&mut acc.resources, &level_vars)?;
         acc.merge_vars(level_vars)?;
         self.stack.pop();
         Ok(acc)
@@ -483,6 +490,20 @@ mod tests {
         let err = build(&fs, Path::new("a")).unwrap_err();
         assert!(matches!(err, RenderError::Cycle { .. }), "{err}");
         assert_eq!(err.to_string(), "cycle in resources: `a` -> `b` -> `a`");
+    }
+
+    #[test]
+    fn empty_fields_are_empty() {
+        let mut fs = MemFs::new();
+        fs.add(
+            "k/kustomization.yaml",
+            "resources:\n- o.yaml\nvars:\n# - name: X\nimages:\n",
+        );
+        fs.add(
+            "k/o.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+        );
+        assert_eq!(build(&fs, Path::new("k")).unwrap().resources.len(), 1);
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub struct Resource {
     /// prefer objects renamed the same way as the referrer.
     pub prefixes: Vec<String>,
     pub suffixes: Vec<String>,
+    /// The `vars` whose `objref` named this object at the level that declared them; the value
+    /// is read from it after the last transform, whatever it is called by then.
+    pub ref_vars: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -86,6 +89,7 @@ impl Resource {
             generated: None,
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            ref_vars: Vec::new(),
         }
     }
 

@@ -212,6 +212,11 @@ fn compact_json(v: &Value) -> String {
 }
 
 /// Resolves a scalar to a JSON value the way go-yaml v3 does for untyped decoding.
+/// The value a plain (unquoted, untagged) scalar with this text has, as go-yaml resolves it.
+pub fn resolve_plain(text: &str) -> Value {
+    resolve_scalar(text, ScalarStyle::Plain, None)
+}
+
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
     match tag {
         Some("str") => return Value::String(text.to_owned()),
