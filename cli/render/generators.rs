@@ -12,6 +12,22 @@ use super::load::Target;
 use super::{Fs, Loc, RenderError};
 use crate::resource::{Behavior, Generated, Origin, Resource, ResourceSet};
 
+/// `binaryData` as kyaml writes it: base64 in lines of 70 characters, each ending in a newline,
+/// once the text is longer than one line.
+fn wrapped_base64(bytes: &[u8]) -> String {
+    const LINE: usize = 70;
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if text.len() < LINE {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / LINE + 1);
+    for chunk in text.as_bytes().chunks(LINE) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
+}
+
 /// Makes the kustomization's ConfigMaps and Secrets, in kustomize's order (ConfigMaps first).
 pub fn generate(fs: &dyn Fs, target: &Target) -> Result<Vec<Resource>, RenderError> {
     let k = &target.k;
@@ -74,10 +90,13 @@ fn make(
         "merge" => Behavior::Merge,
         "replace" => Behavior::Replace,
         other => {
-            return Err(fail(format!(
-                "unknown behavior `{other}` in generator `{}`; use `create`, `merge` or `replace`",
+            // kustomize reads any other value as "unspecified", which creates.
+            tracing::warn!(
+                "{}: unknown behavior `{other}` in generator `{}` is treated as `create`, as kustomize does",
+                target.loc_of(&args.name),
                 args.name
-            )));
+            );
+            Behavior::Create
         }
     };
 
@@ -115,20 +134,19 @@ fn make(
             &args.type_
         };
         obj.insert("type".into(), Value::String(t.to_owned()));
-        if !known.is_empty() {
-            let data: Map<String, Value> = known
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(b64.encode(v))))
-                .collect();
-            obj.insert("data".into(), Value::Object(data));
-        }
+        // kustomize writes `data: {}` for a Secret with no data (a ConfigMap gets no `data`).
+        let data: Map<String, Value> = known
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(b64.encode(v))))
+            .collect();
+        obj.insert("data".into(), Value::Object(data));
     } else {
         let mut data = Map::new();
         let mut binary = Map::new();
         for (k, v) in &known {
             match std::str::from_utf8(v) {
                 Ok(text) => data.insert(k.clone(), Value::String(text.to_owned())),
-                Err(_) => binary.insert(k.clone(), Value::String(b64.encode(v))),
+                Err(_) => binary.insert(k.clone(), Value::String(wrapped_base64(v))),
             };
         }
         if !data.is_empty() {
@@ -331,7 +349,11 @@ pub fn absorb(
                 }
                 let needs_hash = old.generated.as_ref().is_some_and(|g| g.needs_hash)
                     && res.generated.as_ref().is_some_and(|g| g.needs_hash);
+                // The merged object is the old one as far as renames and vars go.
                 res.previous = old.previous.clone();
+                res.prefixes = old.prefixes.clone();
+                res.suffixes = old.suffixes.clone();
+                res.ref_vars = old.ref_vars.clone();
                 res.generated = Some(Generated {
                     behavior: Behavior::Create,
                     needs_hash,

@@ -124,12 +124,41 @@ pub fn build(fs: &dyn Fs, dir: &Path) -> Result<Rendered, RenderError> {
             .and_then(Value::as_str)
             .is_none_or(|v| v == "false")
     });
+    for res in acc.resources.iter_mut() {
+        normalize_annotations(res);
+    }
     acc.resources.check_unique()?;
     order::sort(&mut acc.resources, top.k.sort_options.as_ref());
     Ok(Rendered {
         resources: acc.resources,
         warnings: loader.warnings,
     })
+}
+
+/// kustomize rewrites every object's annotations at the end of a build (dropping its own
+/// bookkeeping ones) as a map of strings: an empty or null `annotations` disappears, and
+/// non-string values become their text (`null` becomes `"null"`).
+fn normalize_annotations(res: &mut Resource) {
+    let Some(Value::Object(meta)) = res.body.get_mut("metadata") else {
+        return;
+    };
+    match meta.get_mut("annotations") {
+        Some(Value::Object(map)) if !map.is_empty() => {
+            for v in map.values_mut() {
+                match v {
+                    Value::String(_) => {}
+                    Value::Null => *v = Value::String("null".to_owned()),
+                    Value::Bool(b) => *v = Value::String(b.to_string()),
+                    Value::Number(n) => *v = Value::String(n.to_string()),
+                    Value::Array(_) | Value::Object(_) => {}
+                }
+            }
+        }
+        Some(Value::Object(_)) | Some(Value::Null) => {
+            meta.remove("annotations");
+        }
+        _ => {}
+    }
 }
 
 struct Loader<'a> {
