@@ -167,7 +167,7 @@ fn apply_by_id(
         .collect();
     match found.len() {
         0 => Err(RenderError::PatchTargetNotFound {
-            what: format!("no object is `{}` `{id}`", id.gvk.api_version()),
+            what: format!("no `{}` object is `{id}`", id.gvk.api_version()),
             at: at.clone(),
         }),
         1 => apply_to(set, &found, patch, options, at),
@@ -326,6 +326,24 @@ mod tests {
         .unwrap();
         assert!(out.contains("app.kubernetes.io/name: web"), "{out}");
         assert!(out.contains("image: app:2"), "{out}");
+    }
+
+    #[test]
+    fn a_patch_finds_its_object_by_an_earlier_name() {
+        let out = render(&[
+            ("base/d.yaml", DEPLOYMENT),
+            (
+                "base/kustomization.yaml",
+                "resources: [d.yaml]\nnamePrefix: pre-\n",
+            ),
+            (
+                "kustomization.yaml",
+                "resources: [base]\npatches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: web}\n    spec: {replicas: 3}\n",
+            ),
+        ])
+        .unwrap();
+        assert!(out.contains("name: pre-web\n"), "{out}");
+        assert!(out.contains("replicas: 3"), "{out}");
     }
 
     #[test]
