@@ -59,7 +59,14 @@ pub fn patches_field(ctx: &Ctx, set: &mut ResourceSet) -> Result<(), RenderError
         let patches = parse_resources(&text, &path).map_err(|e| match path == ctx.target.file {
             // Lines of an inline patch do not count from the top of the kustomization.
             true => RenderError::InvalidKustomization {
-                message: format!("patch is neither a strategic merge nor a JSON patch: {e}"),
+                message: format!(
+                    "patch is neither a strategic merge nor a JSON patch: {}",
+                    match e {
+                        RenderError::InvalidObject { message, .. } => message,
+                        RenderError::Yaml { source, .. } => source.message,
+                        other => other.to_string(),
+                    }
+                ),
                 at: at.clone(),
             },
             false => e,
