@@ -621,8 +621,9 @@ mod tests {
     use serde_json::json;
 
     /// (original, patch, expected) triples; each `expected` is what `kubectl kustomize`
-    /// (kustomize v5.5.0) printed for the pair, `null` when it deleted the object and `"error"`
-    /// when it refused the patch.
+    /// (kustomize v5.5.0) printed for a kustomization listing `original` under `resources` and
+    /// `patch` under `patches`: `null` when it deleted the object, `"error"` when it refused
+    /// the patch.
     const CASES: &str = include_str!("smp_cases.json");
 
     fn cases() -> Vec<(String, Value, Value, Value)> {

@@ -59,7 +59,14 @@ pub fn patches_field(ctx: &Ctx, set: &mut ResourceSet) -> Result<(), RenderError
         let patches = parse_resources(&text, &path).map_err(|e| match path == ctx.target.file {
             // Lines of an inline patch do not count from the top of the kustomization.
             true => RenderError::InvalidKustomization {
-                message: format!("patch is neither a strategic merge nor a JSON patch: {e}"),
+                message: format!(
+                    "patch is neither a strategic merge nor a JSON patch: {}",
+                    match e {
+                        RenderError::InvalidObject { message, .. } => message,
+                        RenderError::Yaml { source, .. } => source.message,
+                        other => other.to_string(),
+                    }
+                ),
                 at: at.clone(),
             },
             false => e,
@@ -167,7 +174,7 @@ fn apply_by_id(
         .collect();
     match found.len() {
         0 => Err(RenderError::PatchTargetNotFound {
-            what: format!("no object is `{}` `{id}`", id.gvk.api_version()),
+            what: format!("no `{}` object is `{id}`", id.gvk.api_version()),
             at: at.clone(),
         }),
         1 => apply_to(set, &found, patch, options, at),
@@ -326,6 +333,24 @@ mod tests {
         .unwrap();
         assert!(out.contains("app.kubernetes.io/name: web"), "{out}");
         assert!(out.contains("image: app:2"), "{out}");
+    }
+
+    #[test]
+    fn a_patch_finds_its_object_by_an_earlier_name() {
+        let out = render(&[
+            ("base/d.yaml", DEPLOYMENT),
+            (
+                "base/kustomization.yaml",
+                "resources: [d.yaml]\nnamePrefix: pre-\n",
+            ),
+            (
+                "kustomization.yaml",
+                "resources: [base]\npatches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: web}\n    spec: {replicas: 3}\n",
+            ),
+        ])
+        .unwrap();
+        assert!(out.contains("name: pre-web\n"), "{out}");
+        assert!(out.contains("replicas: 3"), "{out}");
     }
 
     #[test]
