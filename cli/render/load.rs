@@ -401,9 +401,11 @@ pub fn parse_resources(text: &str, path: &Path) -> Result<Vec<Resource>, RenderE
         source,
     })?;
     let mut out = Vec::with_capacity(docs.len());
-    let mut queue: std::collections::VecDeque<(Value, usize)> =
-        docs.into_iter().map(|d| (d.value, d.line)).collect();
-    while let Some((value, line)) = queue.pop_front() {
+    let mut queue: std::collections::VecDeque<(Value, usize, Vec<String>)> = docs
+        .into_iter()
+        .map(|d| (d.value, d.line, d.empty_nulls))
+        .collect();
+    while let Some((value, line, empty_nulls)) = queue.pop_front() {
         let at = Loc::new(path, Some(line));
         let Value::Object(map) = &value else {
             return Err(RenderError::InvalidObject {
@@ -427,7 +429,7 @@ pub fn parse_resources(text: &str, path: &Path) -> Result<Vec<Resource>, RenderE
                 Some(Value::Null) => continue,
                 Some(Value::Array(items)) => {
                     for item in items.iter().rev() {
-                        queue.push_front((item.clone(), line));
+                        queue.push_front((item.clone(), line, Vec::new()));
                     }
                     continue;
                 }
@@ -450,7 +452,9 @@ pub fn parse_resources(text: &str, path: &Path) -> Result<Vec<Resource>, RenderE
                 at,
             });
         }
-        out.push(Resource::new(value, Origin::file(path, line)));
+        let mut res = Resource::new(value, Origin::file(path, line));
+        res.empty_nulls = empty_nulls;
+        out.push(res);
     }
     Ok(out)
 }

@@ -71,6 +71,8 @@ pub struct Resource {
     /// The `vars` whose `objref` named this object at the level that declared them; the value
     /// is read from it after the last transform, whatever it is called by then.
     pub ref_vars: Vec<String>,
+    /// Fields of the source document written as nothing (`key:`); see `yaml::Document`.
+    pub empty_nulls: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -90,6 +92,7 @@ impl Resource {
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             ref_vars: Vec::new(),
+            empty_nulls: Vec::new(),
         }
     }
 

@@ -36,6 +36,9 @@ impl YamlError {
 pub struct Document {
     pub value: Value,
     pub line: usize,
+    /// JSON pointers of map values written as nothing at all (`key:`), as opposed to `null` or
+    /// `~`. kustomize's strategic merge drops such fields from the object it patches.
+    pub empty_nulls: Vec<String>,
 }
 
 enum Frame {
@@ -64,6 +67,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
     let mut anchors: HashMap<usize, Value> = HashMap::new();
     let mut doc_line = 0;
     let mut root: Option<Value> = None;
+    let mut empty_nulls: Vec<String> = Vec::new();
     // A clipped block scalar that ends the input without a line break has no final newline
     // (go-yaml, and so kustomize, read it so); the event parser adds one.
     let unterminated = !text.is_empty() && !text.ends_with('\n');
@@ -83,6 +87,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
             Event::DocumentStart(_) => {
                 anchors.clear();
+                empty_nulls.clear();
                 doc_line = 0;
                 root = None;
                 continue;
@@ -94,6 +99,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                     docs.push(Document {
                         value,
                         line: doc_line.max(1),
+                        empty_nulls: std::mem::take(&mut empty_nulls),
                     });
                 }
                 continue;
@@ -161,6 +167,13 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 if let Some(Frame::Map { key: None, .. }) = stack.last() {
                     (Value::String(text.into_owned()), anchor)
                 } else {
+                    if text.is_empty()
+                        && style == ScalarStyle::Plain
+                        && tag.is_none()
+                        && let Some(Frame::Map { key: Some(_), .. }) = stack.last()
+                    {
+                        empty_nulls.push(pointer_of(&stack));
+                    }
                     let tag = tag.as_ref().map(|t| t.suffix.as_str());
                     let mut value = resolve_scalar(&text, style, tag);
                     if unterminated
@@ -205,6 +218,25 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
         }
     }
     Ok(docs)
+}
+
+/// The JSON pointer of the value the parser is about to place.
+fn pointer_of(stack: &[Frame]) -> String {
+    let mut out = String::new();
+    for frame in stack {
+        out.push('/');
+        match frame {
+            Frame::Seq { items, .. } => {
+                let _ = write!(out, "{}", items.len());
+            }
+            Frame::Map { key, .. } => {
+                if let Some((k, _)) = key {
+                    out.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn compact_json(v: &Value) -> String {
@@ -596,6 +628,12 @@ mod tests {
         assert_eq!(one("a: |\n  x\n  y\n"), json!({"a": "x\ny\n"}));
         assert_eq!(one("a: |\n  x\nb: 1"), json!({"a": "x\n", "b": 1}));
         assert_eq!(one("a: >\n  x\n  y"), json!({"a": "x y"}));
+    }
+
+    #[test]
+    fn values_written_as_nothing_are_recorded() {
+        let docs = parse_documents("a:\nb: null\nc:\n  d:\n  e: [1, {f: }]\n  g/h~:\n").unwrap();
+        assert_eq!(docs[0].empty_nulls, ["/a", "/c/d", "/c/e/1/f", "/c/g~1h~0"]);
     }
 
     #[test]

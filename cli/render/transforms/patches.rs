@@ -221,6 +221,7 @@ fn apply_to(
             continue;
         };
         res.body = merged;
+        drop_empty_nulls(res);
         if !options.allow_kind_change
             && let Some(obj) = res.body.as_object_mut()
         {
@@ -422,5 +423,21 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(out.trim(), "", "{out}");
+    }
+}
+
+/// kustomize's merge walker drops the fields of the patched object that were written as nothing
+/// (`key:`), while an explicit `null` stays.
+fn drop_empty_nulls(res: &mut crate::resource::Resource) {
+    for pointer in std::mem::take(&mut res.empty_nulls) {
+        let Some((parent, key)) = pointer.rsplit_once('/') else {
+            continue;
+        };
+        let key = key.replace("~1", "/").replace("~0", "~");
+        if let Some(Value::Object(map)) = res.body.pointer_mut(parent)
+            && map.get(&key).is_some_and(Value::is_null)
+        {
+            map.remove(&key);
+        }
     }
 }
