@@ -332,6 +332,8 @@ pub fn absorb(
                 let needs_hash = old.generated.as_ref().is_some_and(|g| g.needs_hash)
                     && res.generated.as_ref().is_some_and(|g| g.needs_hash);
                 res.previous = old.previous.clone();
+                // kustomize carries the old object's var bindings over to its replacement.
+                res.ref_vars = old.ref_vars.clone();
                 res.generated = Some(Generated {
                     behavior: Behavior::Create,
                     needs_hash,
