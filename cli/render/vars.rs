@@ -444,4 +444,26 @@ spec:
         .unwrap_err();
         assert!(err.to_string().contains("matches no object"), "{err}");
     }
+
+    #[test]
+    fn a_var_follows_its_object_through_a_generator_merge() {
+        let out = render(&[
+            (
+                "base/kustomization.yaml",
+                "resources: [o.yaml]\nvars:\n- name: APP\n  objref: {apiVersion: v1, kind: ConfigMap, name: params}\n  fieldref: {fieldpath: data.app}\n",
+            ),
+            (
+                "base/o.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: params}\ndata: {app: one}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x\n    command: [run, $(APP)]\n",
+            ),
+            (
+                "k/kustomization.yaml",
+                "resources: [../base]\nnamespace: ns\nconfigMapGenerator:\n- name: params\n  behavior: merge\n  literals: [app=two]\n",
+            ),
+        ])
+        .unwrap();
+        // `kubectl kustomize` (v5.5.0) on the same input.
+        let expected = "apiVersion: v1\ndata:\n  app: two\nkind: ConfigMap\nmetadata:\n  name: params\n  namespace: ns\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: ns\nspec:\n  containers:\n  - command:\n    - run\n    - two\n    image: x\n    name: c\n";
+        assert_eq!(bodies(&out), docs(expected));
+    }
 }
