@@ -102,8 +102,8 @@ impl Report {
 fn one_line(text: &str) -> String {
     if let Some(cause) = text
         .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("caused by: "))
-        .last()
+        .rev()
+        .find_map(|l| l.trim_start().strip_prefix("caused by: "))
     {
         return cause.to_owned();
     }
