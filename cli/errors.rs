@@ -42,6 +42,14 @@ pub fn render_chain(err: &anyhow::Error) -> (Vec<String>, Vec<String>) {
     let mut chain = Vec::new();
     let mut hints = Vec::new();
     for cause in err.chain() {
+        // `file:line:col: invalid YAML: message` already says what its source would.
+        if let Some(yaml) = cause.downcast_ref::<YamlError>()
+            && chain
+                .last()
+                .is_some_and(|l: &String| l.contains(&yaml.message))
+        {
+            continue;
+        }
         let text = cause.to_string();
         // thiserror messages often repeat their source; print each text once.
         if chain.last() != Some(&text) {

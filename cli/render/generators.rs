@@ -307,7 +307,7 @@ pub fn absorb(
             ([i], Behavior::Create) => {
                 return Err(RenderError::Generator {
                     message: format!(
-                        "`{id}` already exists ({}); use `behavior: merge` or `behavior: replace`",
+                        "`{id}` is generated again, but already exists, from {}; set `behavior: merge` or `behavior: replace` to change it",
                         set.at(*i).origin
                     ),
                     at,

@@ -176,6 +176,12 @@ impl Loader<'_> {
             .filter(|n| self.fs.is_file(&dir.join(n)))
             .collect();
         let name = match found.as_slice() {
+            [] if !self.fs.is_dir(dir) => {
+                return Err(RenderError::Read {
+                    path: dir.to_path_buf(),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+                });
+            }
             [] => {
                 return Err(RenderError::NoKustomization {
                     dir: dir.to_path_buf(),

@@ -159,6 +159,9 @@ impl RenderError {
             RenderError::Missing { .. } => {
                 "paths in a kustomization are relative to the directory that holds it".to_owned()
             }
+            RenderError::Yaml { .. } => {
+                "the parser stops where it notices the mistake, which is often just after it (an unclosed `[`, `{` or quote, or a wrong indent)".to_owned()
+            }
             RenderError::UnknownField { .. } => {
                 "check the spelling against the kustomization reference; kustomize refuses unknown fields too".to_owned()
             }
@@ -171,6 +174,10 @@ impl RenderError {
             }
             RenderError::PatchTargetNotFound { .. } => {
                 "check the patch's kind, name and namespace against the objects this kustomization loads".to_owned()
+            }
+            RenderError::Unsupported { field, .. } if field.starts_with("helm") => {
+                "render the chart with `helm template` and list its output under `resources`"
+                    .to_owned()
             }
             RenderError::Unsupported { .. } => {
                 "render that part with its own tool and list the output under `resources`"

@@ -1,1 +1,13 @@
-//! The real `kfctl` binary, run with `assert_cmd`; stdout and stderr snapshotted with `insta`.
+//! The real `kfctl` binary, run with `assert_cmd`; exit code, stdout and stderr snapshotted with
+//! `insta` (files under `snapshots/`), temp dirs and versions filtered out.
+//!
+//! Each module holds one kind of test: `help` the `--help` of every command, `build` what
+//! `kfctl build` prints for good input, `errors` what it says about bad input, `layers` which
+//! crates the pure modules may use.
+
+mod support;
+
+mod build;
+mod errors;
+mod help;
+mod layers;

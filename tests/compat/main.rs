@@ -1,1 +1,11 @@
 //! `kfctl build` against `kubectl kustomize` on fixtures and the Kubeflow corpus.
+//!
+//! Both outputs are parsed into `serde_json::Value`s with the same YAML parser (not kfctl's own)
+//! and compared object by object, in order: formatting may differ, data and order may not.
+//! kubectl's outputs are cached (see `reference`), never written by hand.
+
+mod corpus;
+mod diff;
+mod fixtures;
+mod reference;
+mod run;

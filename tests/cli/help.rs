@@ -1,0 +1,34 @@
+//! `--help` of every command: a flag without a doc comment shows up here in review.
+
+use crate::support::{kfctl, run};
+
+#[test]
+fn kfctl_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["--help"])));
+}
+
+#[test]
+fn build_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["build", "--help"])));
+}
+
+#[test]
+fn completions_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["completions", "--help"])));
+}
+
+#[test]
+fn version() {
+    insta::assert_snapshot!(run(&mut kfctl(&["--version"])));
+}
+
+#[test]
+fn completions_bash() {
+    let out = kfctl(&["completions", "bash"]).assert().success();
+    let script = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        script.contains("complete") && script.contains("kfctl"),
+        "not a bash completion script:\n{script}"
+    );
+    assert!(out.get_output().stderr.is_empty());
+}
