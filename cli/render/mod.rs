@@ -172,6 +172,9 @@ impl RenderError {
             RenderError::Duplicate(_) => {
                 "give one of them another name or namespace, or merge them with a patch".to_owned()
             }
+            RenderError::Var { .. } => {
+                "check the var's `objref` and `fieldref.fieldPath` against the objects this kustomization loads".to_owned()
+            }
             RenderError::PatchTargetNotFound { .. } => {
                 "check the patch's kind, name and namespace against the objects this kustomization loads".to_owned()
             }
