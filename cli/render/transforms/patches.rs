@@ -279,6 +279,22 @@ fn apply_json6902(
     Ok(())
 }
 
+/// kustomize's merge walker drops the fields of the patched object that were written as nothing
+/// (`key:`), while an explicit `null` stays.
+fn drop_empty_nulls(res: &mut crate::resource::Resource) {
+    for pointer in std::mem::take(&mut res.empty_nulls) {
+        let Some((parent, key)) = pointer.rsplit_once('/') else {
+            continue;
+        };
+        let key = key.replace("~1", "/").replace("~0", "~");
+        if let Some(Value::Object(map)) = res.body.pointer_mut(parent)
+            && map.get(&key).is_some_and(Value::is_null)
+        {
+            map.remove(&key);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -423,21 +439,5 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(out.trim(), "", "{out}");
-    }
-}
-
-/// kustomize's merge walker drops the fields of the patched object that were written as nothing
-/// (`key:`), while an explicit `null` stays.
-fn drop_empty_nulls(res: &mut crate::resource::Resource) {
-    for pointer in std::mem::take(&mut res.empty_nulls) {
-        let Some((parent, key)) = pointer.rsplit_once('/') else {
-            continue;
-        };
-        let key = key.replace("~1", "/").replace("~0", "~");
-        if let Some(Value::Object(map)) = res.body.pointer_mut(parent)
-            && map.get(&key).is_some_and(Value::is_null)
-        {
-            map.remove(&key);
-        }
     }
 }
