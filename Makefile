@@ -26,7 +26,7 @@ include hack/cluster.mk
 test: control-plane ## run every test tier: unit, cli, compat (vs kubectl kustomize) and cluster
 	$(CARGO) test --locked --all-targets --no-fail-fast
 
-bench: build ## render and cluster benchmarks, as ratios against the peer tools
+bench: build bench-cluster ## render and cluster benchmarks, as ratios against the peer tools
 	hack/bench.sh
 
 demo: build cluster-up ## start the local cluster and install the default platform on it
