@@ -64,6 +64,12 @@ options:
   # Simulated pods get loopback addresses, so nothing ever sends traffic for
   # them off this machine (a webhook served by a simulated pod fails closed).
   cidr: 127.10.0.0/16
+  # kwokctl passes this document on without kwok's defaults: give them.
+  nodeLeaseParallelism: 4
+  nodePlayStageParallelism: 4
+  podPlayStageParallelism: 4
+  podsOnNodeSyncParallelism: 1
+  enablePodsOnNodeSyncListPager: true
 EOF
 
 log="$CLUSTER_DIR/kwokctl-create.log"
