@@ -21,7 +21,11 @@ sample="$here/demo/sample"
 kfctl="${KFCTL:-${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/kfctl}"
 [[ -x "$kfctl" ]] || fail "no kfctl binary at $kfctl (run \`make build\`, or set KFCTL)"
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then
+  step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+else
+  step() { printf '\n==> %s\n' "$*"; }
+fi
 
 step "local cluster"
 "$here/cluster/up.sh" >/dev/null

@@ -258,7 +258,7 @@ impl Cluster {
             "kind": "Namespace",
             "metadata": {"name": name, "labels": {"kfctl.test/run": self.prefix}},
         }))
-        .unwrap();
+        .expect("a valid Namespace");
         namespaces
             .create(&PostParams::default(), &ns)
             .await
