@@ -24,9 +24,10 @@ fmt: ## format the sources
 include hack/cluster.mk
 
 test: control-plane ## run every test tier: unit, cli, compat (vs kubectl kustomize) and cluster
-	$(CARGO) test --locked --all-targets --no-fail-fast
+	$(CARGO) test --locked --all-targets --no-fail-fast; status=$$?; \
+	  hack/cluster/reap-test-clusters.sh; exit $$status
 
-bench: build ## render and cluster benchmarks, as ratios against the peer tools
+bench: build bench-cluster ## render and cluster benchmarks, as ratios against the peer tools
 	hack/bench.sh
 
 demo: build cluster-up ## start the local cluster and install the default platform on it

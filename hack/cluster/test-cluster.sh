@@ -30,17 +30,20 @@ for stale in "$tests_dir"/*/; do
   KFCTL_CLUSTER_NAME="kfctl-test-$pid" KFCTL_CLUSTER_DIR="${stale%/}" "$here/down.sh" || true
 done
 
+# Whatever ends this script -- the caller gone, an error, SIGTERM -- stops the
+# cluster and removes its data.
 cleanup() { "$here/down.sh" || true; }
-trap 'cleanup; exit 143' TERM
+trap cleanup EXIT
+trap 'exit 143' TERM
 
 if ! out="$("$here/up.sh")"; then
-  cleanup
   echo "test cluster: the control plane did not start (see the messages above)" >&2
   exit 1
 fi
+# When the caller died while the cluster was starting, this write fails
+# (EPIPE) and the script ends through its EXIT trap.
 echo "KUBECONFIG=${out##*export KUBECONFIG=}"
 exec 1>/dev/null
 
 # Block until the caller's end of the pipe closes.
 while read -r _; do :; done
-cleanup

@@ -18,7 +18,7 @@ async fn gpu_nodes(nodes: &Api<Node>) -> BTreeSet<String> {
     let gpu: BTreeSet<String> = nodes
         .list(&ListParams::default().labels(GPU_SELECTOR))
         .await
-        .unwrap()
+        .unwrap_or_else(|e| panic!("cannot list the nodes labelled {GPU_SELECTOR}: {e}"))
         .items
         .into_iter()
         .filter_map(|n| n.metadata.name)
@@ -41,7 +41,7 @@ fn gpu_pod(name: &str, gpus: u32) -> Pod {
             "resources": {"limits": {"nvidia.com/gpu": gpus.to_string()}},
         }]},
     }))
-    .unwrap()
+    .expect("a valid Pod")
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ fn config_map(name: &str) -> ConfigMap {
         "metadata": {"name": name},
         "data": {"k": "v"},
     }))
-    .unwrap()
+    .expect("a valid ConfigMap")
 }
 
 fn policy(webhook: &str, policy: &str) -> serde_json::Value {

@@ -133,9 +133,15 @@ fn start() -> Result<Cluster, String> {
 
     let root = repo_root();
     if binaries()?.iter().any(|b| !b.is_file()) {
-        // The first run on a machine builds the control plane (a long Go build).
+        // The first run on a machine builds the control plane (a long Go build): its messages
+        // go to stderr as they come, and to a log whose tail the failure quotes.
+        let build_log =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("kfctl-test-build-{pid}.log"));
         let status = Command::new("bash")
+            .arg("-c")
+            .arg(r#"set -o pipefail; bash "$0" 2>&1 | tee "$1" >&2"#)
             .arg(root.join("hack/cluster/build.sh"))
+            .arg(&build_log)
             .stdin(Stdio::null())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
@@ -143,7 +149,9 @@ fn start() -> Result<Cluster, String> {
             .map_err(|e| format!("cannot run hack/cluster/build.sh: {e}"))?;
         if !status.success() {
             return Err(format!(
-                "hack/cluster/build.sh failed ({status}); see its messages above"
+                "hack/cluster/build.sh failed ({status}); its log ({}):\n{}",
+                build_log.display(),
+                tail_of(&build_log)
             ));
         }
     }
@@ -180,11 +188,7 @@ fn start() -> Result<Cluster, String> {
         }
         let _ = tx.send(None);
     });
-    let tail = || {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(25)..].join("\n")
-    };
+    let tail = || tail_of(&log_path);
     match rx.recv_timeout(START_DEADLINE) {
         Ok(Some(kubeconfig)) => Ok(Cluster {
             kubeconfig,
@@ -211,6 +215,13 @@ fn start() -> Result<Cluster, String> {
             ))
         }
     }
+}
+
+/// The last lines of a log file, for an error message.
+fn tail_of(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(25)..].join("\n")
 }
 
 impl Cluster {
@@ -247,7 +258,7 @@ impl Cluster {
             "kind": "Namespace",
             "metadata": {"name": name, "labels": {"kfctl.test/run": self.prefix}},
         }))
-        .unwrap();
+        .expect("a valid Namespace");
         namespaces
             .create(&PostParams::default(), &ns)
             .await
