@@ -276,13 +276,22 @@ fn copy_to_target(
         .then(|| NodeKind::of(value));
     let segments = split_field_path(path);
     let mut found = 0usize;
-    let mut set = |field: &mut Value| {
+    // kustomize finds every field before writing any, so a failed write is reported as itself,
+    // not as a failure to find the field.
+    let mut write_error = None;
+    let mut set = |field: &mut Value, created: bool| {
         found += 1;
-        set_field(field, value, options)
+        set_field(field, created, value, options).map_err(|e| {
+            write_error = Some(e);
+            String::new()
+        })
     };
     let id = res.id();
-    match_path(&mut res.body, &segments, create, &mut set)
-        .map_err(|e| format!("{}: {e}", retrieval_error(path, create.is_some())))?;
+    let walked = match_path(&mut res.body, &segments, create, &mut set);
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    walked.map_err(|e| format!("{}: {e}", retrieval_error(path, create.is_some())))?;
     if found == 0 {
         return Err(format!(
             "{} (in `{id}`)",
@@ -302,6 +311,7 @@ fn retrieval_error(path: &str, create: bool) -> String {
 
 fn set_field(
     field: &mut Value,
+    created: bool,
     value: &Value,
     options: Option<&FieldOptions>,
 ) -> Result<(), String> {
@@ -329,12 +339,50 @@ fn set_field(
         *field = value.clone();
         return Ok(());
     }
-    // A scalar target keeps its own type; only its text changes.
-    *field = match field {
-        Value::String(_) => Value::String(text),
-        _ => resolve_plain(&text),
+    // A scalar target keeps its own YAML tag and only its text changes, so text that does not
+    // read as the target's type fails as it does when kustomize decodes the result. A field
+    // just created has no tag yet: its text decides.
+    if created {
+        *field = resolve_plain(&text);
+        return Ok(());
+    }
+    if field.is_string() {
+        *field = Value::String(text);
+        return Ok(());
+    }
+    let new = resolve_plain(&text);
+    let fits = match (&*field, &new) {
+        (Value::Null, Value::Null) | (Value::Bool(_), Value::Bool(_)) => true,
+        (Value::Number(old), Value::Number(n)) => old.is_f64() || !n.is_f64(),
+        _ => false,
+    };
+    if !fits {
+        return Err(format!(
+            "cannot decode !!{} `{text}` as a !!{}",
+            yaml_tag(&new),
+            yaml_tag(field)
+        ));
+    }
+    *field = match (&*field, new) {
+        (Value::Number(old), Value::Number(n)) if old.is_f64() => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Number(n), Value::Number),
+        (_, new) => new,
     };
     Ok(())
+}
+
+fn yaml_tag(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Object(_) => "map",
+        Value::Array(_) => "seq",
+    }
 }
 
 fn is_scalar(v: &Value) -> bool {
@@ -407,10 +455,20 @@ fn match_path(
     node: &mut Value,
     path: &[String],
     create: Option<NodeKind>,
-    f: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+    f: &mut dyn FnMut(&mut Value, bool) -> Result<(), String>,
+) -> Result<(), String> {
+    walk_path(node, path, create, false, f)
+}
+
+fn walk_path(
+    node: &mut Value,
+    path: &[String],
+    create: Option<NodeKind>,
+    created: bool,
+    f: &mut dyn FnMut(&mut Value, bool) -> Result<(), String>,
 ) -> Result<(), String> {
     let Some(seg) = path.first() else {
-        return f(node);
+        return f(node, created);
     };
     let rest = &path[1..];
     let wrong_kind = |want: &str| format!("wrong node kind: expected {want} at `{seg}`");
@@ -422,16 +480,18 @@ fn match_path(
         let Value::Array(items) = node else {
             return Err(wrong_kind("a list"));
         };
+        let mut made = false;
         if let Some(kind) = create
             && items.len() == idx
         {
             items.push(NodeKind::before(rest.first(), kind).empty());
+            made = true;
         }
         let len = items.len();
         let item = items
             .get_mut(idx)
             .ok_or_else(|| format!("index {idx} specified but only {len} elements found"))?;
-        return match_path(item, rest, create, f);
+        return walk_path(item, rest, create, made, f);
     }
     if is_list_match(seg) {
         let (key, pattern) = split_match(seg)?;
@@ -443,7 +503,7 @@ fn match_path(
                     if scalar_text(item).is_some_and(|t| re.is_match(t.trim())) {
                         matched = true;
                         // kyaml stops at a matched list item, whatever follows in the path.
-                        f(item)?;
+                        f(item, false)?;
                     }
                     continue;
                 }
@@ -453,7 +513,7 @@ fn match_path(
                 });
                 if text.is_some_and(|t| re.is_match(t.trim())) {
                     matched = true;
-                    match_path(item, rest, create, f)?;
+                    walk_path(item, rest, create, false, f)?;
                 }
             }
         } else if !node.is_null() {
@@ -475,13 +535,13 @@ fn match_path(
         if let Value::Array(items) = node {
             items.push(element);
         }
-        return match_path(node, path, create, f);
+        return walk_path(node, path, create, false, f);
     }
     if seg == "*" {
         return match node {
             Value::Array(items) => items
                 .iter_mut()
-                .try_for_each(|item| match_path(item, rest, create, f)),
+                .try_for_each(|item| walk_path(item, rest, create, false, f)),
             Value::Null => Ok(()),
             _ => Err(wrong_kind("a list")),
         };
@@ -492,14 +552,16 @@ fn match_path(
     let Value::Object(map) = node else {
         return Ok(());
     };
+    let mut made = false;
     if !map.contains_key(seg.as_str()) {
         let Some(kind) = create else {
             return Ok(());
         };
         map.insert(seg.clone(), NodeKind::before(rest.first(), kind).empty());
+        made = true;
     }
     match map.get_mut(seg.as_str()) {
-        Some(child) => match_path(child, rest, create, f),
+        Some(child) => walk_path(child, rest, create, made, f),
         None => Ok(()),
     }
 }
@@ -832,5 +894,31 @@ spec:
                 .contains("unable to find field \"spec.nope\" in replacement target"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn scalar_targets_keep_their_type() {
+        let k = |src: &str, path: &str| {
+            format!(
+                "resources: [o.yaml]\nreplacements:\n- source: {{kind: ConfigMap, name: params, fieldPath: {src}}}\n  targets:\n  - select: {{kind: Deployment, name: web}}\n    fieldPaths: [{path}]\n"
+            )
+        };
+        // The message is the one `kubectl kustomize` (v5.5.0) gives.
+        let err = render(&[
+            ("kustomization.yaml", &k("data.host", "spec.replicas")),
+            ("o.yaml", OBJECTS),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("cannot decode !!str `db.example.com:5432` as a !!int"),
+            "{err}"
+        );
+        let got = render(&[
+            ("kustomization.yaml", &k("data.replicas", "spec.replicas")),
+            ("o.yaml", OBJECTS),
+        ])
+        .unwrap();
+        assert_eq!(got[2]["spec"]["replicas"], json!(3));
     }
 }
