@@ -27,7 +27,7 @@ test: control-plane ## run every test tier: unit, cli, compat (vs kubectl kustom
 	$(CARGO) test --locked --all-targets --no-fail-fast; status=$$?; \
 	  hack/cluster/reap-test-clusters.sh; exit $$status
 
-bench: build bench-cluster ## render and cluster benchmarks, as ratios against the peer tools
+bench: build ## render and cluster benchmarks, as ratios against the peer tools
 	hack/bench.sh
 
 demo: build cluster-up ## start the local cluster and install the default platform on it
