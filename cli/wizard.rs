@@ -314,6 +314,7 @@ pub fn run(
             // prompt returns `Interrupted` and nothing is written. Registration failing only
             // means Ctrl-C ends the process the default way, which writes nothing either.
             let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone());
+            dialoguer::console::set_colors_enabled_stderr(printer.color);
             let term = Term::stderr();
             let theme = ColorfulTheme::default();
             let asked = ask_missing(choices, given, &mut answers, &term, &theme, printer);
@@ -333,7 +334,19 @@ pub fn run(
         }
     }
     let platform = &choices.platforms[answers.platform.unwrap_or(0)];
-    let enabled = enabled_components(choices, &answers, printer);
+    let mut chosen = answers.components.clone().unwrap_or_default();
+    if answers.gpu == Some(true) && !chosen.iter().any(|c| c == GPU_COMPONENT) {
+        chosen.push(GPU_COMPONENT.to_owned());
+    }
+    let enabled = close_dependencies(choices, &chosen, printer);
+    // In the order the profile declares them, however they were answered.
+    answers.parameters.0.sort_by_key(|(name, _)| {
+        platform
+            .parameters
+            .iter()
+            .position(|p| &p.name == name)
+            .unwrap_or(usize::MAX)
+    });
     print_summary(platform, &answers, &enabled, given, printer);
     if *ask == Ask::Terminal {
         let term = Term::stderr();
@@ -598,9 +611,13 @@ fn ask_missing(
             .unwrap_or(0);
         let picked = Select::with_theme(theme)
             .with_prompt("Platform")
+            .report(false)
             .items(&items)
             .default(default)
             .interact_on(term)?;
+        report(term, |f| {
+            theme.format_select_prompt_selection(f, "Platform", &choices.platforms[picked].name)
+        })?;
         answers.platform = Some(picked);
     }
     apply_sets(choices, given, answers)?;
@@ -652,6 +669,7 @@ fn ask_missing(
         loop {
             let picked = MultiSelect::with_theme(theme)
                 .with_prompt("Components (space toggles, enter accepts; what they need is added)")
+                .report(false)
                 .items(&items)
                 .defaults(&defaults)
                 .interact_on(term)?;
@@ -659,7 +677,15 @@ fn ask_missing(
                 printer.warn("choose at least one component");
                 continue;
             }
-            answers.components = Some(picked.iter().map(|&i| offered[i].name.clone()).collect());
+            let names: Vec<String> = picked.iter().map(|&i| offered[i].name.clone()).collect();
+            report(term, |f| {
+                theme.format_multi_select_prompt_selection(
+                    f,
+                    "Components",
+                    &names.iter().map(String::as_str).collect::<Vec<_>>(),
+                )
+            })?;
+            answers.components = Some(close_dependencies(choices, &names, printer));
             break;
         }
     }
@@ -753,6 +779,17 @@ fn ask_new_password(term: &Term, theme: &ColorfulTheme) -> Result<String, Wizard
     }
 }
 
+/// The line a prompt leaves once answered, for prompts whose items are longer than the answer.
+fn report(
+    term: &Term,
+    format: impl FnOnce(&mut String) -> std::fmt::Result,
+) -> Result<(), WizardError> {
+    let mut line = String::new();
+    let _ = format(&mut line);
+    term.write_line(&line)?;
+    Ok(())
+}
+
 fn write_error(term: &Term, theme: &ColorfulTheme, reason: &str) -> Result<(), WizardError> {
     let mut line = String::new();
     let _ = theme.format_error(&mut line, reason);
@@ -786,15 +823,11 @@ fn read_hidden(term: &Term, theme: &ColorfulTheme, prompt: &str) -> Result<Strin
     Ok(text)
 }
 
-/// The components to enable: those chosen, GPU if asked for, and everything they need,
-/// in catalog order. Each one added for another is said in a note.
-fn enabled_components(choices: &Choices, answers: &Answers, printer: Printer) -> Vec<String> {
-    let mut chosen: Vec<String> = answers.components.clone().unwrap_or_default();
-    if answers.gpu == Some(true) && !chosen.iter().any(|c| c == GPU_COMPONENT) {
-        chosen.push(GPU_COMPONENT.to_owned());
-    }
+/// The components chosen and everything they need, in catalog order. Each one added for
+/// another is said in a note.
+fn close_dependencies(choices: &Choices, chosen: &[String], printer: Printer) -> Vec<String> {
     let mut enabled: BTreeSet<String> = BTreeSet::new();
-    let mut stack: Vec<String> = chosen.clone();
+    let mut stack: Vec<String> = chosen.to_vec();
     while let Some(name) = stack.pop() {
         if !enabled.insert(name.clone()) {
             continue;
@@ -916,15 +949,6 @@ fn build_config(
             },
         );
     }
-    // In the order the profile declares them, however they were answered.
-    let mut parameters = answers.parameters;
-    parameters.0.sort_by_key(|(name, _)| {
-        platform
-            .parameters
-            .iter()
-            .position(|p| &p.name == name)
-            .unwrap_or(usize::MAX)
-    });
     Ok(KfctlConfig {
         api_version: "kfctl.dev/v1alpha1".to_owned(),
         kind: "KfctlConfig".to_owned(),
@@ -935,7 +959,7 @@ fn build_config(
             platform: platform.name.clone(),
             release: answers.release.unwrap_or_default(),
             components,
-            parameters,
+            parameters: answers.parameters,
             admin: Admin {
                 email: answers.admin_email.unwrap_or_default(),
                 password_hash,
