@@ -297,23 +297,33 @@ struct Answers {
     admin_password: Option<String>,
 }
 
+/// Catches Ctrl-C (SIGINT) into `flag` for as long as the process runs; a second one ends the
+/// process the default way.
+///
+/// A prompt turns Ctrl-C into SIGINT once it has restored the terminal; caught, the prompt
+/// returns `Interrupted` and nothing is written. Between the last answer and the file's rename,
+/// the caller checks `flag`. Registration failing only means Ctrl-C ends the process the default
+/// way, which writes nothing either.
+pub fn catch_interrupts(flag: &Arc<AtomicBool>) {
+    use signal_hook::consts::SIGINT;
+    let _ = signal_hook::flag::register_conditional_default(SIGINT, Arc::clone(flag));
+    let _ = signal_hook::flag::register(SIGINT, Arc::clone(flag));
+}
+
 /// Runs the wizard: checks the flags, asks what is missing (or reports it), shows the summary,
-/// asks to confirm and returns the config to write.
+/// asks to confirm and returns the config to write. With `Ask::Terminal`, `interrupted` is the
+/// flag [`catch_interrupts`] sets.
 pub fn run(
     choices: &Choices,
     given: &Given,
     ask: &Ask,
+    interrupted: &AtomicBool,
     printer: Printer,
 ) -> Result<KfctlConfig, WizardError> {
     let mut answers = from_flags(choices, given)?;
     match ask {
         Ask::Never { reason } => fill_defaults(choices, given, &mut answers, reason)?,
         Ask::Terminal => {
-            let interrupted = Arc::new(AtomicBool::new(false));
-            // A prompt turns Ctrl-C into SIGINT once the terminal is restored; caught, the
-            // prompt returns `Interrupted` and nothing is written. Registration failing only
-            // means Ctrl-C ends the process the default way, which writes nothing either.
-            let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone());
             dialoguer::console::set_colors_enabled_stderr(printer.color);
             let term = Term::stderr();
             let theme = ColorfulTheme::default();
@@ -1043,5 +1053,286 @@ fn parse_secret_ref(value: &str) -> Result<SecretRef, String> {
         Some(("env", var)) if !var.is_empty() => Ok(SecretRef::Env(var.to_owned())),
         Some(("file", path)) if !path.is_empty() => Ok(SecretRef::File(path.to_owned())),
         _ => Err("a secret is given by reference: `env:VAR` or `file:PATH`".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quiet() -> Printer {
+        Printer::new(false, true)
+    }
+
+    fn spec(name: &str, required: bool, default: Option<&str>, pattern: Option<&str>) -> ParamSpec {
+        ParamSpec {
+            name: name.to_owned(),
+            description: format!("{name} value"),
+            required,
+            default: default.map(str::to_owned),
+            pattern: pattern.map(str::to_owned),
+            secret: false,
+        }
+    }
+
+    fn choices() -> Choices {
+        let component = |name: &str, depends: &[&str]| ComponentChoice {
+            name: name.to_owned(),
+            description: String::new(),
+            depends: depends.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let mut token = spec("token", true, None, None);
+        token.secret = true;
+        Choices {
+            platforms: vec![
+                PlatformChoice {
+                    name: "cloud".to_owned(),
+                    description: String::new(),
+                    parameters: vec![
+                        spec("project", true, None, Some("[a-z]{3,8}")),
+                        spec("zone", true, Some("z1"), Some("z[0-9]")),
+                        spec("storageClass", true, Some("fast"), None),
+                        spec("extra", false, None, None),
+                        token,
+                    ],
+                    default_components: vec!["app".to_owned()],
+                },
+                PlatformChoice {
+                    name: "home".to_owned(),
+                    description: String::new(),
+                    parameters: vec![spec("storageClass", true, Some("slow"), None)],
+                    default_components: vec!["base".to_owned(), GPU_COMPONENT.to_owned()],
+                },
+            ],
+            releases: vec!["1.0".to_owned(), "2.0".to_owned()],
+            components: vec![
+                component("base", &[]),
+                component("mesh", &["base"]),
+                component("app", &["mesh"]),
+                component("other", &[]),
+                component(GPU_COMPONENT, &[]),
+            ],
+            default_platform: "home".to_owned(),
+        }
+    }
+
+    fn never() -> Ask {
+        Ask::Never {
+            reason: "test".to_owned(),
+        }
+    }
+
+    fn run_never(given: &Given) -> Result<KfctlConfig, WizardError> {
+        run(
+            &choices(),
+            given,
+            &never(),
+            &AtomicBool::new(false),
+            quiet(),
+        )
+    }
+
+    fn cloud() -> Given {
+        Given {
+            platform: Some("cloud".to_owned()),
+            set: vec!["project=abc".to_owned(), "token=env:TOKEN".to_owned()],
+            admin_password: Some("long-enough".to_owned()),
+            output: "kfctl.yaml".to_owned(),
+            ..Given::default()
+        }
+    }
+
+    #[test]
+    fn patterns_match_the_whole_value() {
+        let s = spec("project", true, None, Some("[a-z]{3,8}"));
+        assert_eq!(check_param("p", &s, "abc").ok(), Some(Ok(())));
+        let reason = check_param("p", &s, "abc1").ok().and_then(Result::err);
+        assert_eq!(
+            reason.as_deref(),
+            Some("`abc1` is not a valid project value: it must match `[a-z]{3,8}`")
+        );
+        let empty = check_param("p", &s, "").ok().and_then(Result::err);
+        assert_eq!(empty.as_deref(), Some("`project` is required"));
+        let bad = spec("x", true, None, Some("(unclosed"));
+        assert!(matches!(
+            check_param("p", &bad, "v"),
+            Err(WizardError::BadPattern { .. })
+        ));
+    }
+
+    #[test]
+    fn dependencies_are_closed_in_catalog_order() {
+        let enabled = close_dependencies(&choices(), &["app".to_owned()], quiet());
+        assert_eq!(enabled, ["base", "mesh", "app"]);
+        let none = close_dependencies(&choices(), &[], quiet());
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn flags_fill_the_config_and_defaults_the_rest() {
+        let config = run_never(&cloud()).expect("complete flags");
+        let spec = &config.spec;
+        assert_eq!(spec.platform, "cloud");
+        assert_eq!(spec.release, "2.0", "the newest release by default");
+        let on: Vec<&str> = spec
+            .components
+            .0
+            .iter()
+            .filter(|(_, c)| c.enabled)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(on, ["base", "mesh", "app"]);
+        assert_eq!(
+            spec.parameters.0,
+            [
+                ("project".to_owned(), "abc".to_owned()),
+                ("zone".to_owned(), "z1".to_owned()),
+                ("storageClass".to_owned(), "fast".to_owned()),
+            ]
+        );
+        assert_eq!(
+            spec.secrets.get("token"),
+            Some(&SecretRef::Env("TOKEN".to_owned()))
+        );
+        assert_eq!(spec.admin.email, DEFAULT_ADMIN_EMAIL);
+        assert!(bcrypt::verify("long-enough", &spec.admin.password_hash).unwrap_or(false));
+    }
+
+    #[test]
+    fn the_yaml_holds_the_hash_and_never_the_password() {
+        let config = run_never(&cloud()).expect("complete flags");
+        let text = config.to_yaml().expect("serialisable");
+        assert!(!text.contains("long-enough"), "{text}");
+        let value: serde_json::Value = serde_saphyr::from_str(&text).expect("valid YAML");
+        assert_eq!(value["kind"], "KfctlConfig");
+        assert_eq!(value["spec"]["release"], "2.0", "a string, not a number");
+        assert_eq!(
+            value["spec"]["admin"]["passwordHash"],
+            config.spec.admin.password_hash.as_str()
+        );
+        assert_eq!(value["spec"]["secrets"]["token"]["env"], "TOKEN");
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn every_missing_answer_is_named() {
+        let given = Given {
+            platform: Some("cloud".to_owned()),
+            ..Given::default()
+        };
+        let err = run_never(&given).expect_err("answers are missing");
+        let WizardError::Missing { flags, .. } = &err else {
+            panic!("not a missing-answers error: {err}");
+        };
+        let names: Vec<&str> = flags.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "--set project=VALUE",
+                "--set token=env:VAR|file:PATH",
+                "--admin-password-env VAR"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_default_platform_and_its_gpu_default() {
+        let given = Given {
+            admin_password: Some("long-enough".to_owned()),
+            ..Given::default()
+        };
+        let config = run_never(&given).expect("home needs nothing");
+        assert_eq!(config.spec.platform, "home");
+        assert_eq!(
+            config.spec.components.get(GPU_COMPONENT).map(|c| c.enabled),
+            Some(true)
+        );
+        assert_eq!(
+            config
+                .spec
+                .parameters
+                .get("storageClass")
+                .map(String::as_str),
+            Some("slow")
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_refused() {
+        let with = |edit: &dyn Fn(&mut Given)| {
+            let mut given = cloud();
+            edit(&mut given);
+            run_never(&given).expect_err("a bad flag").to_string()
+        };
+        assert_eq!(
+            with(&|g| g.platform = Some("moon".to_owned())),
+            "unknown platform `moon` given to `--platform`"
+        );
+        assert_eq!(
+            with(&|g| g.release = Some("9".to_owned())),
+            "unknown release `9` given to `--release`"
+        );
+        assert_eq!(
+            with(&|g| g.components = Some(vec!["nope".to_owned()])),
+            "unknown component `nope` given to `--components`"
+        );
+        assert_eq!(
+            with(&|g| {
+                g.components = Some(vec![GPU_COMPONENT.to_owned()]);
+                g.gpu = Some(false);
+            }),
+            "invalid value for `--components`: it lists `gpu`, and `--no-gpu` is given"
+        );
+        assert_eq!(
+            with(&|g| g.set.push("zone".to_owned())),
+            "invalid value for `--set zone`: expected `KEY=VALUE`"
+        );
+        assert_eq!(
+            with(&|g| g.set.push("zone=a1".to_owned())),
+            "invalid value for `--set zone=a1`: `a1` is not a valid zone value: it must match `z[0-9]`"
+        );
+        assert_eq!(
+            with(&|g| g.set.push("nothing=1".to_owned())),
+            "unknown parameter `nothing` given to `--set`"
+        );
+        assert_eq!(
+            with(&|g| g.set.push("token=plain".to_owned())),
+            "invalid value for `--set token=plain`: a secret is given by reference: `env:VAR` or `file:PATH`"
+        );
+        assert_eq!(
+            with(&|g| g.set.push("other.size=1".to_owned())),
+            "invalid value for `--set other.*`: component `other` is not enabled"
+        );
+        assert_eq!(
+            with(&|g| {
+                g.set.push("storageClass=fast".to_owned());
+                g.storage_class = Some("slow".to_owned());
+            }),
+            "invalid value for `--storage-class`: `--set storageClass=fast` says otherwise"
+        );
+        assert_eq!(
+            with(&|g| g.storage_class = Some("Bad_Class".to_owned())),
+            "invalid value for `--storage-class`: `Bad_Class` is not a storage class name (lower-case letters, digits, `-` and `.`)"
+        );
+        assert_eq!(
+            with(&|g| g.admin_email = Some("nobody".to_owned())),
+            "invalid value for `--admin-email`: `nobody` is not an e-mail address"
+        );
+        assert_eq!(
+            with(&|g| g.admin_password = Some("short".to_owned())),
+            "invalid value for `--admin-password-env/--admin-password-file`: the password is shorter than 8 characters"
+        );
+    }
+
+    #[test]
+    fn component_parameters_go_under_their_component() {
+        let mut given = cloud();
+        given.set.push("app.replicas=2".to_owned());
+        let config = run_never(&given).expect("complete flags");
+        let app = config.spec.components.get("app").expect("app listed");
+        assert_eq!(
+            app.parameters.get("replicas").map(String::as_str),
+            Some("2")
+        );
     }
 }

@@ -2,6 +2,8 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 
@@ -9,7 +11,9 @@ use super::Outcome;
 use crate::errors::UserError;
 use crate::output::Printer;
 use crate::settings::{InitSettings, PasswordSource};
-use crate::wizard::{self, Ask, Choices, ComponentChoice, Given, ParamSpec, PlatformChoice};
+use crate::wizard::{
+    self, Ask, Choices, ComponentChoice, Given, ParamSpec, PlatformChoice, WizardError,
+};
 
 pub fn run(settings: &InitSettings, printer: Printer) -> Result<Outcome> {
     let output = &settings.output;
@@ -36,10 +40,18 @@ pub fn run(settings: &InitSettings, printer: Printer) -> Result<Outcome> {
             reason: reason.clone(),
         },
     };
-    let config = wizard::run(&builtin_choices(), &given, &ask, printer)?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    if ask == Ask::Terminal {
+        wizard::catch_interrupts(&interrupted);
+    }
+    let config = wizard::run(&builtin_choices(), &given, &ask, &interrupted, printer)?;
     let text = config
         .to_yaml()
         .context("cannot write the config as YAML")?;
+    // A Ctrl-C while the password was hashed is caught, not fatal: honour it here.
+    if interrupted.load(Ordering::SeqCst) {
+        return Err(WizardError::Interrupted.into());
+    }
     // Checked again: the file may have appeared while the questions were answered.
     refuse_overwrite(output, settings.force)?;
     write_atomically(output, &text)
@@ -384,5 +396,145 @@ fn builtin_choices() -> Choices {
             component("gpu", "NVIDIA device plugin and driver setup", &[]),
         ],
         default_platform: "local".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param<'a>(choices: &'a Choices, platform: &str, name: &str) -> &'a ParamSpec {
+        choices
+            .platforms
+            .iter()
+            .find(|p| p.name == platform)
+            .and_then(|p| p.parameters.iter().find(|s| s.name == name))
+            .unwrap_or_else(|| panic!("{platform} has no parameter {name}"))
+    }
+
+    fn matches(spec: &ParamSpec, value: &str) -> bool {
+        let pattern = spec.pattern.as_deref().expect("a pattern");
+        regex::Regex::new(&format!("^(?:{pattern})$"))
+            .expect("the pattern compiles")
+            .is_match(value)
+    }
+
+    #[test]
+    fn builtin_choices_are_consistent() {
+        let choices = builtin_choices();
+        let components: Vec<&str> = choices.components.iter().map(|c| c.name.as_str()).collect();
+        for (i, c) in choices.components.iter().enumerate() {
+            for dep in &c.depends {
+                let at = components.iter().position(|n| n == dep);
+                assert!(
+                    at.is_some_and(|at| at < i),
+                    "`{}` needs `{dep}`, which is not listed before it",
+                    c.name
+                );
+            }
+        }
+        assert!(
+            choices
+                .platforms
+                .iter()
+                .any(|p| p.name == choices.default_platform)
+        );
+        for p in &choices.platforms {
+            for c in &p.default_components {
+                assert!(components.contains(&c.as_str()), "{}: {c}", p.name);
+            }
+            assert!(
+                p.parameters.iter().any(|s| s.name == "storageClass"),
+                "{} has no storage class",
+                p.name
+            );
+            for spec in &p.parameters {
+                if let (Some(_), Some(default)) = (&spec.pattern, &spec.default) {
+                    assert!(matches(spec, default), "{}.{} default", p.name, spec.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn builtin_patterns_accept_and_refuse() {
+        let choices = builtin_choices();
+        let cases: &[(&str, &str, &[&str], &[&str])] = &[
+            (
+                "gcp",
+                "project",
+                &["my-proj-1", "kubeflow-demo"],
+                &["Bad_Project", "abc", "1project", "ends-with-"],
+            ),
+            (
+                "gcp",
+                "workloadIdentityServiceAccount",
+                &["kubeflow@my-proj-1.iam.gserviceaccount.com"],
+                &["kubeflow@my-proj-1.example.com", "kubeflow"],
+            ),
+            (
+                "aws",
+                "accountId",
+                &["123456789012"],
+                &["12345", "12345678901a"],
+            ),
+            (
+                "aws",
+                "pipelineRoleArn",
+                &[
+                    "arn:aws:iam::123456789012:role/kfp",
+                    "arn:aws-us-gov:iam::123456789012:role/path/kfp",
+                ],
+                &["arn:aws:iam::123:role/kfp", "arn:aws:s3:::bucket"],
+            ),
+            (
+                "azure",
+                "clientId",
+                &["12345678-90ab-cdef-1234-567890abcdef"],
+                &["not-a-guid", "12345678-90ab-cdef-1234-567890abcde"],
+            ),
+            (
+                "azure",
+                "domain",
+                &["kf.example.com", "a.b.example.org"],
+                &["localhost", "-bad.example.com", "kf.example.com."],
+            ),
+            (
+                "azure",
+                "acmeEmail",
+                &["acme@example.org"],
+                &["me@", "@example.org", "me@example"],
+            ),
+        ];
+        for (platform, name, good, bad) in cases {
+            let spec = param(&choices, platform, name);
+            for v in *good {
+                assert!(matches(spec, v), "{platform}.{name} refuses {v}");
+            }
+            for v in *bad {
+                assert!(!matches(spec, v), "{platform}.{name} accepts {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn shell_words_are_quoted_when_needed() {
+        assert_eq!(shell_word("kfctl.yaml"), "kfctl.yaml");
+        assert_eq!(shell_word("my dir/kf.yaml"), "'my dir/kf.yaml'");
+        assert_eq!(shell_word("it's.yaml"), r"'it'\''s.yaml'");
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("kfctl.yaml");
+        write_atomically(&path, "one\n").expect("first write");
+        write_atomically(&path, "two\n").expect("second write");
+        assert_eq!(std::fs::read_to_string(&path).expect("written"), "two\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("listable")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["kfctl.yaml"]);
     }
 }
