@@ -612,7 +612,7 @@ fn ask_missing(
         let items: Vec<String> = choices
             .platforms
             .iter()
-            .map(|p| format!("{:8} {}", p.name, p.description))
+            .map(|p| fit(term, &format!("{:8} {}", p.name, p.description)))
             .collect();
         let default = choices
             .platforms
@@ -664,12 +664,13 @@ fn ask_missing(
         let items: Vec<String> = offered
             .iter()
             .map(|c| {
+                // What it needs first: a narrow terminal cuts the description, not that.
                 let needs = if c.depends.is_empty() {
                     String::new()
                 } else {
-                    format!(" (needs {})", c.depends.join(", "))
+                    format!("(needs {}) ", c.depends.join(", "))
                 };
-                format!("{:20} {}{needs}", c.name, c.description)
+                fit(term, &format!("{:19} {needs}{}", c.name, c.description))
             })
             .collect();
         let defaults: Vec<bool> = offered
@@ -787,6 +788,19 @@ fn ask_new_password(term: &Term, theme: &ColorfulTheme) -> Result<String, Wizard
         }
         write_error(term, theme, "the passwords differ; type them again")?;
     }
+}
+
+/// Cuts an item to one terminal line: a prompt redraws by counting lines, and a wrapped item
+/// would leave a stale line behind.
+fn fit(term: &Term, item: &str) -> String {
+    // Room for the theme's checkbox or cursor before the item.
+    let width = usize::from(term.size().1).saturating_sub(6).max(20);
+    if item.chars().count() <= width {
+        return item.to_owned();
+    }
+    let mut cut: String = item.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// The line a prompt leaves once answered, for prompts whose items are longer than the answer.
