@@ -6,6 +6,7 @@
 
 use crate::render::RenderError;
 use crate::resource::yaml::YamlError;
+use crate::wizard::WizardError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -28,6 +29,9 @@ pub fn classify(err: &anyhow::Error) -> ErrorClass {
         cause.is::<RenderError>()
             || cause.is::<YamlError>()
             || cause.is::<UserError>()
+            || cause
+                .downcast_ref::<WizardError>()
+                .is_some_and(WizardError::is_user)
             || cause.is::<std::io::Error>()
     });
     if user {
@@ -58,6 +62,12 @@ pub fn render_chain(err: &anyhow::Error) -> (Vec<String>, Vec<String>) {
         if let Some(hint) = cause
             .downcast_ref::<RenderError>()
             .and_then(RenderError::hint)
+        {
+            hints.push(hint);
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<WizardError>()
+            .and_then(WizardError::hint)
         {
             hints.push(hint);
         }

@@ -10,5 +10,6 @@ pub mod output;
 pub mod render;
 pub mod resource;
 pub mod settings;
+pub mod wizard;
 
 pub use commands::{Outcome, run};

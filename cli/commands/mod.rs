@@ -1,12 +1,13 @@
 //! One function per command, given its settings and a `Printer`, returning an `Outcome`.
 
 mod build;
+mod init;
 
 use anyhow::Result;
 
 use crate::args::{Args, Command};
 use crate::output::Printer;
-use crate::settings::{BuildSettings, GlobalSettings};
+use crate::settings::{BuildSettings, GlobalSettings, InitSettings};
 
 /// How a command ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +35,14 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 return Ok(Outcome::Success);
             }
             build::run(&settings, printer)
+        }
+        Command::Init(init_args) => {
+            let settings = InitSettings::resolve(&init_args);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            init::run(&settings, printer)
         }
         Command::Completions(c) => {
             use clap::CommandFactory;

@@ -13,6 +13,11 @@ fn build_help() {
 }
 
 #[test]
+fn init_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["init", "--help"])));
+}
+
+#[test]
 fn completions_help() {
     insta::assert_snapshot!(run(&mut kfctl(&["completions", "--help"])));
 }

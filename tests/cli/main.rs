@@ -2,12 +2,13 @@
 //! `insta` (files under `snapshots/`), temp dirs and versions filtered out.
 //!
 //! Each module holds one kind of test: `help` the `--help` of every command, `build` what
-//! `kfctl build` prints for good input, `errors` what it says about bad input, `layers` which
-//! crates the pure modules may use.
+//! `kfctl build` prints for good input, `errors` what it says about bad input, `init` the setup
+//! wizard on a pseudo-terminal and without one, `layers` which crates the pure modules may use.
 
 mod support;
 
 mod build;
 mod errors;
 mod help;
+mod init;
 mod layers;
