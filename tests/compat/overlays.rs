@@ -1,0 +1,548 @@
+//! The per-platform overlays (`overlays/<platform>/<component>/`) over the upstream components of
+//! the corpus, included the way a platform render includes them: one kustomization per
+//! (platform, component) whose resources are the component's upstream paths (or its project
+//! manifests) and a local-config `kfctl-parameters` ConfigMap, and whose components are
+//! `overlays/common/<component>` then `overlays/<platform>/<component>`, where they exist.
+//! Each render must equal `kubectl kustomize`'s, and must show the platform's facts.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::diff::first_difference;
+use crate::run;
+
+/// Upstream kustomization directories of each component, relative to the corpus root, as the
+/// corpus's `example/kustomization.yaml` installs them. The catalog holds the same lists per
+/// release; this table stands in for it here.
+const UPSTREAM: &[(&str, &[&str])] = &[
+    ("cert-manager", &["common/cert-manager/overlays/kubeflow"]),
+    (
+        "istio",
+        &[
+            "common/istio/istio-crds/base",
+            "common/istio/istio-namespace/base",
+            "common/istio/istio-install/overlays/oauth2-proxy",
+        ],
+    ),
+    ("dex", &["common/dex/overlays/oauth2-proxy"]),
+    (
+        "notebooks",
+        &[
+            "applications/jupyter/notebook-controller/upstream/overlays/kubeflow",
+            "applications/jupyter/jupyter-web-app/upstream/overlays/istio",
+            "applications/profiles/pss",
+            "applications/centraldashboard/overlays/oauth2-proxy",
+            "applications/admission-webhook/upstream/overlays/cert-manager",
+            "applications/volumes-web-app/upstream/overlays/istio",
+            "common/user-namespace/base",
+        ],
+    ),
+    ("pipelines", &["applications/pipeline/overlays"]),
+];
+
+/// Project manifests (under `manifests/`) of a component on a platform.
+fn project_manifests(platform: &str, component: &str) -> Vec<&'static str> {
+    match (component, platform) {
+        ("gpu", "gcp") => vec!["gpu/gke-driver-installer"],
+        ("gpu", "aws") => vec!["gpu/eks"],
+        ("gpu", "azure") => vec!["gpu/aks"],
+        ("gpu", "onprem") => vec!["gpu/onprem"],
+        ("gpu", _) => vec!["gpu/nvidia-device-plugin"],
+        _ => vec![],
+    }
+}
+
+/// Test values of each platform's parameters, as the `kfctl-parameters` ConfigMap holds them.
+fn parameters(platform: &str) -> Vec<(&'static str, &'static str)> {
+    let mut params = vec![("adminEmail", "admin@example.org")];
+    params.extend(match platform {
+        "gcp" => vec![
+            ("project", "kf-test-project"),
+            ("zone", "europe-west4-a"),
+            ("domain", "kf.example.org"),
+            ("gcsBucket", "kf-test-artifacts"),
+            (
+                "workloadIdentityServiceAccount",
+                "kubeflow@kf-test-project.iam.gserviceaccount.com",
+            ),
+            ("storageClass", "standard-rwo"),
+            ("gpuDriverVersion", "latest"),
+        ],
+        "aws" => vec![
+            ("accountId", "123456789012"),
+            ("region", "eu-west-1"),
+            ("clusterName", "kf-test"),
+            ("s3Bucket", "kf-test-artifacts"),
+            (
+                "pipelineRoleArn",
+                "arn:aws:iam::123456789012:role/kf-test-pipelines",
+            ),
+            (
+                "notebookRoleArn",
+                "arn:aws:iam::123456789012:role/kf-test-notebooks",
+            ),
+            ("storageClass", "gp3"),
+            ("domain", "kf.example.org"),
+            (
+                "certificateArn",
+                "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+            ),
+        ],
+        "azure" => vec![
+            ("subscriptionId", "00000000-1111-2222-3333-444444444444"),
+            ("tenantId", "55555555-6666-7777-8888-999999999999"),
+            ("clientId", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"),
+            ("storageClass", "managed-csi"),
+            ("domain", "kf.example.org"),
+        ],
+        "onprem" => vec![
+            ("domain", "kf.example.org"),
+            ("storageClass", "ceph-rbd"),
+            ("gatewayServiceType", "NodePort"),
+        ],
+        "local" => vec![("storageClass", "standard")],
+        _ => panic!("no test parameters for platform `{platform}`"),
+    });
+    params
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn corpus() -> PathBuf {
+    let dir = match std::env::var_os("KFCTL_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => repo().join("../shared/corpus/kubeflow-manifests"),
+    };
+    assert!(
+        dir.join("example").is_dir(),
+        "the Kubeflow manifests corpus is not at `{}`; place `shared/corpus/kubeflow-manifests` \
+         beside the repository or set KFCTL_CORPUS",
+        dir.display()
+    );
+    dir
+}
+
+/// A YAML double-quoted scalar (JSON's string syntax is one).
+fn quoted(s: &str) -> String {
+    Value::String(s.to_owned()).to_string()
+}
+
+/// `to` relative to `from`, both absolute: kustomize refuses absolute resource and component
+/// directories.
+fn relative(from: &Path, to: &Path) -> String {
+    let canonical = |p: &Path| {
+        p.canonicalize()
+            .unwrap_or_else(|e| panic!("cannot resolve `{}`: {e}", p.display()))
+    };
+    let (from, to) = (canonical(from), canonical(to));
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut rel = PathBuf::new();
+    for _ in from.components().skip(common) {
+        rel.push("..");
+    }
+    rel.extend(to.components().skip(common));
+    rel.to_string_lossy().into_owned()
+}
+
+/// Writes the kustomization that includes `component` on `platform` into `dir`.
+fn write_kustomization(dir: &Path, platform: &str, component: &str) {
+    let mut resources: Vec<PathBuf> = UPSTREAM
+        .iter()
+        .filter(|(c, _)| *c == component)
+        .flat_map(|(_, paths)| paths.iter().map(|p| corpus().join(p)))
+        .collect();
+    resources.extend(
+        project_manifests(platform, component)
+            .into_iter()
+            .map(|p| repo().join("manifests").join(p)),
+    );
+    assert!(
+        !resources.is_empty(),
+        "component `{component}` has no upstream paths and no project manifests"
+    );
+    let components: Vec<PathBuf> = ["common", platform]
+        .iter()
+        .map(|p| repo().join("overlays").join(p).join(component))
+        .filter(|d| d.is_dir())
+        .collect();
+
+    let mut text = String::from(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
+    );
+    for r in &resources {
+        text += &format!("- {}\n", quoted(&relative(dir, r)));
+    }
+    text += "- kfctl-parameters.yaml\n";
+    if !components.is_empty() {
+        text += "components:\n";
+    }
+    for c in &components {
+        text += &format!("- {}\n", quoted(&relative(dir, c)));
+    }
+    std::fs::write(dir.join("kustomization.yaml"), text).expect("write kustomization");
+
+    let mut params = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kfctl-parameters\n  \
+         namespace: kubeflow\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\n\
+         data:\n",
+    );
+    for (k, v) in parameters(platform) {
+        params += &format!("  {k}: {}\n", quoted(v));
+    }
+    std::fs::write(dir.join("kfctl-parameters.yaml"), params).expect("write parameters");
+}
+
+/// `component` on `platform` rendered by kfctl, which must equal kubectl's render.
+#[track_caller]
+fn render(platform: &str, component: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    write_kustomization(dir.path(), platform, component);
+    let text = run::kubectl(dir.path()).unwrap_or_else(|e| {
+        panic!("kubectl cannot build `{component}` with the `{platform}` overlay:\n{e}")
+    });
+    let want = run::parse_stream(&text).expect("kubectl's output parses");
+    assert!(!want.is_empty(), "kubectl rendered nothing");
+    let got = run::kfctl(dir.path()).unwrap_or_else(|e| {
+        panic!("kfctl cannot build `{component}` with the `{platform}` overlay:\n{e}")
+    });
+    if let Some(d) = first_difference(&want, &got) {
+        panic!("`{component}` on `{platform}` renders differently from kubectl: {d}");
+    }
+    assert!(
+        !got.iter().any(|o| name(o) == "kfctl-parameters"),
+        "the local-config parameters ConfigMap reached the output"
+    );
+    got
+}
+
+fn name(obj: &Value) -> &str {
+    obj.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// The object of `kind` named `name`; the test fails when the render has none.
+#[track_caller]
+fn object<'a>(objects: &'a [Value], kind: &str, object_name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && name(o) == object_name)
+        .unwrap_or_else(|| panic!("the render has no {kind} `{object_name}`"))
+}
+
+fn all<'a>(objects: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    objects.iter().filter(move |o| o["kind"] == kind)
+}
+
+/// A string field by JSON pointer, `""` when absent.
+fn text<'a>(obj: &'a Value, pointer: &str) -> &'a str {
+    obj.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn annotation<'a>(obj: &'a Value, key: &str) -> &'a str {
+    obj["metadata"]["annotations"][key].as_str().unwrap_or("")
+}
+
+fn param(platform: &str, key: &str) -> &'static str {
+    parameters(platform)
+        .into_iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no test parameter `{key}` for `{platform}`"))
+}
+
+const KFP_CLOUD_ACCOUNTS: &[&str] = &[
+    "ml-pipeline",
+    "ml-pipeline-ui",
+    "ml-pipeline-visualizationserver",
+    "pipeline-runner",
+];
+
+#[track_caller]
+fn assert_storage_class(objects: &[Value], platform: &str) {
+    let pvcs: Vec<&Value> = all(objects, "PersistentVolumeClaim").collect();
+    assert!(
+        pvcs.len() >= 2,
+        "the pipelines render has no database and object store PVCs"
+    );
+    for pvc in pvcs {
+        assert_eq!(
+            text(pvc, "/spec/storageClassName"),
+            param(platform, "storageClass"),
+            "PVC `{}`",
+            name(pvc)
+        );
+    }
+}
+
+#[test]
+fn gcp_pipelines_use_workload_identity_and_gcs() {
+    let objects = render("gcp", "pipelines");
+    let gsa = param("gcp", "workloadIdentityServiceAccount");
+    for sa in KFP_CLOUD_ACCOUNTS {
+        let sa = object(&objects, "ServiceAccount", sa);
+        assert_eq!(annotation(sa, "iam.gke.io/gcp-service-account"), gsa);
+    }
+    let install = object(&objects, "ConfigMap", "pipeline-install-config");
+    assert_eq!(text(install, "/data/bucketName"), "kf-test-artifacts");
+    assert_eq!(text(install, "/data/gcsProjectId"), "kf-test-project");
+    for cm in ["pipeline-install-config", "kfp-launcher"] {
+        let cm = object(&objects, "ConfigMap", cm);
+        assert_eq!(
+            text(cm, "/data/defaultPipelineRoot"),
+            "gs://kf-test-artifacts/v2/artifacts"
+        );
+    }
+    let argo = object(&objects, "ConfigMap", "workflow-controller-configmap");
+    let repo: serde_json::Value =
+        serde_saphyr::from_str(text(argo, "/data/artifactRepository")).expect("artifact repo");
+    assert_eq!(repo["gcs"]["bucket"], "kf-test-artifacts");
+    assert!(
+        repo.get("s3").is_none(),
+        "Argo still uses the in-cluster S3"
+    );
+    let ui = object(&objects, "Deployment", "ml-pipeline-ui");
+    let env = &ui["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert!(
+        env.as_array().is_some_and(|e| e
+            .iter()
+            .any(|v| v["name"] == "DISABLE_GKE_METADATA" && v["value"] == "false")),
+        "the UI cannot read gs:// artifacts with the metadata server's credentials"
+    );
+    assert_storage_class(&objects, "gcp");
+}
+
+#[test]
+fn gcp_gateway_is_ready_for_gke_ingress_with_iap() {
+    let objects = render("gcp", "istio");
+    let service = object(&objects, "Service", "istio-ingressgateway");
+    assert_eq!(
+        annotation(service, "cloud.google.com/neg"),
+        r#"{"ingress": true}"#
+    );
+    assert_eq!(
+        annotation(service, "cloud.google.com/backend-config"),
+        r#"{"default": "kubeflow-iap"}"#
+    );
+    let backend = object(&objects, "BackendConfig", "kubeflow-iap");
+    assert_eq!(backend["spec"]["iap"]["enabled"], true);
+    assert_eq!(backend["spec"]["healthCheck"]["port"], 15021);
+    let ingress = object(&objects, "Ingress", "kubeflow-gateway");
+    assert_eq!(text(ingress, "/spec/rules/0/host"), "kf.example.org");
+    let cert = object(&objects, "ManagedCertificate", "kubeflow-gateway");
+    assert_eq!(text(cert, "/spec/domains/0"), "kf.example.org");
+}
+
+#[test]
+fn gcp_profiles_bind_default_editor_through_workload_identity() {
+    let objects = render("gcp", "notebooks");
+    let gsa = param("gcp", "workloadIdentityServiceAccount");
+    let profile = object(&objects, "Profile", "kubeflow-user-example-com");
+    assert_eq!(profile["spec"]["plugins"][0]["kind"], "WorkloadIdentity");
+    assert_eq!(text(profile, "/spec/plugins/0/spec/gcpServiceAccount"), gsa);
+    let controller = object(
+        &objects,
+        "ServiceAccount",
+        "profiles-controller-service-account",
+    );
+    assert_eq!(
+        annotation(controller, "iam.gke.io/gcp-service-account"),
+        gsa
+    );
+}
+
+#[test]
+fn gcp_gpu_is_the_driver_installer_not_a_device_plugin() {
+    let objects = render("gcp", "gpu");
+    let cos = object(&objects, "DaemonSet", "nvidia-driver-installer-cos");
+    assert_eq!(
+        cos["spec"]["template"]["spec"]["initContainers"][0]["command"][2],
+        "--version=latest"
+    );
+    object(&objects, "DaemonSet", "nvidia-driver-installer-ubuntu");
+    assert!(
+        !objects.iter().any(|o| name(o) == "nvidia-device-plugin"),
+        "GKE runs its own device plugin; kfctl must not add one"
+    );
+}
+
+#[test]
+fn aws_pipelines_use_irsa_and_s3() {
+    let objects = render("aws", "pipelines");
+    let role = param("aws", "pipelineRoleArn");
+    for sa in KFP_CLOUD_ACCOUNTS {
+        let sa = object(&objects, "ServiceAccount", sa);
+        assert_eq!(annotation(sa, "eks.amazonaws.com/role-arn"), role);
+    }
+    for cm in ["pipeline-install-config", "kfp-launcher"] {
+        let cm = object(&objects, "ConfigMap", cm);
+        assert_eq!(
+            text(cm, "/data/defaultPipelineRoot"),
+            "s3://kf-test-artifacts/v2/artifacts"
+        );
+    }
+    let argo = object(&objects, "ConfigMap", "workflow-controller-configmap");
+    let repo: serde_json::Value =
+        serde_saphyr::from_str(text(argo, "/data/artifactRepository")).expect("artifact repo");
+    assert_eq!(repo["s3"]["bucket"], "kf-test-artifacts");
+    assert_eq!(repo["s3"]["region"], "eu-west-1");
+    assert_eq!(repo["s3"]["endpoint"], "s3.amazonaws.com");
+    assert_eq!(repo["s3"]["useSDKCreds"], true);
+    assert_storage_class(&objects, "aws");
+}
+
+#[test]
+fn aws_gateway_is_an_alb_ingress_with_the_certificate() {
+    let objects = render("aws", "istio");
+    let ingress = object(&objects, "Ingress", "kubeflow-gateway");
+    assert_eq!(text(ingress, "/spec/ingressClassName"), "alb");
+    assert_eq!(
+        annotation(ingress, "alb.ingress.kubernetes.io/certificate-arn"),
+        param("aws", "certificateArn")
+    );
+    assert_eq!(text(ingress, "/spec/rules/0/host"), "kf.example.org");
+    assert_eq!(
+        text(ingress, "/spec/rules/0/http/paths/0/backend/service/name"),
+        "istio-ingressgateway"
+    );
+}
+
+#[test]
+fn aws_profiles_get_the_notebook_role() {
+    let objects = render("aws", "notebooks");
+    let profile = object(&objects, "Profile", "kubeflow-user-example-com");
+    assert_eq!(
+        profile["spec"]["plugins"][0]["kind"],
+        "AwsIamForServiceAccount"
+    );
+    assert_eq!(
+        text(profile, "/spec/plugins/0/spec/awsIamRole"),
+        param("aws", "notebookRoleArn")
+    );
+}
+
+#[test]
+fn aws_gpu_plugin_selects_eks_gpu_nodes() {
+    let objects = render("aws", "gpu");
+    let plugin = object(&objects, "DaemonSet", "nvidia-device-plugin");
+    let terms = plugin.pointer("/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms").expect("node affinity");
+    assert!(
+        terms.to_string().contains("k8s.amazonaws.com/accelerator"),
+        "{terms}"
+    );
+}
+
+#[test]
+fn azure_pipelines_use_workload_identity() {
+    let objects = render("azure", "pipelines");
+    for sa in KFP_CLOUD_ACCOUNTS {
+        let sa = object(&objects, "ServiceAccount", sa);
+        assert_eq!(
+            annotation(sa, "azure.workload.identity/client-id"),
+            param("azure", "clientId")
+        );
+        assert_eq!(
+            annotation(sa, "azure.workload.identity/tenant-id"),
+            param("azure", "tenantId")
+        );
+    }
+    for deployment in [
+        "ml-pipeline",
+        "ml-pipeline-ui",
+        "ml-pipeline-visualizationserver",
+    ] {
+        let d = object(&objects, "Deployment", deployment);
+        assert_eq!(
+            d["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"], "true",
+            "{deployment}"
+        );
+    }
+    assert_storage_class(&objects, "azure");
+}
+
+#[test]
+fn azure_gpu_plugin_tolerates_the_aks_gpu_taint() {
+    let objects = render("azure", "gpu");
+    let plugin = object(&objects, "DaemonSet", "nvidia-device-plugin");
+    let tolerations = &plugin["spec"]["template"]["spec"]["tolerations"];
+    assert!(
+        tolerations.as_array().is_some_and(|t| t
+            .iter()
+            .any(|t| t["key"] == "sku" && t["value"] == "gpu" && t["effect"] == "NoSchedule")),
+        "{tolerations}"
+    );
+}
+
+#[test]
+fn onprem_gateway_type_and_storage_class_are_parameters() {
+    let objects = render("onprem", "istio");
+    let service = object(&objects, "Service", "istio-ingressgateway");
+    assert_eq!(text(service, "/spec/type"), "NodePort");
+    let objects = render("onprem", "pipelines");
+    assert_storage_class(&objects, "onprem");
+}
+
+#[test]
+fn onprem_gpu_plugin_requires_the_driver() {
+    let objects = render("onprem", "gpu");
+    let plugin = object(&objects, "DaemonSet", "nvidia-device-plugin");
+    let volumes = &plugin["spec"]["template"]["spec"]["volumes"];
+    assert!(
+        volumes.as_array().is_some_and(|v| v
+            .iter()
+            .any(|v| v["hostPath"]["path"] == "/dev/nvidiactl"
+                && v["hostPath"]["type"] == "CharDevice")),
+        "{volumes}"
+    );
+    let terms = plugin.pointer("/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms").expect("node affinity");
+    assert!(
+        terms
+            .to_string()
+            .contains("feature.node.kubernetes.io/pci-10de.present"),
+        "{terms}"
+    );
+}
+
+/// Every container of every workload asks for at most 10m CPU and 32Mi, and sets no limits.
+#[track_caller]
+fn assert_small_requests(objects: &[Value]) {
+    let mut workloads = 0;
+    for kind in ["Deployment", "StatefulSet", "DaemonSet"] {
+        for w in all(objects, kind) {
+            workloads += 1;
+            for c in w["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let r = &c["resources"];
+                assert_eq!(r["requests"]["cpu"], "10m", "{kind} `{}`", name(w));
+                assert_eq!(r["requests"]["memory"], "32Mi", "{kind} `{}`", name(w));
+                assert!(r.get("limits").is_none(), "{kind} `{}` has limits", name(w));
+            }
+        }
+    }
+    assert!(workloads > 0, "the render has no workloads");
+}
+
+#[test]
+fn local_requests_are_small() {
+    assert_small_requests(&render("local", "pipelines"));
+    assert_small_requests(&render("local", "istio"));
+}
+
+#[test]
+fn local_gpu_plugin_lands_on_simulated_gpu_nodes() {
+    let objects = render("local", "gpu");
+    let plugin = object(&objects, "DaemonSet", "nvidia-device-plugin");
+    let expr = plugin.pointer("/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchExpressions/0").expect("node affinity");
+    assert_eq!(expr["key"], "nvidia.com/gpu.present");
+    assert_eq!(expr["values"][0], "true");
+}
