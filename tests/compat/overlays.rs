@@ -12,33 +12,63 @@ use serde_json::Value;
 use crate::diff::first_difference;
 use crate::run;
 
-/// Upstream kustomization directories of each component, relative to the corpus root, as the
-/// corpus's `example/kustomization.yaml` installs them. The catalog holds the same lists per
-/// release; this table stands in for it here.
-const UPSTREAM: &[(&str, &[&str])] = &[
-    ("cert-manager", &["common/cert-manager/overlays/kubeflow"]),
+/// The catalog releases the overlays must work with: name, corpus directory (beside the newest
+/// corpus) and each component's upstream kustomization directories relative to it, as the
+/// release's `example/kustomization.yaml` installs them. The catalog holds the same lists; this
+/// table stands in for it here.
+type Release = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static [&'static str])],
+);
+
+const RELEASES: &[Release] = &[
     (
-        "istio",
+        "latest",
+        "kubeflow-manifests",
         &[
-            "common/istio/istio-crds/base",
-            "common/istio/istio-namespace/base",
-            "common/istio/istio-install/overlays/oauth2-proxy",
+            ("cert-manager", &["common/cert-manager/overlays/kubeflow"]),
+            ("istio", ISTIO),
+            ("dex", &["common/dex/overlays/oauth2-proxy"]),
+            ("notebooks", NOTEBOOKS),
+            ("pipelines", &["applications/pipeline/overlays"]),
         ],
     ),
+    ("1.11.0", "kubeflow-manifests-v1.11.0", BEFORE_1_12),
+    ("1.10.2", "kubeflow-manifests-v1.10.2", BEFORE_1_12),
+];
+
+const BEFORE_1_12: &[(&str, &[&str])] = &[
+    (
+        "cert-manager",
+        &[
+            "common/cert-manager/base",
+            "common/cert-manager/kubeflow-issuer/base",
+        ],
+    ),
+    ("istio", ISTIO),
     ("dex", &["common/dex/overlays/oauth2-proxy"]),
+    ("notebooks", NOTEBOOKS),
     (
-        "notebooks",
-        &[
-            "applications/jupyter/notebook-controller/upstream/overlays/kubeflow",
-            "applications/jupyter/jupyter-web-app/upstream/overlays/istio",
-            "applications/profiles/pss",
-            "applications/centraldashboard/overlays/oauth2-proxy",
-            "applications/admission-webhook/upstream/overlays/cert-manager",
-            "applications/volumes-web-app/upstream/overlays/istio",
-            "common/user-namespace/base",
-        ],
+        "pipelines",
+        &["applications/pipeline/upstream/env/cert-manager/platform-agnostic-multi-user"],
     ),
-    ("pipelines", &["applications/pipeline/overlays"]),
+];
+
+const ISTIO: &[&str] = &[
+    "common/istio/istio-crds/base",
+    "common/istio/istio-namespace/base",
+    "common/istio/istio-install/overlays/oauth2-proxy",
+];
+
+const NOTEBOOKS: &[&str] = &[
+    "applications/jupyter/notebook-controller/upstream/overlays/kubeflow",
+    "applications/jupyter/jupyter-web-app/upstream/overlays/istio",
+    "applications/profiles/pss",
+    "applications/centraldashboard/overlays/oauth2-proxy",
+    "applications/admission-webhook/upstream/overlays/cert-manager",
+    "applications/volumes-web-app/upstream/overlays/istio",
+    "common/user-namespace/base",
 ];
 
 /// Project manifests (under `manifests/`) of a component on a platform.
@@ -111,15 +141,21 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn corpus() -> PathBuf {
-    let dir = match std::env::var_os("KFCTL_CORPUS") {
+/// The corpus of a release: the newest is `KFCTL_CORPUS` or `../shared/corpus/kubeflow-manifests`
+/// from the repository, the others are its siblings.
+fn corpus(dir_name: &str) -> PathBuf {
+    let newest = match std::env::var_os("KFCTL_CORPUS") {
         Some(dir) => PathBuf::from(dir),
         None => repo().join("../shared/corpus/kubeflow-manifests"),
     };
+    let dir = match newest.parent() {
+        Some(parent) if dir_name != "kubeflow-manifests" => parent.join(dir_name),
+        _ => newest,
+    };
     assert!(
         dir.join("example").is_dir(),
-        "the Kubeflow manifests corpus is not at `{}`; place `shared/corpus/kubeflow-manifests` \
-         beside the repository or set KFCTL_CORPUS",
+        "the Kubeflow manifests corpus `{dir_name}` is not at `{}`; place `shared/corpus/` \
+         beside the repository or set KFCTL_CORPUS to its `kubeflow-manifests`",
         dir.display()
     );
     dir
@@ -151,12 +187,13 @@ fn relative(from: &Path, to: &Path) -> String {
     rel.to_string_lossy().into_owned()
 }
 
-/// Writes the kustomization that includes `component` on `platform` into `dir`.
-fn write_kustomization(dir: &Path, platform: &str, component: &str) {
-    let mut resources: Vec<PathBuf> = UPSTREAM
+/// Writes the kustomization that includes `component` of `release` on `platform` into `dir`.
+fn write_kustomization(dir: &Path, release: &Release, platform: &str, component: &str) {
+    let (_, corpus_dir, components) = release;
+    let mut resources: Vec<PathBuf> = components
         .iter()
         .filter(|(c, _)| *c == component)
-        .flat_map(|(_, paths)| paths.iter().map(|p| corpus().join(p)))
+        .flat_map(|(_, paths)| paths.iter().map(|p| corpus(corpus_dir).join(p)))
         .collect();
     resources.extend(
         project_manifests(platform, component)
@@ -199,25 +236,32 @@ fn write_kustomization(dir: &Path, platform: &str, component: &str) {
     std::fs::write(dir.join("kfctl-parameters.yaml"), params).expect("write parameters");
 }
 
-/// `component` on `platform` rendered by kfctl, which must equal kubectl's render.
+/// `component` on `platform` rendered by kfctl for every release, each render equal to
+/// kubectl's; `check` is run on each.
 #[track_caller]
-fn render(platform: &str, component: &str) -> Vec<Value> {
+fn check_render(platform: &str, component: &str, check: impl Fn(&[Value])) {
+    for release in RELEASES {
+        let objects = render(release, platform, component);
+        check(&objects);
+    }
+}
+
+#[track_caller]
+fn render(release: &Release, platform: &str, component: &str) -> Vec<Value> {
+    let what = format!("`{component}` of release `{}` on `{platform}`", release.0);
     let dir = tempfile::tempdir().expect("temporary directory");
-    write_kustomization(dir.path(), platform, component);
-    let text = run::kubectl(dir.path()).unwrap_or_else(|e| {
-        panic!("kubectl cannot build `{component}` with the `{platform}` overlay:\n{e}")
-    });
+    write_kustomization(dir.path(), release, platform, component);
+    let text =
+        run::kubectl(dir.path()).unwrap_or_else(|e| panic!("kubectl cannot build {what}:\n{e}"));
     let want = run::parse_stream(&text).expect("kubectl's output parses");
-    assert!(!want.is_empty(), "kubectl rendered nothing");
-    let got = run::kfctl(dir.path()).unwrap_or_else(|e| {
-        panic!("kfctl cannot build `{component}` with the `{platform}` overlay:\n{e}")
-    });
+    assert!(!want.is_empty(), "kubectl rendered nothing for {what}");
+    let got = run::kfctl(dir.path()).unwrap_or_else(|e| panic!("kfctl cannot build {what}:\n{e}"));
     if let Some(d) = first_difference(&want, &got) {
-        panic!("`{component}` on `{platform}` renders differently from kubectl: {d}");
+        panic!("{what} renders differently from kubectl: {d}");
     }
     assert!(
         !got.iter().any(|o| name(o) == "kfctl-parameters"),
-        "the local-config parameters ConfigMap reached the output"
+        "the local-config parameters ConfigMap reached the output of {what}"
     );
     got
 }
@@ -284,230 +328,243 @@ fn assert_storage_class(objects: &[Value], platform: &str) {
 
 #[test]
 fn gcp_pipelines_use_workload_identity_and_gcs() {
-    let objects = render("gcp", "pipelines");
-    let gsa = param("gcp", "workloadIdentityServiceAccount");
-    for sa in KFP_CLOUD_ACCOUNTS {
-        let sa = object(&objects, "ServiceAccount", sa);
-        assert_eq!(annotation(sa, "iam.gke.io/gcp-service-account"), gsa);
-    }
-    let install = object(&objects, "ConfigMap", "pipeline-install-config");
-    assert_eq!(text(install, "/data/bucketName"), "kf-test-artifacts");
-    assert_eq!(text(install, "/data/gcsProjectId"), "kf-test-project");
-    for cm in ["pipeline-install-config", "kfp-launcher"] {
-        let cm = object(&objects, "ConfigMap", cm);
-        assert_eq!(
-            text(cm, "/data/defaultPipelineRoot"),
-            "gs://kf-test-artifacts/v2/artifacts"
+    check_render("gcp", "pipelines", |objects| {
+        let gsa = param("gcp", "workloadIdentityServiceAccount");
+        for sa in KFP_CLOUD_ACCOUNTS {
+            let sa = object(objects, "ServiceAccount", sa);
+            assert_eq!(annotation(sa, "iam.gke.io/gcp-service-account"), gsa);
+        }
+        let install = object(objects, "ConfigMap", "pipeline-install-config");
+        assert_eq!(text(install, "/data/bucketName"), "kf-test-artifacts");
+        assert_eq!(text(install, "/data/gcsProjectId"), "kf-test-project");
+        for cm in ["pipeline-install-config", "kfp-launcher"] {
+            let cm = object(objects, "ConfigMap", cm);
+            assert_eq!(
+                text(cm, "/data/defaultPipelineRoot"),
+                "gs://kf-test-artifacts/v2/artifacts"
+            );
+        }
+        let argo = object(objects, "ConfigMap", "workflow-controller-configmap");
+        let repo: serde_json::Value =
+            serde_saphyr::from_str(text(argo, "/data/artifactRepository")).expect("artifact repo");
+        assert_eq!(repo["gcs"]["bucket"], "kf-test-artifacts");
+        assert!(
+            repo.get("s3").is_none(),
+            "Argo still uses the in-cluster S3"
         );
-    }
-    let argo = object(&objects, "ConfigMap", "workflow-controller-configmap");
-    let repo: serde_json::Value =
-        serde_saphyr::from_str(text(argo, "/data/artifactRepository")).expect("artifact repo");
-    assert_eq!(repo["gcs"]["bucket"], "kf-test-artifacts");
-    assert!(
-        repo.get("s3").is_none(),
-        "Argo still uses the in-cluster S3"
-    );
-    let ui = object(&objects, "Deployment", "ml-pipeline-ui");
-    let env = &ui["spec"]["template"]["spec"]["containers"][0]["env"];
-    assert!(
-        env.as_array().is_some_and(|e| e
-            .iter()
-            .any(|v| v["name"] == "DISABLE_GKE_METADATA" && v["value"] == "false")),
-        "the UI cannot read gs:// artifacts with the metadata server's credentials"
-    );
-    assert_storage_class(&objects, "gcp");
+        let ui = object(objects, "Deployment", "ml-pipeline-ui");
+        let env = &ui["spec"]["template"]["spec"]["containers"][0]["env"];
+        assert!(
+            env.as_array().is_some_and(|e| e
+                .iter()
+                .any(|v| v["name"] == "DISABLE_GKE_METADATA" && v["value"] == "false")),
+            "the UI cannot read gs:// artifacts with the metadata server's credentials"
+        );
+        assert_storage_class(objects, "gcp");
+    });
 }
 
 #[test]
 fn gcp_gateway_is_ready_for_gke_ingress_with_iap() {
-    let objects = render("gcp", "istio");
-    let service = object(&objects, "Service", "istio-ingressgateway");
-    assert_eq!(
-        annotation(service, "cloud.google.com/neg"),
-        r#"{"ingress": true}"#
-    );
-    assert_eq!(
-        annotation(service, "cloud.google.com/backend-config"),
-        r#"{"default": "kubeflow-iap"}"#
-    );
-    let backend = object(&objects, "BackendConfig", "kubeflow-iap");
-    assert_eq!(backend["spec"]["iap"]["enabled"], true);
-    assert_eq!(backend["spec"]["healthCheck"]["port"], 15021);
-    let ingress = object(&objects, "Ingress", "kubeflow-gateway");
-    assert_eq!(text(ingress, "/spec/rules/0/host"), "kf.example.org");
-    let cert = object(&objects, "ManagedCertificate", "kubeflow-gateway");
-    assert_eq!(text(cert, "/spec/domains/0"), "kf.example.org");
+    check_render("gcp", "istio", |objects| {
+        let service = object(objects, "Service", "istio-ingressgateway");
+        assert_eq!(
+            annotation(service, "cloud.google.com/neg"),
+            r#"{"ingress": true}"#
+        );
+        assert_eq!(
+            annotation(service, "cloud.google.com/backend-config"),
+            r#"{"default": "kubeflow-iap"}"#
+        );
+        let backend = object(objects, "BackendConfig", "kubeflow-iap");
+        assert_eq!(backend["spec"]["iap"]["enabled"], true);
+        assert_eq!(backend["spec"]["healthCheck"]["port"], 15021);
+        let ingress = object(objects, "Ingress", "kubeflow-gateway");
+        assert_eq!(text(ingress, "/spec/rules/0/host"), "kf.example.org");
+        let cert = object(objects, "ManagedCertificate", "kubeflow-gateway");
+        assert_eq!(text(cert, "/spec/domains/0"), "kf.example.org");
+    });
 }
 
 #[test]
 fn gcp_profiles_bind_default_editor_through_workload_identity() {
-    let objects = render("gcp", "notebooks");
-    let gsa = param("gcp", "workloadIdentityServiceAccount");
-    let profile = object(&objects, "Profile", "kubeflow-user-example-com");
-    assert_eq!(profile["spec"]["plugins"][0]["kind"], "WorkloadIdentity");
-    assert_eq!(text(profile, "/spec/plugins/0/spec/gcpServiceAccount"), gsa);
-    let controller = object(
-        &objects,
-        "ServiceAccount",
-        "profiles-controller-service-account",
-    );
-    assert_eq!(
-        annotation(controller, "iam.gke.io/gcp-service-account"),
-        gsa
-    );
+    check_render("gcp", "notebooks", |objects| {
+        let gsa = param("gcp", "workloadIdentityServiceAccount");
+        let profile = object(objects, "Profile", "kubeflow-user-example-com");
+        assert_eq!(profile["spec"]["plugins"][0]["kind"], "WorkloadIdentity");
+        assert_eq!(text(profile, "/spec/plugins/0/spec/gcpServiceAccount"), gsa);
+        let controller = object(
+            objects,
+            "ServiceAccount",
+            "profiles-controller-service-account",
+        );
+        assert_eq!(
+            annotation(controller, "iam.gke.io/gcp-service-account"),
+            gsa
+        );
+    });
 }
 
 #[test]
 fn gcp_gpu_is_the_driver_installer_not_a_device_plugin() {
-    let objects = render("gcp", "gpu");
-    let cos = object(&objects, "DaemonSet", "nvidia-driver-installer-cos");
-    assert_eq!(
-        cos["spec"]["template"]["spec"]["initContainers"][0]["command"][2],
-        "--version=latest"
-    );
-    object(&objects, "DaemonSet", "nvidia-driver-installer-ubuntu");
-    assert!(
-        !objects.iter().any(|o| name(o) == "nvidia-device-plugin"),
-        "GKE runs its own device plugin; kfctl must not add one"
-    );
+    check_render("gcp", "gpu", |objects| {
+        let cos = object(objects, "DaemonSet", "nvidia-driver-installer-cos");
+        assert_eq!(
+            cos["spec"]["template"]["spec"]["initContainers"][0]["command"][2],
+            "--version=latest"
+        );
+        object(objects, "DaemonSet", "nvidia-driver-installer-ubuntu");
+        assert!(
+            !objects.iter().any(|o| name(o) == "nvidia-device-plugin"),
+            "GKE runs its own device plugin; kfctl must not add one"
+        );
+    });
 }
 
 #[test]
 fn aws_pipelines_use_irsa_and_s3() {
-    let objects = render("aws", "pipelines");
-    let role = param("aws", "pipelineRoleArn");
-    for sa in KFP_CLOUD_ACCOUNTS {
-        let sa = object(&objects, "ServiceAccount", sa);
-        assert_eq!(annotation(sa, "eks.amazonaws.com/role-arn"), role);
-    }
-    for cm in ["pipeline-install-config", "kfp-launcher"] {
-        let cm = object(&objects, "ConfigMap", cm);
-        assert_eq!(
-            text(cm, "/data/defaultPipelineRoot"),
-            "s3://kf-test-artifacts/v2/artifacts"
-        );
-    }
-    let argo = object(&objects, "ConfigMap", "workflow-controller-configmap");
-    let repo: serde_json::Value =
-        serde_saphyr::from_str(text(argo, "/data/artifactRepository")).expect("artifact repo");
-    assert_eq!(repo["s3"]["bucket"], "kf-test-artifacts");
-    assert_eq!(repo["s3"]["region"], "eu-west-1");
-    assert_eq!(repo["s3"]["endpoint"], "s3.amazonaws.com");
-    assert_eq!(repo["s3"]["useSDKCreds"], true);
-    assert_storage_class(&objects, "aws");
+    check_render("aws", "pipelines", |objects| {
+        let role = param("aws", "pipelineRoleArn");
+        for sa in KFP_CLOUD_ACCOUNTS {
+            let sa = object(objects, "ServiceAccount", sa);
+            assert_eq!(annotation(sa, "eks.amazonaws.com/role-arn"), role);
+        }
+        for cm in ["pipeline-install-config", "kfp-launcher"] {
+            let cm = object(objects, "ConfigMap", cm);
+            assert_eq!(
+                text(cm, "/data/defaultPipelineRoot"),
+                "s3://kf-test-artifacts/v2/artifacts"
+            );
+        }
+        let argo = object(objects, "ConfigMap", "workflow-controller-configmap");
+        let repo: serde_json::Value =
+            serde_saphyr::from_str(text(argo, "/data/artifactRepository")).expect("artifact repo");
+        assert_eq!(repo["s3"]["bucket"], "kf-test-artifacts");
+        assert_eq!(repo["s3"]["region"], "eu-west-1");
+        assert_eq!(repo["s3"]["endpoint"], "s3.amazonaws.com");
+        assert_eq!(repo["s3"]["useSDKCreds"], true);
+        assert_storage_class(objects, "aws");
+    });
 }
 
 #[test]
 fn aws_gateway_is_an_alb_ingress_with_the_certificate() {
-    let objects = render("aws", "istio");
-    let ingress = object(&objects, "Ingress", "kubeflow-gateway");
-    assert_eq!(text(ingress, "/spec/ingressClassName"), "alb");
-    assert_eq!(
-        annotation(ingress, "alb.ingress.kubernetes.io/certificate-arn"),
-        param("aws", "certificateArn")
-    );
-    assert_eq!(text(ingress, "/spec/rules/0/host"), "kf.example.org");
-    assert_eq!(
-        text(ingress, "/spec/rules/0/http/paths/0/backend/service/name"),
-        "istio-ingressgateway"
-    );
+    check_render("aws", "istio", |objects| {
+        let ingress = object(objects, "Ingress", "kubeflow-gateway");
+        assert_eq!(text(ingress, "/spec/ingressClassName"), "alb");
+        assert_eq!(
+            annotation(ingress, "alb.ingress.kubernetes.io/certificate-arn"),
+            param("aws", "certificateArn")
+        );
+        assert_eq!(text(ingress, "/spec/rules/0/host"), "kf.example.org");
+        assert_eq!(
+            text(ingress, "/spec/rules/0/http/paths/0/backend/service/name"),
+            "istio-ingressgateway"
+        );
+    });
 }
 
 #[test]
 fn aws_profiles_get_the_notebook_role() {
-    let objects = render("aws", "notebooks");
-    let profile = object(&objects, "Profile", "kubeflow-user-example-com");
-    assert_eq!(
-        profile["spec"]["plugins"][0]["kind"],
-        "AwsIamForServiceAccount"
-    );
-    assert_eq!(
-        text(profile, "/spec/plugins/0/spec/awsIamRole"),
-        param("aws", "notebookRoleArn")
-    );
+    check_render("aws", "notebooks", |objects| {
+        let profile = object(objects, "Profile", "kubeflow-user-example-com");
+        assert_eq!(
+            profile["spec"]["plugins"][0]["kind"],
+            "AwsIamForServiceAccount"
+        );
+        assert_eq!(
+            text(profile, "/spec/plugins/0/spec/awsIamRole"),
+            param("aws", "notebookRoleArn")
+        );
+    });
 }
 
 #[test]
 fn aws_gpu_plugin_selects_eks_gpu_nodes() {
-    let objects = render("aws", "gpu");
-    let plugin = object(&objects, "DaemonSet", "nvidia-device-plugin");
-    let terms = plugin.pointer("/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms").expect("node affinity");
-    assert!(
-        terms.to_string().contains("k8s.amazonaws.com/accelerator"),
-        "{terms}"
-    );
+    check_render("aws", "gpu", |objects| {
+        let plugin = object(objects, "DaemonSet", "nvidia-device-plugin");
+        let terms = plugin.pointer("/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms").expect("node affinity");
+        assert!(
+            terms.to_string().contains("k8s.amazonaws.com/accelerator"),
+            "{terms}"
+        );
+    });
 }
 
 #[test]
 fn azure_pipelines_use_workload_identity() {
-    let objects = render("azure", "pipelines");
-    for sa in KFP_CLOUD_ACCOUNTS {
-        let sa = object(&objects, "ServiceAccount", sa);
-        assert_eq!(
-            annotation(sa, "azure.workload.identity/client-id"),
-            param("azure", "clientId")
-        );
-        assert_eq!(
-            annotation(sa, "azure.workload.identity/tenant-id"),
-            param("azure", "tenantId")
-        );
-    }
-    for deployment in [
-        "ml-pipeline",
-        "ml-pipeline-ui",
-        "ml-pipeline-visualizationserver",
-    ] {
-        let d = object(&objects, "Deployment", deployment);
-        assert_eq!(
-            d["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"], "true",
-            "{deployment}"
-        );
-    }
-    assert_storage_class(&objects, "azure");
+    check_render("azure", "pipelines", |objects| {
+        for sa in KFP_CLOUD_ACCOUNTS {
+            let sa = object(objects, "ServiceAccount", sa);
+            assert_eq!(
+                annotation(sa, "azure.workload.identity/client-id"),
+                param("azure", "clientId")
+            );
+            assert_eq!(
+                annotation(sa, "azure.workload.identity/tenant-id"),
+                param("azure", "tenantId")
+            );
+        }
+        for deployment in [
+            "ml-pipeline",
+            "ml-pipeline-ui",
+            "ml-pipeline-visualizationserver",
+        ] {
+            let d = object(objects, "Deployment", deployment);
+            assert_eq!(
+                d["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"], "true",
+                "{deployment}"
+            );
+        }
+        assert_storage_class(objects, "azure");
+    });
 }
 
 #[test]
 fn azure_gpu_plugin_tolerates_the_aks_gpu_taint() {
-    let objects = render("azure", "gpu");
-    let plugin = object(&objects, "DaemonSet", "nvidia-device-plugin");
-    let tolerations = &plugin["spec"]["template"]["spec"]["tolerations"];
-    assert!(
-        tolerations.as_array().is_some_and(|t| t
-            .iter()
-            .any(|t| t["key"] == "sku" && t["value"] == "gpu" && t["effect"] == "NoSchedule")),
-        "{tolerations}"
-    );
+    check_render("azure", "gpu", |objects| {
+        let plugin = object(objects, "DaemonSet", "nvidia-device-plugin");
+        let tolerations = &plugin["spec"]["template"]["spec"]["tolerations"];
+        assert!(
+            tolerations.as_array().is_some_and(|t| t
+                .iter()
+                .any(|t| t["key"] == "sku" && t["value"] == "gpu" && t["effect"] == "NoSchedule")),
+            "{tolerations}"
+        );
+    });
 }
 
 #[test]
 fn onprem_gateway_type_and_storage_class_are_parameters() {
-    let objects = render("onprem", "istio");
-    let service = object(&objects, "Service", "istio-ingressgateway");
-    assert_eq!(text(service, "/spec/type"), "NodePort");
-    let objects = render("onprem", "pipelines");
-    assert_storage_class(&objects, "onprem");
+    check_render("onprem", "istio", |objects| {
+        let service = object(objects, "Service", "istio-ingressgateway");
+        assert_eq!(text(service, "/spec/type"), "NodePort");
+    });
+    check_render("onprem", "pipelines", |objects| {
+        assert_storage_class(objects, "onprem")
+    });
 }
 
 #[test]
 fn onprem_gpu_plugin_requires_the_driver() {
-    let objects = render("onprem", "gpu");
-    let plugin = object(&objects, "DaemonSet", "nvidia-device-plugin");
-    let volumes = &plugin["spec"]["template"]["spec"]["volumes"];
-    assert!(
-        volumes.as_array().is_some_and(|v| v
-            .iter()
-            .any(|v| v["hostPath"]["path"] == "/dev/nvidiactl"
-                && v["hostPath"]["type"] == "CharDevice")),
-        "{volumes}"
-    );
-    let terms = plugin.pointer("/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms").expect("node affinity");
-    assert!(
-        terms
-            .to_string()
-            .contains("feature.node.kubernetes.io/pci-10de.present"),
-        "{terms}"
-    );
+    check_render("onprem", "gpu", |objects| {
+        let plugin = object(objects, "DaemonSet", "nvidia-device-plugin");
+        let volumes = &plugin["spec"]["template"]["spec"]["volumes"];
+        assert!(
+            volumes.as_array().is_some_and(|v| v
+                .iter()
+                .any(|v| v["hostPath"]["path"] == "/dev/nvidiactl"
+                    && v["hostPath"]["type"] == "CharDevice")),
+            "{volumes}"
+        );
+        let terms = plugin.pointer("/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms").expect("node affinity");
+        assert!(
+            terms
+                .to_string()
+                .contains("feature.node.kubernetes.io/pci-10de.present"),
+            "{terms}"
+        );
+    });
 }
 
 /// Every container of every workload asks for at most 10m CPU and 32Mi, and sets no limits.
@@ -534,15 +591,16 @@ fn assert_small_requests(objects: &[Value]) {
 
 #[test]
 fn local_requests_are_small() {
-    assert_small_requests(&render("local", "pipelines"));
-    assert_small_requests(&render("local", "istio"));
+    check_render("local", "pipelines", assert_small_requests);
+    check_render("local", "istio", assert_small_requests);
 }
 
 #[test]
 fn local_gpu_plugin_lands_on_simulated_gpu_nodes() {
-    let objects = render("local", "gpu");
-    let plugin = object(&objects, "DaemonSet", "nvidia-device-plugin");
-    let expr = plugin.pointer("/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchExpressions/0").expect("node affinity");
-    assert_eq!(expr["key"], "nvidia.com/gpu.present");
-    assert_eq!(expr["values"][0], "true");
+    check_render("local", "gpu", |objects| {
+        let plugin = object(objects, "DaemonSet", "nvidia-device-plugin");
+        let expr = plugin.pointer("/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchExpressions/0").expect("node affinity");
+        assert_eq!(expr["key"], "nvidia.com/gpu.present");
+        assert_eq!(expr["values"][0], "true");
+    });
 }
