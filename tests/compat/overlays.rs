@@ -128,6 +128,9 @@ fn parameters(platform: &str) -> Vec<(&'static str, &'static str)> {
         ],
         "onprem" => vec![
             ("domain", "kf.example.org"),
+            ("ldapHost", "ldap.example.org:636"),
+            ("ldapBindDN", "cn=dex,ou=services,dc=example,dc=org"),
+            ("ldapUserBaseDN", "ou=people,dc=example,dc=org"),
             ("storageClass", "ceph-rbd"),
             ("gatewayServiceType", "NodePort"),
         ],
@@ -187,8 +190,15 @@ fn relative(from: &Path, to: &Path) -> String {
     rel.to_string_lossy().into_owned()
 }
 
-/// Writes the kustomization that includes `component` of `release` on `platform` into `dir`.
-fn write_kustomization(dir: &Path, release: &Release, platform: &str, component: &str) {
+/// Writes the kustomization that includes `component` of `release` on `platform` into `dir`,
+/// with the optional overlay `overlays/<platform>/<component>-<variant>` last.
+fn write_kustomization(
+    dir: &Path,
+    release: &Release,
+    platform: &str,
+    component: &str,
+    variant: Option<&str>,
+) {
     let (_, corpus_dir, components) = release;
     let mut resources: Vec<PathBuf> = components
         .iter()
@@ -204,11 +214,19 @@ fn write_kustomization(dir: &Path, release: &Release, platform: &str, component:
         !resources.is_empty(),
         "component `{component}` has no upstream paths and no project manifests"
     );
-    let components: Vec<PathBuf> = ["common", platform]
+    let mut components: Vec<PathBuf> = ["common", platform]
         .iter()
         .map(|p| repo().join("overlays").join(p).join(component))
         .filter(|d| d.is_dir())
         .collect();
+    if let Some(variant) = variant {
+        let dir = repo()
+            .join("overlays")
+            .join(platform)
+            .join(format!("{component}-{variant}"));
+        assert!(dir.is_dir(), "no overlay `{}`", dir.display());
+        components.push(dir);
+    }
 
     let mut text = String::from(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
@@ -241,16 +259,29 @@ fn write_kustomization(dir: &Path, release: &Release, platform: &str, component:
 #[track_caller]
 fn check_render(platform: &str, component: &str, check: impl Fn(&[Value])) {
     for release in RELEASES {
-        let objects = render(release, platform, component);
-        check(&objects);
+        check(&render(release, platform, component, None));
+    }
+}
+
+/// [`check_render`] with the optional overlay `<component>-<variant>` of `platform`.
+#[track_caller]
+fn check_render_variant(platform: &str, component: &str, variant: &str, check: impl Fn(&[Value])) {
+    for release in RELEASES {
+        check(&render(release, platform, component, Some(variant)));
     }
 }
 
 #[track_caller]
-fn render(release: &Release, platform: &str, component: &str) -> Vec<Value> {
-    let what = format!("`{component}` of release `{}` on `{platform}`", release.0);
+fn render(release: &Release, platform: &str, component: &str, variant: Option<&str>) -> Vec<Value> {
+    let what = match variant {
+        Some(v) => format!(
+            "`{component}` (`{v}`) of release `{}` on `{platform}`",
+            release.0
+        ),
+        None => format!("`{component}` of release `{}` on `{platform}`", release.0),
+    };
     let dir = tempfile::tempdir().expect("temporary directory");
-    write_kustomization(dir.path(), release, platform, component);
+    write_kustomization(dir.path(), release, platform, component, variant);
     let text =
         run::kubectl(dir.path()).unwrap_or_else(|e| panic!("kubectl cannot build {what}:\n{e}"));
     let want = run::parse_stream(&text).expect("kubectl's output parses");
@@ -602,5 +633,109 @@ fn local_gpu_plugin_lands_on_simulated_gpu_nodes() {
         let expr = plugin.pointer("/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchExpressions/0").expect("node affinity");
         assert_eq!(expr["key"], "nvidia.com/gpu.present");
         assert_eq!(expr["values"][0], "true");
+    });
+}
+
+/// The container `name` of a workload.
+#[track_caller]
+fn container<'a>(workload: &'a Value, container_name: &str) -> &'a Value {
+    workload["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == container_name))
+        .unwrap_or_else(|| panic!("`{}` has no container `{container_name}`", name(workload)))
+}
+
+/// dex's configuration file, parsed.
+#[track_caller]
+fn dex_config(objects: &[Value]) -> Value {
+    let cm = object(objects, "ConfigMap", "dex");
+    serde_saphyr::from_str(text(cm, "/data/config.yaml")).expect("dex config.yaml parses")
+}
+
+#[test]
+fn gcp_pipelines_can_use_a_key_file_instead_of_workload_identity() {
+    check_render_variant("gcp", "pipelines", "gcs-key", |objects| {
+        let argo = object(objects, "ConfigMap", "workflow-controller-configmap");
+        let repo: Value =
+            serde_saphyr::from_str(text(argo, "/data/artifactRepository")).expect("artifact repo");
+        assert_eq!(repo["gcs"]["bucket"], "kf-test-artifacts");
+        assert_eq!(
+            repo["gcs"]["serviceAccountKeySecret"]["name"],
+            "user-gcp-sa"
+        );
+        for (deployment, c) in [
+            ("ml-pipeline", "ml-pipeline-api-server"),
+            ("ml-pipeline-ui", "ml-pipeline-ui"),
+            (
+                "ml-pipeline-visualizationserver",
+                "ml-pipeline-visualizationserver",
+            ),
+        ] {
+            let d = object(objects, "Deployment", deployment);
+            let c = container(d, c);
+            assert!(
+                c["env"].as_array().is_some_and(|e| e
+                    .iter()
+                    .any(|v| v["name"] == "GOOGLE_APPLICATION_CREDENTIALS"
+                        && v["value"] == "/secret/gcp/user-gcp-sa.json")),
+                "{deployment} has no key file credentials"
+            );
+            let volumes = &d["spec"]["template"]["spec"]["volumes"];
+            assert!(
+                volumes
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|v| v["secret"]["secretName"] == "user-gcp-sa")),
+                "{deployment} does not mount `user-gcp-sa`"
+            );
+        }
+    });
+}
+
+#[test]
+fn dex_static_user_and_profile_owner_are_the_admin() {
+    for platform in ["gcp", "aws", "azure", "onprem", "local"] {
+        check_render(platform, "dex", |objects| {
+            let config = dex_config(objects);
+            assert_eq!(config["staticPasswords"][0]["email"], "admin@example.org");
+            assert_eq!(
+                config["staticPasswords"][0]["hashFromEnv"],
+                "DEX_USER_PASSWORD"
+            );
+            assert_eq!(config["staticClients"][0]["idEnv"], "OIDC_CLIENT_ID");
+        });
+    }
+    check_render("local", "notebooks", |objects| {
+        let profile = object(objects, "Profile", "kubeflow-user-example-com");
+        assert_eq!(text(profile, "/spec/owner/name"), "admin@example.org");
+    });
+}
+
+#[test]
+fn onprem_dex_can_add_an_ldap_connector() {
+    check_render_variant("onprem", "dex", "ldap", |objects| {
+        let config = dex_config(objects);
+        assert_eq!(config["staticPasswords"][0]["email"], "admin@example.org");
+        let ldap = &config["connectors"][0];
+        assert_eq!(ldap["type"], "ldap");
+        assert_eq!(ldap["config"]["host"], "ldap.example.org:636");
+        assert_eq!(
+            ldap["config"]["bindDN"],
+            "cn=dex,ou=services,dc=example,dc=org"
+        );
+        assert_eq!(ldap["config"]["bindPW"], "$LDAP_BIND_PASSWORD");
+        assert_eq!(
+            ldap["config"]["userSearch"]["baseDN"],
+            "ou=people,dc=example,dc=org"
+        );
+        let dex = object(objects, "Deployment", "dex");
+        let env_from = &container(dex, "dex")["envFrom"];
+        for secret in ["dex-oidc-client", "dex-passwords", "dex-ldap"] {
+            assert!(
+                env_from
+                    .as_array()
+                    .is_some_and(|e| e.iter().any(|s| s["secretRef"]["name"] == secret)),
+                "dex does not read the secret `{secret}`: {env_from}"
+            );
+        }
     });
 }
