@@ -414,6 +414,15 @@ fn gcp_gateway_is_ready_for_gke_ingress_with_iap() {
         assert_eq!(text(ingress, "/spec/rules/0/host"), "kf.example.org");
         let cert = object(objects, "ManagedCertificate", "kubeflow-gateway");
         assert_eq!(text(cert, "/spec/domains/0"), "kf.example.org");
+        let cni = object(objects, "DaemonSet", "istio-cni-node");
+        let volumes = &cni["spec"]["template"]["spec"]["volumes"];
+        assert!(
+            volumes
+                .as_array()
+                .is_some_and(|v| v.iter().any(|v| v["name"] == "cni-bin-dir"
+                    && v["hostPath"]["path"] == "/home/kubernetes/bin")),
+            "istio-cni does not install into GKE's CNI directory: {volumes}"
+        );
     });
 }
 
