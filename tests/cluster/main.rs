@@ -9,5 +9,6 @@ mod cluster;
 mod crd;
 mod deployment;
 mod gpu;
+mod gpu_manifests;
 mod server_side_apply;
 mod webhook;
