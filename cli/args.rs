@@ -22,6 +22,7 @@ pub struct Args {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Print more about what kfctl does (repeat for more)
     ///
