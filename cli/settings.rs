@@ -4,7 +4,31 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use crate::args::{BuildArgs, ColorChoice, GlobalArgs, OutputFormat};
+use std::path::Path;
+
+use crate::args::{BuildArgs, ColorChoice, GlobalArgs, OutputFormat, ReleaseArg, RootArg};
+use crate::profile::{self, KfctlConfig, ProfileError, Request, Where};
+use crate::render::RealFs;
+
+/// The environment variables kfctl reads, besides `NO_COLOR` and `RUST_LOG`.
+pub const ENV_PLATFORM: &str = "KFCTL_PLATFORM";
+pub const ENV_CONFIG: &str = "KFCTL_CONFIG";
+pub const ENV_RELEASE: &str = "KFCTL_RELEASE";
+pub const ENV_ROOT: &str = "KFCTL_ROOT";
+
+/// Reads the environment: a variable that is unset or empty is no setting.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
 
 /// Settings every command shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,19 +57,126 @@ impl GlobalSettings {
 }
 
 /// What `kfctl build` renders and where it writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct BuildSettings {
-    pub dir: PathBuf,
+    pub input: BuildInput,
     pub output: OutputFormat,
     pub output_dir: Option<PathBuf>,
 }
 
+/// A kustomization directory, or a platform profile to resolve.
+#[derive(Debug, Clone)]
+pub enum BuildInput {
+    Dir(PathBuf),
+    Profile(Box<Request>),
+}
+
 impl BuildSettings {
-    pub fn resolve(args: &BuildArgs) -> Self {
-        BuildSettings {
-            dir: args.dir.clone().unwrap_or_else(|| PathBuf::from(".")),
+    /// A directory given on the command line wins; otherwise a platform or `kfctl.yaml` (flag
+    /// or environment) selects a profile build; otherwise the current directory.
+    pub fn resolve(args: &BuildArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        let config_path = args
+            .config
+            .as_ref()
+            .map(|p| (p.clone(), Where::Flag(format!("--config {}", p.display()))))
+            .or_else(|| {
+                env.var(ENV_CONFIG)
+                    .map(|p| (PathBuf::from(p), Where::Env(ENV_CONFIG)))
+            });
+        let platform = flag_or_env(args.platform.as_deref(), "--platform", env, ENV_PLATFORM);
+        let input = match (&args.dir, &config_path, &platform) {
+            (Some(dir), _, _) => BuildInput::Dir(dir.clone()),
+            (None, None, None) => BuildInput::Dir(PathBuf::from(".")),
+            _ => {
+                let config = config_path
+                    .map(|(path, _)| KfctlConfig::load(&RealFs, &absolute(&path)))
+                    .transpose()?;
+                BuildInput::Profile(Box::new(profile_request(
+                    platform,
+                    &args.release,
+                    &args.root,
+                    config,
+                    args.set.clone(),
+                    args.source.clone(),
+                    env,
+                )))
+            }
+        };
+        Ok(BuildSettings {
+            input,
             output: args.output,
             output_dir: args.output_dir.clone(),
+        })
+    }
+}
+
+/// What the listing commands read: kfctl's root and, for `components`, a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogSettings {
+    pub root: PathBuf,
+    pub release: Option<(String, Where)>,
+}
+
+impl CatalogSettings {
+    pub fn resolve(root: &RootArg, release: Option<&ReleaseArg>, env: &dyn Env) -> Self {
+        CatalogSettings {
+            root: root_dir(root, env),
+            release: release
+                .and_then(|r| flag_or_env(r.release.as_deref(), "--release", env, ENV_RELEASE)),
         }
     }
+}
+
+fn profile_request(
+    platform: Option<(String, Where)>,
+    release: &ReleaseArg,
+    root: &RootArg,
+    config: Option<KfctlConfig>,
+    sets: Vec<String>,
+    sources: Vec<String>,
+    env: &dyn Env,
+) -> Request {
+    let from_file = |v: &Option<profile::config::Located<String>>| {
+        v.as_ref()
+            .map(|l| (l.value.clone(), Where::File(l.at.clone())))
+    };
+    let platform = platform.or_else(|| config.as_ref().and_then(|c| from_file(&c.platform)));
+    let release = flag_or_env(release.release.as_deref(), "--release", env, ENV_RELEASE)
+        .or_else(|| config.as_ref().and_then(|c| from_file(&c.release)));
+    Request {
+        root: root_dir(root, env),
+        cwd: current_dir(),
+        platform,
+        release,
+        config,
+        sets,
+        sources,
+    }
+}
+
+/// A flag's value, else the environment variable's, with where it came from.
+fn flag_or_env(
+    flag: Option<&str>,
+    flag_name: &str,
+    env: &dyn Env,
+    var: &'static str,
+) -> Option<(String, Where)> {
+    flag.map(|v| (v.to_owned(), Where::Flag(format!("{flag_name} {v}"))))
+        .or_else(|| env.var(var).map(|v| (v, Where::Env(var))))
+}
+
+fn root_dir(root: &RootArg, env: &dyn Env) -> PathBuf {
+    root.root
+        .clone()
+        .or_else(|| env.var(ENV_ROOT).map(PathBuf::from))
+        .map(|p| absolute(&p))
+        .unwrap_or_else(|| profile::resolve::default_root().to_path_buf())
+}
+
+fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    crate::render::fs::clean(&current_dir().join(path))
 }

@@ -39,13 +39,14 @@ pub fn parameters_configmap(profile: &ResolvedProfile) -> Value {
     })
 }
 
-/// The kustomization of one component, written into `dir` beside the parameters file.
-pub fn component_kustomization(component: &ResolvedComponent) -> Value {
+/// The kustomization of one component, to be written into `dir` (absolute) beside the
+/// parameters file. Paths are relative to `dir`: kustomize refuses absolute resource paths.
+pub fn component_kustomization(component: &ResolvedComponent, dir: &Path) -> Value {
     let mut resources: Vec<String> = component
         .paths
         .iter()
         .chain(&component.manifests)
-        .map(|p| p.display().to_string())
+        .map(|p| relative_to(p, dir))
         .collect();
     resources.push(PARAMETERS_FILE.to_owned());
     let mut k = json!({
@@ -58,39 +59,57 @@ pub fn component_kustomization(component: &ResolvedComponent) -> Value {
             component
                 .overlays
                 .iter()
-                .map(|p| p.display().to_string())
+                .map(|p| relative_to(p, dir))
                 .collect::<Vec<_>>()
         );
     }
     k
 }
 
-/// The in-memory files of every component kustomization: (directory, file, text).
-pub fn kustomization_files(profile: &ResolvedProfile) -> Vec<(PathBuf, PathBuf, String)> {
+/// The files of every component kustomization, as (file, text), with component `c` in
+/// `<base>/<c>/`. `base` is absolute.
+pub fn kustomization_files(profile: &ResolvedProfile, base: &Path) -> Vec<(PathBuf, String)> {
     let params = yaml::to_yaml(&parameters_configmap(profile));
     let mut out = Vec::new();
     for c in &profile.components {
-        let dir = component_dir(profile, c);
+        let dir = base.join(&c.name);
         out.push((
-            dir.clone(),
             dir.join("kustomization.yaml"),
-            yaml::to_yaml(&component_kustomization(c)),
+            yaml::to_yaml(&component_kustomization(c, &dir)),
         ));
-        out.push((dir.clone(), dir.join(PARAMETERS_FILE), params.clone()));
+        out.push((dir.join(PARAMETERS_FILE), params.clone()));
     }
     out
 }
 
-fn component_dir(profile: &ResolvedProfile, c: &ResolvedComponent) -> PathBuf {
-    Path::new(VIRTUAL_ROOT)
-        .join(&profile.platform)
-        .join(&c.name)
+fn virtual_base(profile: &ResolvedProfile) -> PathBuf {
+    Path::new(VIRTUAL_ROOT).join(&profile.platform)
+}
+
+/// `path` relative to `base`; both absolute and clean.
+fn relative_to(path: &Path, base: &Path) -> String {
+    let p: Vec<_> = path.components().collect();
+    let b: Vec<_> = base.components().collect();
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c.as_os_str());
+    }
+    if out.as_os_str().is_empty() {
+        ".".to_owned()
+    } else {
+        out.display().to_string()
+    }
 }
 
 /// Renders every component of `profile` and merges them, in `kubectl kustomize`'s order.
 pub fn render(fs: &dyn Fs, profile: &ResolvedProfile) -> Result<Rendered, ProfileError> {
     let mut upper = MemFs::new();
-    for (_, file, text) in kustomization_files(profile) {
+    let base = virtual_base(profile);
+    for (file, text) in kustomization_files(profile, &base) {
         upper.add(file, text);
     }
     let layered = LayeredFs { upper, lower: fs };
@@ -98,11 +117,9 @@ pub fn render(fs: &dyn Fs, profile: &ResolvedProfile) -> Result<Rendered, Profil
         .components
         .par_iter()
         .map(|c| {
-            render::build(&layered, &component_dir(profile, c)).map_err(|source| {
-                ProfileError::Render {
-                    component: c.name.clone(),
-                    source,
-                }
+            render::build(&layered, &base.join(&c.name)).map_err(|source| ProfileError::Render {
+                component: c.name.clone(),
+                source,
             })
         })
         .collect();
@@ -195,6 +212,18 @@ mod tests {
             Value::String("kf.example.com".to_owned())
         );
         assert!(out.resources.at(1).annotations().is_empty());
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_kustomization() {
+        assert_eq!(
+            relative_to(
+                Path::new("/src/a/b"),
+                Path::new("/.kfctl-profile/local/one")
+            ),
+            "../../../src/a/b"
+        );
+        assert_eq!(relative_to(Path::new("/x/y"), Path::new("/x")), "y");
     }
 
     #[test]

@@ -306,9 +306,9 @@ impl ProfileError {
             ProfileError::ParameterType { expected: ParamType::String, .. } => {
                 "quote the value to make it a string (`\"0123\"`), so YAML does not read it as a number or boolean".to_owned()
             }
-            ProfileError::InvalidValue { description, .. } if !description.is_empty() => {
-                format!("expected {description}")
-            }
+            ProfileError::InvalidValue {
+                name, description, ..
+            } if !description.is_empty() => format!("`{name}` is {description}"),
             ProfileError::PlaintextPassword { .. } => {
                 "store only a bcrypt hash, in `spec.admin.passwordHash` (`kfctl init` makes one); other secrets go under `spec.secrets` as `{env: VARIABLE}` or `{file: path}`".to_owned()
             }

@@ -598,7 +598,7 @@ spec:
             err.to_string(),
             "`--set project=ABC`: invalid value `ABC` for parameter `project`: it must match `^[a-z]+$`"
         );
-        assert_eq!(err.hint().unwrap(), "expected a project");
+        assert_eq!(err.hint().unwrap(), "`project` is a project");
         let err = resolve(&fs(), &request(None, &["projekt=abc"])).unwrap_err();
         assert!(
             err.hint().unwrap().starts_with("did you mean `project`?"),
