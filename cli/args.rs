@@ -159,7 +159,7 @@ pub struct BuildArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReleaseArg {
-    /// The Kubeflow release to render
+    /// The Kubeflow release to use
     ///
     /// One of the releases `kfctl releases` lists (`1.10.2`, `1.11.0`, `latest`). Wins over
     /// `spec.release` in `kfctl.yaml`. Default: the newest (`latest`).

@@ -190,22 +190,25 @@ pub fn releases(
             print_json(printer, &Value::Array(items))?;
         }
         ListFormat::Text => {
+            let label = |name: &str| {
+                if name == catalog.default_release {
+                    format!("{name} (default)")
+                } else {
+                    name.to_owned()
+                }
+            };
             let width = catalog
                 .releases
                 .iter()
-                .map(|r| r.name.len())
+                .map(|r| label(&r.name).len())
                 .max()
                 .unwrap_or(0);
             let mut out = String::new();
             for r in &catalog.releases {
-                let mark = if r.name == catalog.default_release {
-                    " (default)"
-                } else {
-                    ""
-                };
+                out.push_str(&format!("{:width$}  {}\n", label(&r.name), r.description));
                 out.push_str(&format!(
-                    "{:width$}  {}{mark}: {} {} from `{}`\n",
-                    r.name, r.description, r.source.name, r.source.version, r.source.path
+                    "{:width$}  source: {} {} at `{}`\n",
+                    "", r.source.name, r.source.version, r.source.path
                 ));
             }
             printer.data(&out)?;

@@ -239,7 +239,13 @@ pub fn describe(value: &Value) -> String {
     match value {
         Value::Null => "nothing".to_owned(),
         Value::Bool(b) => format!("a boolean ({b})"),
-        Value::Number(n) => format!("a number ({n})"),
+        // Whole numbers print without the `.0` a float-typed value would show.
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => {
+                format!("a number ({})", f as i64)
+            }
+            _ => format!("a number ({n})"),
+        },
         Value::String(s) => format!("a string ({s:?})"),
         Value::Array(_) => "a list".to_owned(),
         Value::Object(_) => "a map".to_owned(),

@@ -140,7 +140,7 @@ pub enum ProfileError {
         from: Option<Loc>,
     },
 
-    #[error("{from}: parameter `{name}` must be {}, not {found}", expected.as_str())]
+    #[error("{from}: parameter `{name}` must be {}, not {found}", expected.described())]
     ParameterType {
         name: String,
         expected: ParamType,
@@ -276,6 +276,12 @@ impl ProfileError {
             ProfileError::WrongType { expected, .. } if *expected == "a string" => {
                 "quote the value to make it a string (`\"0123\"`), so YAML does not read it as a number or boolean".to_owned()
             }
+            ProfileError::WrongType { expected, .. } if expected.contains("true") => {
+                "write `true` or `false`, without quotes".to_owned()
+            }
+            ProfileError::WrongType { field, .. } => format!(
+                "check `{field}` against the example `kfctl.yaml` in README.md"
+            ),
             ProfileError::Invalid { hint, .. } => return hint.clone(),
             ProfileError::NoPlatform => {
                 "pass `-p PLATFORM`, set `KFCTL_PLATFORM`, or write `spec.platform` in `kfctl.yaml`; `kfctl platforms` lists them".to_owned()

@@ -31,6 +31,15 @@ pub enum ParamType {
 }
 
 impl ParamType {
+    /// The type as a noun for messages: `a string`, `a boolean`, `an integer`.
+    pub fn described(self) -> &'static str {
+        match self {
+            ParamType::String => "a string",
+            ParamType::Boolean => "a boolean (`true` or `false`)",
+            ParamType::Integer => "an integer",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ParamType::String => "string",

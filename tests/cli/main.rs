@@ -3,7 +3,7 @@
 //!
 //! Each module holds one kind of test: `help` the `--help` of every command, `build` what
 //! `kfctl build` prints for good input, `errors` what it says about bad input, `layers` which
-//! crates the pure modules may use.
+//! crates the pure modules may use, `profiles` platform builds and the catalog listings.
 
 mod support;
 
@@ -11,3 +11,4 @@ mod build;
 mod errors;
 mod help;
 mod layers;
+mod profiles;
