@@ -165,7 +165,7 @@ fn objects(json: &[u8]) -> Vec<Value> {
     list["items"].as_array().expect("a List has items").clone()
 }
 
-fn find<'a>(objects: &'a [Value], (kind, namespace, name): ObjectRef) -> Option<&'a Value> {
+fn find(objects: &[Value], (kind, namespace, name): ObjectRef) -> Option<&Value> {
     objects.iter().find(|o| {
         o["kind"] == kind
             && o["metadata"]["name"] == name
