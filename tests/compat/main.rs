@@ -7,5 +7,6 @@
 mod corpus;
 mod diff;
 mod fixtures;
+mod profiles;
 mod reference;
 mod run;
