@@ -180,3 +180,86 @@ fn current_dir() -> PathBuf {
 fn absolute(path: &Path) -> PathBuf {
     crate::render::fs::clean(&current_dir().join(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Args, Command};
+
+    struct FakeEnv(HashMap<&'static str, &'static str>);
+
+    impl Env for FakeEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).map(|v| v.to_string())
+        }
+    }
+
+    fn build(argv: &[&str], env: &[(&'static str, &'static str)]) -> BuildSettings {
+        let args = Args::parse_from(argv);
+        let Command::Build(b) = args.command else {
+            panic!("not a build")
+        };
+        BuildSettings::resolve(&b, &FakeEnv(env.iter().copied().collect())).unwrap()
+    }
+
+    fn request(s: &BuildSettings) -> &Request {
+        match &s.input {
+            BuildInput::Profile(r) => r,
+            BuildInput::Dir(d) => panic!("a directory build of {}", d.display()),
+        }
+    }
+
+    #[test]
+    fn flag_wins_over_env_which_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kfctl.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nspec:\n  platform: aws\n  release: \"1.10.2\"\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        let from_file = build(&["kfctl", "build", "-f", f], &[]);
+        let r = request(&from_file);
+        assert_eq!(r.platform.as_ref().unwrap().0, "aws");
+        assert!(matches!(r.release.as_ref().unwrap().1, Where::File(_)));
+
+        let env = [(ENV_PLATFORM, "gcp"), (ENV_RELEASE, "1.11.0")];
+        let from_env = build(&["kfctl", "build", "-f", f], &env);
+        assert_eq!(request(&from_env).platform.as_ref().unwrap().0, "gcp");
+        assert_eq!(request(&from_env).release.as_ref().unwrap().0, "1.11.0");
+
+        let from_flag = build(
+            &[
+                "kfctl",
+                "build",
+                "-f",
+                f,
+                "-p",
+                "azure",
+                "--release",
+                "latest",
+            ],
+            &env,
+        );
+        assert_eq!(request(&from_flag).platform.as_ref().unwrap().0, "azure");
+        assert_eq!(request(&from_flag).release.as_ref().unwrap().0, "latest");
+    }
+
+    #[test]
+    fn a_directory_argument_wins_over_a_platform_from_the_environment() {
+        let s = build(&["kfctl", "build", "some/dir"], &[(ENV_PLATFORM, "gcp")]);
+        assert!(matches!(s.input, BuildInput::Dir(ref d) if d == Path::new("some/dir")));
+        let s = build(&["kfctl", "build"], &[(ENV_PLATFORM, "gcp")]);
+        assert_eq!(
+            request(&s).platform.as_ref().unwrap().1,
+            Where::Env(ENV_PLATFORM)
+        );
+        let s = build(&["kfctl", "build"], &[]);
+        assert!(matches!(s.input, BuildInput::Dir(ref d) if d == Path::new(".")));
+    }
+}

@@ -125,10 +125,11 @@ pub enum ProfileError {
         from: Where,
     },
 
-    #[error("{from}: platform `{platform}` has no parameter `{name}`")]
+    #[error("{from}: {owner} has no parameter `{name}`")]
     UnknownParameter {
         name: String,
-        platform: String,
+        /// `platform `gcp`` or `component `pipelines``.
+        owner: String,
         known: Vec<String>,
         from: Where,
     },
@@ -298,9 +299,9 @@ impl ProfileError {
             ProfileError::ComponentNotInRelease { .. } => {
                 "pick another release with `--release`, or disable the component; `kfctl components --release R` lists what a release has".to_owned()
             }
-            ProfileError::UnknownParameter { name, platform, known, .. } => {
+            ProfileError::UnknownParameter { name, owner, known, .. } => {
                 if known.is_empty() {
-                    format!("platform `{platform}` takes no parameters")
+                    format!("{owner} takes no parameters")
                 } else {
                     format!("{}; `kfctl platforms` lists them", did_you_mean(name, known, "parameters"))
                 }

@@ -393,7 +393,7 @@ fn platform_param<'p>(
         .map(|p| (name.to_owned(), p))
         .ok_or_else(|| ProfileError::UnknownParameter {
             name: name.to_owned(),
-            platform: profile.name.clone(),
+            owner: format!("platform `{}`", profile.name),
             known: known.to_vec(),
             from,
         })
@@ -410,7 +410,7 @@ fn component_param<'p>(
         .find(|p| p.name == name)
         .ok_or_else(|| ProfileError::UnknownParameter {
             name: format!("{component}.{name}"),
-            platform: format!("component {component}"),
+            owner: format!("component `{component}`"),
             known: specs
                 .iter()
                 .map(|p| format!("{component}.{}", p.name))
@@ -603,6 +603,11 @@ spec:
         assert!(
             err.hint().unwrap().starts_with("did you mean `project`?"),
             "{err}"
+        );
+        let err = resolve(&fs(), &request(None, &["app.size=1"])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`--set app.size=1`: component `app` has no parameter `app.size`"
         );
         let err = resolve(&fs(), &request(None, &["project"])).unwrap_err();
         assert!(matches!(err, ProfileError::BadArgument { .. }), "{err}");
