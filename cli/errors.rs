@@ -4,6 +4,7 @@
 //! them with `anyhow` context naming the step. Bad input of any kind is the user's to fix (exit 1);
 //! anything unrecognised is a bug in kfctl (exit 3).
 
+use crate::profile::ProfileError;
 use crate::render::RenderError;
 use crate::resource::yaml::YamlError;
 use crate::wizard::WizardError;
@@ -27,6 +28,7 @@ impl ErrorClass {
 pub fn classify(err: &anyhow::Error) -> ErrorClass {
     let user = err.chain().any(|cause| {
         cause.is::<RenderError>()
+            || cause.is::<ProfileError>()
             || cause.is::<YamlError>()
             || cause.is::<UserError>()
             || cause
@@ -68,6 +70,12 @@ pub fn render_chain(err: &anyhow::Error) -> (Vec<String>, Vec<String>) {
         if let Some(hint) = cause
             .downcast_ref::<WizardError>()
             .and_then(WizardError::hint)
+        {
+            hints.push(hint);
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<ProfileError>()
+            .and_then(ProfileError::hint)
         {
             hints.push(hint);
         }

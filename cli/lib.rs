@@ -7,6 +7,7 @@ pub mod args;
 pub mod commands;
 pub mod errors;
 pub mod output;
+pub mod profile;
 pub mod render;
 pub mod resource;
 pub mod settings;

@@ -2,9 +2,33 @@
 //! `kfctl.yaml`). Flags win over `KFCTL_*` variables, which win over the file and the defaults.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::args::{BuildArgs, ColorChoice, GlobalArgs, InitArgs, OutputFormat};
+use crate::args::{
+    BuildArgs, ColorChoice, GlobalArgs, InitArgs, OutputFormat, ReleaseArg, RootArg,
+};
+use crate::profile::{self, KfctlConfig, ProfileError, Request, Where};
+use crate::render::RealFs;
+
+/// The environment variables kfctl reads, besides `NO_COLOR` and `RUST_LOG`.
+pub const ENV_PLATFORM: &str = "KFCTL_PLATFORM";
+pub const ENV_CONFIG: &str = "KFCTL_CONFIG";
+pub const ENV_RELEASE: &str = "KFCTL_RELEASE";
+pub const ENV_ROOT: &str = "KFCTL_ROOT";
+
+/// Reads the environment: a variable that is unset or empty is no setting.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
 
 /// Settings every command shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,19 +57,72 @@ impl GlobalSettings {
 }
 
 /// What `kfctl build` renders and where it writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct BuildSettings {
-    pub dir: PathBuf,
+    pub input: BuildInput,
     pub output: OutputFormat,
     pub output_dir: Option<PathBuf>,
 }
 
+/// A kustomization directory, or a platform profile to resolve.
+#[derive(Debug, Clone)]
+pub enum BuildInput {
+    Dir(PathBuf),
+    Profile(Box<Request>),
+}
+
 impl BuildSettings {
-    pub fn resolve(args: &BuildArgs) -> Self {
-        BuildSettings {
-            dir: args.dir.clone().unwrap_or_else(|| PathBuf::from(".")),
+    /// A directory given on the command line wins; otherwise a platform or `kfctl.yaml` (flag
+    /// or environment) selects a profile build; otherwise the current directory.
+    pub fn resolve(args: &BuildArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        let config_path = args
+            .config
+            .as_ref()
+            .map(|p| (p.clone(), Where::Flag(format!("--config {}", p.display()))))
+            .or_else(|| {
+                env.var(ENV_CONFIG)
+                    .map(|p| (PathBuf::from(p), Where::Env(ENV_CONFIG)))
+            });
+        let platform = flag_or_env(args.platform.as_deref(), "--platform", env, ENV_PLATFORM);
+        let input = match (&args.dir, &config_path, &platform) {
+            (Some(dir), _, _) => BuildInput::Dir(dir.clone()),
+            (None, None, None) => BuildInput::Dir(PathBuf::from(".")),
+            _ => {
+                let config = config_path
+                    .map(|(path, _)| KfctlConfig::load(&RealFs, &absolute(&path)))
+                    .transpose()?;
+                BuildInput::Profile(Box::new(profile_request(
+                    platform,
+                    &args.release,
+                    &args.root,
+                    config,
+                    args.set.clone(),
+                    args.source.clone(),
+                    env,
+                )))
+            }
+        };
+        Ok(BuildSettings {
+            input,
             output: args.output,
             output_dir: args.output_dir.clone(),
+        })
+    }
+}
+
+/// What the listing commands read: kfctl's root and, for `components`, a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogSettings {
+    pub root: PathBuf,
+    pub release: Option<(String, Where)>,
+}
+
+impl CatalogSettings {
+    pub fn resolve(root: &RootArg, release: Option<&ReleaseArg>, env: &dyn Env) -> Self {
+        CatalogSettings {
+            root: root_dir(root, env),
+            release: release
+                .and_then(|r| flag_or_env(r.release.as_deref(), "--release", env, ENV_RELEASE)),
         }
     }
 }
@@ -109,5 +186,142 @@ impl InitSettings {
             force: args.force,
             no_prompt_reason,
         }
+    }
+}
+
+fn profile_request(
+    platform: Option<(String, Where)>,
+    release: &ReleaseArg,
+    root: &RootArg,
+    config: Option<KfctlConfig>,
+    sets: Vec<String>,
+    sources: Vec<String>,
+    env: &dyn Env,
+) -> Request {
+    let from_file = |v: &Option<profile::config::Located<String>>| {
+        v.as_ref()
+            .map(|l| (l.value.clone(), Where::File(l.at.clone())))
+    };
+    let platform = platform.or_else(|| config.as_ref().and_then(|c| from_file(&c.platform)));
+    let release = flag_or_env(release.release.as_deref(), "--release", env, ENV_RELEASE)
+        .or_else(|| config.as_ref().and_then(|c| from_file(&c.release)));
+    Request {
+        root: root_dir(root, env),
+        cwd: current_dir(),
+        platform,
+        release,
+        config,
+        sets,
+        sources,
+    }
+}
+
+/// A flag's value, else the environment variable's, with where it came from.
+fn flag_or_env(
+    flag: Option<&str>,
+    flag_name: &str,
+    env: &dyn Env,
+    var: &'static str,
+) -> Option<(String, Where)> {
+    flag.map(|v| (v.to_owned(), Where::Flag(format!("{flag_name} {v}"))))
+        .or_else(|| env.var(var).map(|v| (v, Where::Env(var))))
+}
+
+fn root_dir(root: &RootArg, env: &dyn Env) -> PathBuf {
+    root.root
+        .clone()
+        .or_else(|| env.var(ENV_ROOT).map(PathBuf::from))
+        .map(|p| absolute(&p))
+        .unwrap_or_else(|| profile::resolve::default_root().to_path_buf())
+}
+
+fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    crate::render::fs::clean(&current_dir().join(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Args, Command};
+
+    struct FakeEnv(HashMap<&'static str, &'static str>);
+
+    impl Env for FakeEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).map(|v| v.to_string())
+        }
+    }
+
+    fn build(argv: &[&str], env: &[(&'static str, &'static str)]) -> BuildSettings {
+        let args = Args::parse_from(argv);
+        let Command::Build(b) = args.command else {
+            panic!("not a build")
+        };
+        BuildSettings::resolve(&b, &FakeEnv(env.iter().copied().collect())).unwrap()
+    }
+
+    fn request(s: &BuildSettings) -> &Request {
+        match &s.input {
+            BuildInput::Profile(r) => r,
+            BuildInput::Dir(d) => panic!("a directory build of {}", d.display()),
+        }
+    }
+
+    #[test]
+    fn flag_wins_over_env_which_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kfctl.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nspec:\n  platform: aws\n  release: \"1.10.2\"\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        let from_file = build(&["kfctl", "build", "-f", f], &[]);
+        let r = request(&from_file);
+        assert_eq!(r.platform.as_ref().unwrap().0, "aws");
+        assert!(matches!(r.release.as_ref().unwrap().1, Where::File(_)));
+
+        let env = [(ENV_PLATFORM, "gcp"), (ENV_RELEASE, "1.11.0")];
+        let from_env = build(&["kfctl", "build", "-f", f], &env);
+        assert_eq!(request(&from_env).platform.as_ref().unwrap().0, "gcp");
+        assert_eq!(request(&from_env).release.as_ref().unwrap().0, "1.11.0");
+
+        let from_flag = build(
+            &[
+                "kfctl",
+                "build",
+                "-f",
+                f,
+                "-p",
+                "azure",
+                "--release",
+                "latest",
+            ],
+            &env,
+        );
+        assert_eq!(request(&from_flag).platform.as_ref().unwrap().0, "azure");
+        assert_eq!(request(&from_flag).release.as_ref().unwrap().0, "latest");
+    }
+
+    #[test]
+    fn a_directory_argument_wins_over_a_platform_from_the_environment() {
+        let s = build(&["kfctl", "build", "some/dir"], &[(ENV_PLATFORM, "gcp")]);
+        assert!(matches!(s.input, BuildInput::Dir(ref d) if d == Path::new("some/dir")));
+        let s = build(&["kfctl", "build"], &[(ENV_PLATFORM, "gcp")]);
+        assert_eq!(
+            request(&s).platform.as_ref().unwrap().1,
+            Where::Env(ENV_PLATFORM)
+        );
+        let s = build(&["kfctl", "build"], &[]);
+        assert!(matches!(s.input, BuildInput::Dir(ref d) if d == Path::new(".")));
     }
 }

@@ -1,4 +1,5 @@
 //! `kfctl build DIR`: render a kustomization, print it (or write one file per object).
+//! `kfctl build -p PLATFORM` / `-f kfctl.yaml`: resolve a profile and render its components.
 
 use std::path::Path;
 
@@ -8,13 +9,17 @@ use serde_json::Value;
 use super::Outcome;
 use crate::args::OutputFormat;
 use crate::output::Printer;
+use crate::profile::{self, Request};
 use crate::render::{self, RealFs};
 use crate::resource::{Resource, yaml};
-use crate::settings::BuildSettings;
+use crate::settings::{BuildInput, BuildSettings};
 
 pub fn run(settings: &BuildSettings, printer: Printer) -> Result<Outcome> {
-    let rendered = render::build(&RealFs, &settings.dir)
-        .with_context(|| format!("cannot build `{}`", settings.dir.display()))?;
+    let rendered = match &settings.input {
+        BuildInput::Dir(dir) => render::build(&RealFs, dir)
+            .with_context(|| format!("cannot build `{}`", dir.display()))?,
+        BuildInput::Profile(request) => build_profile(request, printer)?,
+    };
     for warning in &rendered.warnings {
         printer.warn(warning);
     }
@@ -24,6 +29,33 @@ pub fn run(settings: &BuildSettings, printer: Printer) -> Result<Outcome> {
         None => printer.data(&format_objects(&objects, settings.output)?)?,
     }
     Ok(Outcome::Success)
+}
+
+fn build_profile(request: &Request, printer: Printer) -> Result<render::Rendered> {
+    let what = match &request.platform {
+        Some((p, _)) => format!("cannot build platform `{p}`"),
+        None => "cannot build".to_owned(),
+    };
+    let resolved = profile::resolve(&RealFs, request).context(what.clone())?;
+    for (component, needed_by) in &resolved.added {
+        printer.info(&format!(
+            "enabling component `{component}`, which `{needed_by}` needs"
+        ));
+    }
+    tracing::info!(
+        platform = %resolved.platform,
+        release = %resolved.release,
+        source = %resolved.source_dir.display(),
+        components = resolved.components.len(),
+        "rendering profile"
+    );
+    let mut rendered = profile::render(&RealFs, &resolved).context(what)?;
+    // Deprecated fields and unused vars in the upstream manifests are upstream's to fix; a
+    // profile build shows them only with `-v`.
+    for warning in rendered.warnings.drain(..) {
+        tracing::info!("upstream manifests: {warning}");
+    }
+    Ok(rendered)
 }
 
 fn format_objects(objects: &[&Value], output: OutputFormat) -> Result<String> {

@@ -1,13 +1,14 @@
 //! One function per command, given its settings and a `Printer`, returning an `Outcome`.
 
 mod build;
+mod catalog;
 mod init;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::args::{Args, Command};
 use crate::output::Printer;
-use crate::settings::{BuildSettings, GlobalSettings, InitSettings};
+use crate::settings::{BuildSettings, CatalogSettings, GlobalSettings, InitSettings, ProcessEnv};
 
 /// How a command ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +30,8 @@ impl Outcome {
 pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outcome> {
     match args.command {
         Command::Build(build_args) => {
-            let settings = BuildSettings::resolve(&build_args);
+            let settings = BuildSettings::resolve(&build_args, &ProcessEnv)
+                .context("cannot load the configuration")?;
             if global.show_settings {
                 printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
                 return Ok(Outcome::Success);
@@ -43,6 +45,30 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 return Ok(Outcome::Success);
             }
             init::run(&settings, printer)
+        }
+        Command::Platforms(a) => {
+            let settings = CatalogSettings::resolve(&a.root, None, &ProcessEnv);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            catalog::platforms(&settings, a.output, printer)
+        }
+        Command::Components(a) => {
+            let settings = CatalogSettings::resolve(&a.root, Some(&a.release), &ProcessEnv);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            catalog::components(&settings, a.output, printer)
+        }
+        Command::Releases(a) => {
+            let settings = CatalogSettings::resolve(&a.root, None, &ProcessEnv);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            catalog::releases(&settings, a.output, printer)
         }
         Command::Completions(c) => {
             use clap::CommandFactory;

@@ -61,6 +61,30 @@ impl Fs for MemFs {
     }
 }
 
+/// Files held in memory laid over another filesystem: a path in `upper` hides the same path
+/// below, and directories of both are visible. Profiles render in-memory kustomizations that
+/// name real directories this way.
+pub struct LayeredFs<'a> {
+    pub upper: MemFs,
+    pub lower: &'a dyn Fs,
+}
+
+impl Fs for LayeredFs<'_> {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        if self.upper.is_file(path) {
+            self.upper.read(path)
+        } else {
+            self.lower.read(path)
+        }
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        self.upper.is_dir(path) || self.lower.is_dir(path)
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        self.upper.is_file(path) || self.lower.is_file(path)
+    }
+}
+
 /// Removes `.` and resolves `..` lexically, as kustomize's loader does before its root checks.
 pub fn clean(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -102,5 +126,20 @@ mod tests {
         assert!(fs.is_dir(Path::new("base")));
         assert!(fs.is_file(Path::new("./base/kustomization.yaml")));
         assert!(!fs.is_dir(Path::new("base/kustomization.yaml")));
+    }
+
+    #[test]
+    fn layered_fs_reads_the_upper_layer_first() {
+        let mut lower = MemFs::new();
+        lower.add("a/x.yaml", "lower").add("b/y.yaml", "lower");
+        let mut upper = MemFs::new();
+        upper.add("a/x.yaml", "upper");
+        let fs = LayeredFs {
+            upper,
+            lower: &lower,
+        };
+        assert_eq!(fs.read(Path::new("a/x.yaml")).unwrap(), b"upper");
+        assert_eq!(fs.read(Path::new("b/y.yaml")).unwrap(), b"lower");
+        assert!(fs.is_dir(Path::new("b")) && fs.is_file(Path::new("b/y.yaml")));
     }
 }

@@ -22,7 +22,7 @@ pub mod vars;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use fs::{Fs, MemFs, RealFs};
+pub use fs::{Fs, LayeredFs, MemFs, RealFs};
 pub use load::{Target, build};
 
 use crate::resource::{DuplicateId, Origin, ResId, ResourceSet, yaml::YamlError};

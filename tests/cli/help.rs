@@ -18,6 +18,21 @@ fn init_help() {
 }
 
 #[test]
+fn platforms_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["platforms", "--help"])));
+}
+
+#[test]
+fn components_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["components", "--help"])));
+}
+
+#[test]
+fn releases_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["releases", "--help"])));
+}
+
+#[test]
 fn completions_help() {
     insta::assert_snapshot!(run(&mut kfctl(&["completions", "--help"])));
 }

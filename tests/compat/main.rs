@@ -8,5 +8,6 @@ mod corpus;
 mod diff;
 mod fixtures;
 mod overlays;
+mod profiles;
 mod reference;
 mod run;

@@ -1,0 +1,218 @@
+//! `kfctl platforms`, `kfctl components` and `kfctl releases`: what the catalog and the platform
+//! profiles offer, as text for people or JSON for programs.
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use super::Outcome;
+use crate::args::ListFormat;
+use crate::output::Printer;
+use crate::profile::{Catalog, PlatformProfile, ProfileError, Where};
+use crate::render::RealFs;
+use crate::settings::CatalogSettings;
+
+fn load_catalog(settings: &CatalogSettings) -> Result<Catalog> {
+    Catalog::load(&RealFs, &settings.root).context("cannot read the component catalog")
+}
+
+fn print_json(printer: Printer, value: &Value) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    printer.data(&text)?;
+    Ok(())
+}
+
+pub fn platforms(
+    settings: &CatalogSettings,
+    format: ListFormat,
+    printer: Printer,
+) -> Result<Outcome> {
+    let catalog = load_catalog(settings)?;
+    let mut profiles = Vec::new();
+    for name in &catalog.platforms {
+        profiles.push(
+            PlatformProfile::load(&RealFs, &settings.root, name)
+                .with_context(|| format!("cannot read platform `{name}`"))?,
+        );
+    }
+    match format {
+        ListFormat::Json => {
+            let items: Vec<Value> = profiles
+                .iter()
+                .map(|p| {
+                    json!({
+                        "name": p.name,
+                        "description": p.description,
+                        "components": p.components,
+                        "parameters": p.parameters.iter().map(|s| json!({
+                            "name": s.name,
+                            "type": s.kind.as_str(),
+                            "required": s.required,
+                            "default": s.default,
+                            "pattern": s.pattern.as_ref().map(|r| r.as_str()),
+                            "secret": s.secret,
+                            "description": s.description,
+                        })).collect::<Vec<_>>(),
+                        "preflight": {
+                            "kubernetes": {
+                                "min": p.preflight.kubernetes_min,
+                                "max": p.preflight.kubernetes_max,
+                            },
+                            "storageClasses": p.preflight.storage_classes,
+                            "crds": p.preflight.crds,
+                            "gpuNodeLabels": p.preflight.gpu_node_labels,
+                        },
+                    })
+                })
+                .collect();
+            print_json(printer, &Value::Array(items))?;
+        }
+        ListFormat::Text => {
+            let width = profiles.iter().map(|p| p.name.len()).max().unwrap_or(0);
+            let mut out = String::new();
+            for p in &profiles {
+                out.push_str(&format!("{:width$}  {}\n", p.name, p.description));
+                out.push_str(&format!(
+                    "{:width$}  components: {}\n",
+                    "",
+                    p.components.join(", ")
+                ));
+                for s in &p.parameters {
+                    let status = if s.required {
+                        "required".to_owned()
+                    } else if let Some(d) = &s.default {
+                        format!("default `{d}`")
+                    } else {
+                        "optional".to_owned()
+                    };
+                    out.push_str(&format!(
+                        "{:width$}  --set {}=... ({status}): {}\n",
+                        "", s.name, s.description
+                    ));
+                }
+            }
+            printer.data(&out)?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+pub fn components(
+    settings: &CatalogSettings,
+    format: ListFormat,
+    printer: Printer,
+) -> Result<Outcome> {
+    let catalog = load_catalog(settings)?;
+    let (name, from) = settings
+        .release
+        .clone()
+        .unwrap_or_else(|| (catalog.default_release.clone(), Where::Default));
+    let release = catalog
+        .release(&name)
+        .ok_or_else(|| ProfileError::UnknownRelease {
+            name: name.clone(),
+            known: catalog.releases.iter().map(|r| r.name.clone()).collect(),
+            from,
+        })
+        .context("cannot list components")?;
+    let available: Vec<_> = catalog
+        .components
+        .iter()
+        .filter(|c| release.paths.contains_key(&c.name))
+        .collect();
+    match format {
+        ListFormat::Json => {
+            let items: Vec<Value> = available
+                .iter()
+                .map(|c| {
+                    json!({
+                        "name": c.name,
+                        "description": c.description,
+                        "depends": c.depends,
+                        "paths": release.paths.get(&c.name),
+                        "manifests": c.manifests,
+                    })
+                })
+                .collect();
+            print_json(
+                printer,
+                &json!({"release": release.name, "components": items}),
+            )?;
+        }
+        ListFormat::Text => {
+            let width = available.iter().map(|c| c.name.len()).max().unwrap_or(0);
+            let mut out = format!("release {}\n", release.name);
+            for c in &available {
+                out.push_str(&format!("{:width$}  {}\n", c.name, c.description));
+                if !c.depends.is_empty() {
+                    out.push_str(&format!("{:width$}  needs: {}\n", "", c.depends.join(", ")));
+                }
+                let parts: Vec<String> = release
+                    .paths
+                    .get(&c.name)
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .chain(c.manifests.iter().map(|m| format!("(kfctl) manifests/{m}")))
+                    .collect();
+                out.push_str(&format!("{:width$}  from: {}\n", "", parts.join(", ")));
+            }
+            printer.data(&out)?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+pub fn releases(
+    settings: &CatalogSettings,
+    format: ListFormat,
+    printer: Printer,
+) -> Result<Outcome> {
+    let catalog = load_catalog(settings)?;
+    match format {
+        ListFormat::Json => {
+            let items: Vec<Value> = catalog
+                .releases
+                .iter()
+                .map(|r| {
+                    json!({
+                        "name": r.name,
+                        "description": r.description,
+                        "default": r.name == catalog.default_release,
+                        "source": {
+                            "name": r.source.name,
+                            "version": r.source.version,
+                            "path": r.source.path,
+                        },
+                    })
+                })
+                .collect();
+            print_json(printer, &Value::Array(items))?;
+        }
+        ListFormat::Text => {
+            let label = |name: &str| {
+                if name == catalog.default_release {
+                    format!("{name} (default)")
+                } else {
+                    name.to_owned()
+                }
+            };
+            let width = catalog
+                .releases
+                .iter()
+                .map(|r| label(&r.name).len())
+                .max()
+                .unwrap_or(0);
+            let mut out = String::new();
+            for r in &catalog.releases {
+                out.push_str(&format!("{:width$}  {}\n", label(&r.name), r.description));
+                out.push_str(&format!(
+                    "{:width$}  source: {} {} at `{}`\n",
+                    "", r.source.name, r.source.version, r.source.path
+                ));
+            }
+            printer.data(&out)?;
+        }
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,211 @@
+//! The component catalog (`manifests/catalog.yaml`): the platforms, the components with their
+//! dependencies, and per release the upstream source and the kustomization paths of each
+//! component.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::doc::{Node, SourceFile};
+use super::platform::{ParameterSpec, parse_parameters};
+use super::{API_VERSION, ProfileError};
+use crate::render::{Fs, Loc};
+
+/// Where the catalog lives, relative to kfctl's root directory.
+pub const CATALOG_PATH: &str = "manifests/catalog.yaml";
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub file: PathBuf,
+    /// Platform names, in the catalog's order; each has `platforms/<name>.yaml`.
+    pub platforms: Vec<String>,
+    pub default_release: String,
+    /// Components in catalog order (also the tie-break of the dependency order).
+    pub components: Vec<ComponentDef>,
+    pub releases: Vec<Release>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ComponentDef {
+    pub name: String,
+    pub description: String,
+    pub depends: Vec<String>,
+    /// Project directories under `manifests/`.
+    pub manifests: Vec<String>,
+    /// Per-component parameters, set in `kfctl.yaml` or as `--set <component>.<name>=...`.
+    pub parameters: Vec<ParameterSpec>,
+    pub at: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub name: String,
+    pub description: String,
+    pub source: SourceDef,
+    /// Upstream kustomization directories per component, relative to the source root.
+    pub paths: BTreeMap<String, Vec<String>>,
+    pub at: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceDef {
+    pub name: String,
+    pub version: String,
+    /// The default location, relative to kfctl's root directory.
+    pub path: String,
+}
+
+impl Catalog {
+    /// Reads `<root>/manifests/catalog.yaml`.
+    pub fn load(fs: &dyn Fs, root: &Path) -> Result<Catalog, ProfileError> {
+        let file = SourceFile::read(fs, &root.join(CATALOG_PATH))?;
+        Self::parse(&file)
+    }
+
+    pub fn parse(file: &SourceFile) -> Result<Catalog, ProfileError> {
+        let root = file.root();
+        root.fields(&[
+            "apiVersion",
+            "kind",
+            "platforms",
+            "defaultRelease",
+            "components",
+            "releases",
+        ])?;
+        root.expect_kind(API_VERSION, "Catalog")?;
+        let platforms = root.require("platforms")?.strings()?;
+        let mut components = Vec::new();
+        for node in root.require("components")?.list()? {
+            components.push(parse_component(&node)?);
+        }
+        for c in &components {
+            for d in &c.depends {
+                if !components.iter().any(|o| &o.name == d) {
+                    return Err(ProfileError::Invalid {
+                        message: format!(
+                            "component `{}` depends on unknown component `{d}`",
+                            c.name
+                        ),
+                        at: c.at.clone(),
+                        hint: None,
+                    });
+                }
+            }
+        }
+        let mut releases = Vec::new();
+        for node in root.require("releases")?.list()? {
+            releases.push(parse_release(&node, &components)?);
+        }
+        let default_node = root.require("defaultRelease")?;
+        let default_release = default_node.str()?.to_owned();
+        if !releases.iter().any(|r| r.name == default_release) {
+            return Err(ProfileError::Invalid {
+                message: format!("`defaultRelease` names unknown release `{default_release}`"),
+                at: default_node.loc(),
+                hint: None,
+            });
+        }
+        let catalog = Catalog {
+            file: file.path.clone(),
+            platforms,
+            default_release,
+            components,
+            releases,
+        };
+        catalog.dependency_order(&catalog.component_names())?;
+        Ok(catalog)
+    }
+
+    pub fn component_names(&self) -> Vec<String> {
+        self.components.iter().map(|c| c.name.clone()).collect()
+    }
+
+    pub fn component(&self, name: &str) -> Option<&ComponentDef> {
+        self.components.iter().find(|c| c.name == name)
+    }
+
+    pub fn release(&self, name: &str) -> Option<&Release> {
+        self.releases.iter().find(|r| r.name == name)
+    }
+
+    /// `names` sorted so that every component comes after what it depends on; ties keep the
+    /// catalog's order. `names` must be closed under dependencies.
+    pub fn dependency_order(&self, names: &[String]) -> Result<Vec<String>, ProfileError> {
+        let mut out: Vec<String> = Vec::new();
+        let mut left: Vec<&ComponentDef> = self
+            .components
+            .iter()
+            .filter(|c| names.contains(&c.name))
+            .collect();
+        while !left.is_empty() {
+            let ready = left.iter().position(|c| {
+                c.depends
+                    .iter()
+                    .all(|d| out.contains(d) || !names.contains(d))
+            });
+            match ready {
+                Some(i) => out.push(left.remove(i).name.clone()),
+                None => {
+                    return Err(ProfileError::Invalid {
+                        message: format!(
+                            "the dependencies of {} form a cycle",
+                            left.iter()
+                                .map(|c| format!("`{}`", c.name))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        at: Loc::new(&self.file, None),
+                        hint: None,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn parse_component(node: &Node<'_>) -> Result<ComponentDef, ProfileError> {
+    node.fields(&["name", "description", "depends", "manifests", "parameters"])?;
+    Ok(ComponentDef {
+        name: node.require("name")?.str()?.to_owned(),
+        description: node.require("description")?.str()?.to_owned(),
+        depends: node
+            .get("depends")
+            .map_or(Ok(Vec::new()), |n| n.strings())?,
+        manifests: node
+            .get("manifests")
+            .map_or(Ok(Vec::new()), |n| n.strings())?,
+        parameters: node
+            .get("parameters")
+            .map_or(Ok(Vec::new()), |n| parse_parameters(&n))?,
+        at: node.loc(),
+    })
+}
+
+fn parse_release(node: &Node<'_>, components: &[ComponentDef]) -> Result<Release, ProfileError> {
+    node.fields(&["name", "description", "source", "components"])?;
+    let source = node.require("source")?;
+    source.fields(&["name", "version", "path"])?;
+    let mut paths = BTreeMap::new();
+    for entry in node.require("components")?.entries()? {
+        let name = entry.key().to_owned();
+        if !components.iter().any(|c| c.name == name) {
+            return Err(ProfileError::Invalid {
+                message: format!("release lists unknown component `{name}`"),
+                at: entry.loc(),
+                hint: Some("declare it under the top-level `components` first".to_owned()),
+            });
+        }
+        paths.insert(name, entry.strings()?);
+    }
+    Ok(Release {
+        name: node.require("name")?.str()?.to_owned(),
+        description: node.require("description")?.str()?.to_owned(),
+        source: SourceDef {
+            name: source.require("name")?.str()?.to_owned(),
+            version: source.require("version")?.str()?.to_owned(),
+            path: source.require("path")?.str()?.to_owned(),
+        },
+        paths,
+        at: node.loc(),
+    })
+}

@@ -1,0 +1,355 @@
+//! `kfctl.yaml`, the user's configuration: platform, release, components, sources, parameters,
+//! the admin user and secrets by reference. Parsed strictly: unknown keys, wrong types and
+//! plaintext secrets are errors with file:line. Values are checked against the platform's
+//! parameter specs later, in `resolve`, once the platform is known.
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::doc::{Node, SourceFile};
+use super::{API_VERSION, ProfileError};
+use crate::render::fs::clean;
+use crate::render::{Fs, Loc};
+
+/// A value and the place it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located<T> {
+    pub value: T,
+    pub at: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct KfctlConfig {
+    pub file: PathBuf,
+    pub name: String,
+    pub platform: Option<Located<String>>,
+    pub release: Option<Located<String>>,
+    pub components: Vec<ComponentChoice>,
+    /// Source locations by source name, resolved against the file's directory.
+    pub sources: Vec<(String, Located<PathBuf>)>,
+    /// Platform parameters as written (checked against the platform in `resolve`).
+    pub parameters: Vec<(String, Located<Value>)>,
+    /// Where missing parameters would go: `spec.parameters`, or `spec`.
+    pub parameters_at: Loc,
+    pub admin: Option<Admin>,
+    pub secrets: Vec<(String, Located<SecretRef>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ComponentChoice {
+    pub name: String,
+    pub enabled: Option<bool>,
+    pub parameters: Vec<(String, Located<Value>)>,
+    pub at: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub email: Option<Located<String>>,
+    pub password_hash: Option<Located<String>>,
+}
+
+/// Where a secret's value is read from when it is needed; the value itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    Env(String),
+    File(PathBuf),
+}
+
+impl KfctlConfig {
+    /// Reads `path` (absolute, so that relative sources resolve against its directory).
+    pub fn load(fs: &dyn Fs, path: &Path) -> Result<KfctlConfig, ProfileError> {
+        let file = SourceFile::read(fs, path)?;
+        Self::parse(&file)
+    }
+
+    pub fn parse(file: &SourceFile) -> Result<KfctlConfig, ProfileError> {
+        let root = file.root();
+        root.fields(&["apiVersion", "kind", "metadata", "spec"])?;
+        root.expect_kind(API_VERSION, "KfctlConfig")?;
+        let name = match root.get("metadata") {
+            Some(meta) => {
+                meta.fields(&["name"])?;
+                meta.get("name")
+                    .map_or(Ok("kubeflow"), |n| n.str())?
+                    .to_owned()
+            }
+            None => "kubeflow".to_owned(),
+        };
+        let spec = root.require("spec")?;
+        spec.fields(&[
+            "platform",
+            "release",
+            "components",
+            "sources",
+            "parameters",
+            "admin",
+            "secrets",
+        ])?;
+        let base = file.path.parent().unwrap_or(Path::new("."));
+        Ok(KfctlConfig {
+            file: file.path.clone(),
+            name,
+            platform: spec.get("platform").map(|n| located_str(&n)).transpose()?,
+            release: spec.get("release").map(|n| located_str(&n)).transpose()?,
+            components: match spec.get("components") {
+                Some(n) => parse_components(&n)?,
+                None => Vec::new(),
+            },
+            sources: match spec.get("sources") {
+                Some(n) => parse_sources(&n, base)?,
+                None => Vec::new(),
+            },
+            parameters: match spec.get("parameters") {
+                Some(n) => parse_values(&n)?,
+                None => Vec::new(),
+            },
+            parameters_at: spec.get("parameters").unwrap_or(spec.clone()).loc(),
+            admin: spec.get("admin").map(|n| parse_admin(&n)).transpose()?,
+            secrets: match spec.get("secrets") {
+                Some(n) => parse_secrets(&n, base)?,
+                None => Vec::new(),
+            },
+        })
+    }
+}
+
+fn located_str(node: &Node<'_>) -> Result<Located<String>, ProfileError> {
+    // A release such as `1.10` written without quotes is a number to YAML; take its text.
+    let value = match node.value {
+        Value::Number(n) => n.to_string(),
+        _ => node.str()?.to_owned(),
+    };
+    Ok(Located {
+        value,
+        at: node.loc(),
+    })
+}
+
+fn parse_values(node: &Node<'_>) -> Result<Vec<(String, Located<Value>)>, ProfileError> {
+    let mut out = Vec::new();
+    for e in node.entries()? {
+        if is_password_key(e.key()) {
+            return Err(ProfileError::PlaintextPassword {
+                field: e.name(),
+                at: e.loc(),
+            });
+        }
+        if matches!(e.value, Value::Array(_) | Value::Object(_)) {
+            return Err(ProfileError::WrongType {
+                field: e.name(),
+                expected: "a string, number or boolean",
+                found: super::doc::describe(e.value),
+                at: e.loc(),
+            });
+        }
+        out.push((
+            e.key().to_owned(),
+            Located {
+                value: e.value.clone(),
+                at: e.loc(),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+fn is_password_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k == "password" || (k.ends_with("password") && !k.ends_with("passwordhash"))
+}
+
+fn parse_components(node: &Node<'_>) -> Result<Vec<ComponentChoice>, ProfileError> {
+    let mut out = Vec::new();
+    for e in node.entries()? {
+        e.fields(&["enabled", "parameters"])?;
+        out.push(ComponentChoice {
+            name: e.key().to_owned(),
+            enabled: e.get("enabled").map(|n| n.bool()).transpose()?,
+            parameters: match e.get("parameters") {
+                Some(n) => parse_values(&n)?,
+                None => Vec::new(),
+            },
+            at: e.loc(),
+        });
+    }
+    Ok(out)
+}
+
+fn parse_sources(
+    node: &Node<'_>,
+    base: &Path,
+) -> Result<Vec<(String, Located<PathBuf>)>, ProfileError> {
+    let mut out = Vec::new();
+    for e in node.entries()? {
+        e.fields(&["path"])?;
+        let p = e.require("path")?;
+        out.push((
+            e.key().to_owned(),
+            Located {
+                value: clean(&base.join(p.str()?)),
+                at: p.loc(),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+fn parse_admin(node: &Node<'_>) -> Result<Admin, ProfileError> {
+    if let Some(p) = node.get("password") {
+        return Err(ProfileError::PlaintextPassword {
+            field: p.name(),
+            at: p.loc(),
+        });
+    }
+    node.fields(&["email", "passwordHash"])?;
+    let password_hash = node
+        .get("passwordHash")
+        .map(|n| located_str(&n))
+        .transpose()?;
+    if let Some(h) = &password_hash
+        && !is_bcrypt(&h.value)
+    {
+        return Err(ProfileError::Invalid {
+            message: "`spec.admin.passwordHash` is not a bcrypt hash".to_owned(),
+            at: h.at.clone(),
+            hint: Some("write a hash such as `$2b$12$...` (60 characters); `kfctl init` or `htpasswd -nbBC 12 '' PASSWORD | tr -d ':\\n'` makes one".to_owned()),
+        });
+    }
+    Ok(Admin {
+        email: node.get("email").map(|n| located_str(&n)).transpose()?,
+        password_hash,
+    })
+}
+
+/// `$2a$`, `$2b$` or `$2y$`, a two-digit cost, then 53 characters of bcrypt's base64.
+pub fn is_bcrypt(text: &str) -> bool {
+    Regex::new(r"^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$").is_ok_and(|r| r.is_match(text))
+}
+
+fn parse_secrets(
+    node: &Node<'_>,
+    base: &Path,
+) -> Result<Vec<(String, Located<SecretRef>)>, ProfileError> {
+    let mut out = Vec::new();
+    for e in node.entries()? {
+        if !e.value.is_object() {
+            return Err(ProfileError::PlaintextSecret {
+                name: e.key().to_owned(),
+                at: e.loc(),
+            });
+        }
+        e.fields(&["env", "file"])?;
+        let secret = match (e.get("env"), e.get("file")) {
+            (Some(env), None) => SecretRef::Env(env.str()?.to_owned()),
+            (None, Some(file)) => SecretRef::File(clean(&base.join(file.str()?))),
+            _ => {
+                return Err(ProfileError::Invalid {
+                    message: format!("secret `{}` needs exactly one of `env` and `file`", e.key()),
+                    at: e.loc(),
+                    hint: Some(format!(
+                        "write `{}: {{env: VARIABLE}}` or `{}: {{file: path}}`",
+                        e.key(),
+                        e.key()
+                    )),
+                });
+            }
+        };
+        out.push((
+            e.key().to_owned(),
+            Located {
+                value: secret,
+                at: e.loc(),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<KfctlConfig, ProfileError> {
+        KfctlConfig::parse(&SourceFile::parse(
+            Path::new("/c/kfctl.yaml"),
+            text.to_owned(),
+        )?)
+    }
+
+    const HEAD: &str = "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nmetadata:\n  name: kubeflow\nspec:\n  platform: gcp\n";
+
+    #[test]
+    fn reads_a_full_config() {
+        let c = parse(&format!(
+            "{HEAD}  release: \"1.11.0\"\n  components:\n    gpu: {{enabled: false}}\n    pipelines:\n      enabled: true\n  sources:\n    kubeflow-manifests: {{path: ../m}}\n  parameters:\n    project: my-proj\n  admin:\n    email: a@b.c\n    passwordHash: \"$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\"\n  secrets:\n    oidcClientSecret: {{env: KF_SECRET}}\n"
+        ))
+        .unwrap();
+        assert_eq!(c.platform.unwrap().value, "gcp");
+        assert_eq!(c.release.unwrap().at.line, Some(7));
+        assert_eq!(c.components[0].enabled, Some(false));
+        assert_eq!(c.sources[0].1.value, PathBuf::from("/m"));
+        assert_eq!(c.parameters[0].1.at.line, Some(15));
+        assert_eq!(c.secrets[0].1.value, SecretRef::Env("KF_SECRET".to_owned()));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_their_line() {
+        let err = parse(&format!("{HEAD}  componets: {{}}\n")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/c/kfctl.yaml:7: unknown field `spec.componets`"
+        );
+        assert!(err.hint().unwrap().contains("`components`"));
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let err = parse(&format!(
+            "{HEAD}  components:\n    gpu:\n      enabled: yes\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/c/kfctl.yaml:9: `spec.components.gpu.enabled` must be `true` or `false`, not a string (\"yes\")"
+        );
+    }
+
+    #[test]
+    fn plaintext_passwords_are_refused() {
+        let err = parse(&format!("{HEAD}  admin:\n    password: hunter2\n")).unwrap_err();
+        assert!(
+            matches!(err, ProfileError::PlaintextPassword { .. }),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("hunter2"));
+        let err = parse(&format!("{HEAD}  parameters:\n    dbPassword: x\n")).unwrap_err();
+        assert!(
+            matches!(err, ProfileError::PlaintextPassword { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secrets_are_references_only() {
+        let err = parse(&format!("{HEAD}  secrets:\n    token: abc\n")).unwrap_err();
+        assert!(matches!(err, ProfileError::PlaintextSecret { .. }), "{err}");
+        assert!(!err.to_string().contains("abc"));
+        let err = parse(&format!(
+            "{HEAD}  secrets:\n    token: {{env: A, file: b}}\n"
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("exactly one"), "{err}");
+    }
+
+    #[test]
+    fn password_hash_must_be_bcrypt() {
+        let err = parse(&format!("{HEAD}  admin:\n    passwordHash: secret\n")).unwrap_err();
+        assert!(err.to_string().contains("bcrypt"), "{err}");
+        assert!(is_bcrypt(
+            "$2y$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"
+        ));
+    }
+}
