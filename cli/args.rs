@@ -329,4 +329,7 @@ pub struct InitArgs {
     /// Overwrite the output file if it exists
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub root: RootArg,
 }

@@ -147,6 +147,8 @@ pub struct InitSettings {
     pub storage_class: Option<String>,
     pub output: PathBuf,
     pub force: bool,
+    /// Where the catalog and the platform profiles are.
+    pub root: PathBuf,
     /// `None` when prompts may be shown; otherwise why not.
     pub no_prompt_reason: Option<String>,
 }
@@ -184,6 +186,7 @@ impl InitSettings {
             storage_class: args.storage_class.clone(),
             output: args.output.clone(),
             force: args.force,
+            root: root_dir(&args.root, &ProcessEnv),
             no_prompt_reason,
         }
     }

@@ -1022,8 +1022,8 @@ fn check_param(
         && !re.is_match(value)
     {
         return Ok(Err(format!(
-            "`{value}` is not a valid {}: it must match `{p}`",
-            spec.description
+            "`{value}` does not fit `{}` ({}): it must match `{p}`",
+            spec.name, spec.description
         )));
     }
     Ok(Ok(()))
@@ -1163,7 +1163,7 @@ mod tests {
         let reason = check_param("p", &s, "abc1").ok().and_then(Result::err);
         assert_eq!(
             reason.as_deref(),
-            Some("`abc1` is not a valid project value: it must match `[a-z]{3,8}`")
+            Some("`abc1` does not fit `project` (project value): it must match `[a-z]{3,8}`")
         );
         let empty = check_param("p", &s, "").ok().and_then(Result::err);
         assert_eq!(empty.as_deref(), Some("`project` is required"));
@@ -1303,7 +1303,7 @@ mod tests {
         );
         assert_eq!(
             with(&|g| g.set.push("zone=a1".to_owned())),
-            "invalid value for `--set zone=a1`: `a1` is not a valid zone value: it must match `z[0-9]`"
+            "invalid value for `--set zone=a1`: `a1` does not fit `zone` (zone value): it must match `z[0-9]`"
         );
         assert_eq!(
             with(&|g| g.set.push("nothing=1".to_owned())),

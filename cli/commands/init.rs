@@ -10,10 +10,17 @@ use anyhow::{Context, Result};
 use super::Outcome;
 use crate::errors::UserError;
 use crate::output::Printer;
+use crate::profile::{Catalog, PlatformProfile};
+use crate::render::RealFs;
 use crate::settings::{InitSettings, PasswordSource};
 use crate::wizard::{
     self, Ask, Choices, ComponentChoice, Given, ParamSpec, PlatformChoice, WizardError,
 };
+
+/// The platform chosen when nothing is asked: the local simulated cluster.
+const DEFAULT_PLATFORM: &str = "local";
+/// The profile parameter that the wizard's admin e-mail question answers.
+const ADMIN_EMAIL_PARAM: &str = "adminEmail";
 
 pub fn run(settings: &InitSettings, printer: Printer) -> Result<Outcome> {
     let output = &settings.output;
@@ -44,7 +51,13 @@ pub fn run(settings: &InitSettings, printer: Printer) -> Result<Outcome> {
     if ask == Ask::Terminal {
         wizard::catch_interrupts(&interrupted);
     }
-    let config = wizard::run(&builtin_choices(), &given, &ask, &interrupted, printer)?;
+    let config = wizard::run(
+        &catalog_choices(&settings.root)?,
+        &given,
+        &ask,
+        &interrupted,
+        printer,
+    )?;
     let text = config
         .to_yaml()
         .context("cannot write the config as YAML")?;
@@ -58,7 +71,7 @@ pub fn run(settings: &InitSettings, printer: Printer) -> Result<Outcome> {
         .with_context(|| format!("cannot write `{}`", output.display()))?;
     printer.info(&format!("wrote `{}`", output.display()));
     printer.info(&format!(
-        "next: kfctl apply -f {}",
+        "next: kfctl build -f {} (renders the platform it describes)",
         shell_word(&output.display().to_string())
     ));
     Ok(Outcome::Success)
@@ -138,265 +151,60 @@ fn shell_word(word: &str) -> String {
 // The catalog's data until `profile` provides it: platforms with their parameters (as
 // `platforms/*.yaml` declare them), releases and components with their dependencies (as
 // `manifests/catalog.yaml` lists them). Replaced by the catalog and profile loader.
-fn builtin_choices() -> Choices {
-    const PROJECT: &str = "[a-z][a-z0-9-]{4,28}[a-z0-9]";
-    const DOMAIN: &str = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}";
-    const GUID: &str =
-        "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
-    const EMAIL: &str = r"[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}";
-    const ROLE_ARN: &str = r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}";
-    const BUCKET: &str = "[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]";
-
-    let param = |name: &str, description: &str, required: bool, default: Option<&str>| ParamSpec {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        required,
-        default: default.map(str::to_owned),
-        pattern: None,
-        secret: false,
-    };
-    let matching = |mut spec: ParamSpec, pattern: &str| {
-        spec.pattern = Some(pattern.to_owned());
-        spec
-    };
-    let storage =
-        |default: Option<&str>| param("storageClass", "storage class for volumes", true, default);
-    let domain = || {
-        matching(
-            param(
-                "domain",
-                "domain name Kubeflow is served at (e.g. kubeflow.example.com)",
-                true,
-                None,
-            ),
-            DOMAIN,
-        )
-    };
-    let acme_email = |required: bool| {
-        matching(
-            param(
-                "acmeEmail",
-                "e-mail address for the ACME (Let's Encrypt) account",
-                required,
-                None,
-            ),
-            EMAIL,
-        )
-    };
-    let all = |extra: &[&str]| -> Vec<String> {
-        [
-            "kubeflow-namespace",
-            "cert-manager",
-            "istio",
-            "oauth2-proxy",
-            "dex",
-            "notebooks",
-            "pipelines",
-        ]
-        .iter()
-        .chain(extra)
-        .map(|s| (*s).to_owned())
-        .collect()
-    };
-    let platform = |name: &str, description: &str, parameters, default_components| PlatformChoice {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        parameters,
-        default_components,
-    };
-    let platforms = vec![
-        platform(
-            "gcp",
-            "Google Kubernetes Engine: Workload Identity, GCS artifacts, IAP-ready gateway",
-            vec![
-                matching(param("project", "GCP project id", true, None), PROJECT),
-                matching(
-                    param("region", "GCP region or zone", true, Some("us-central1")),
-                    "[a-z]+-[a-z]+[0-9]+(-[a-z])?",
-                ),
-                domain(),
-                matching(
-                    param("gcsBucket", "GCS bucket for pipeline artifacts", true, None),
-                    BUCKET,
-                ),
-                matching(
-                    param(
-                        "workloadIdentityServiceAccount",
-                        "Google service account for Workload Identity (NAME@PROJECT.iam.gserviceaccount.com)",
-                        true,
-                        None,
-                    ),
-                    &format!(
-                        r"[a-z][a-z0-9-]{{4,28}}[a-z0-9]@{PROJECT}\.iam\.gserviceaccount\.com"
-                    ),
-                ),
-                storage(Some("standard-rwo")),
-                matching(
-                    param(
-                        "gpuDriverVersion",
-                        "GKE GPU driver version",
-                        false,
-                        Some("default"),
-                    ),
-                    "default|latest",
-                ),
-            ],
-            all(&[]),
-        ),
-        platform(
-            "aws",
-            "Amazon EKS: IRSA roles, S3 artifacts, ALB ingress",
-            vec![
-                matching(
-                    param("accountId", "AWS account id (12 digits)", true, None),
-                    "[0-9]{12}",
-                ),
-                matching(
-                    param("region", "AWS region", true, Some("us-east-1")),
-                    "[a-z]{2}(-gov)?-[a-z]+-[0-9]",
-                ),
-                matching(
-                    param("clusterName", "EKS cluster name", true, None),
-                    "[A-Za-z0-9][A-Za-z0-9_-]{0,99}",
-                ),
-                matching(
-                    param("s3Bucket", "S3 bucket for pipeline artifacts", true, None),
-                    BUCKET,
-                ),
-                matching(
-                    param(
-                        "pipelineRoleArn",
-                        "IAM role ARN for pipelines (IRSA)",
-                        true,
-                        None,
-                    ),
-                    ROLE_ARN,
-                ),
-                matching(
-                    param(
-                        "notebookRoleArn",
-                        "IAM role ARN for notebooks (IRSA)",
-                        true,
-                        None,
-                    ),
-                    ROLE_ARN,
-                ),
-                storage(Some("gp3")),
-                domain(),
-                matching(
-                    param(
-                        "certificateArn",
-                        "ACM certificate ARN for the ALB",
-                        false,
-                        None,
-                    ),
-                    r"arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}",
-                ),
-            ],
-            all(&[]),
-        ),
-        platform(
-            "azure",
-            "Azure AKS: Azure Workload Identity, managed-csi storage",
-            vec![
-                matching(
-                    param(
-                        "subscriptionId",
-                        "Azure subscription id (a GUID)",
-                        true,
-                        None,
-                    ),
-                    GUID,
-                ),
-                matching(
-                    param("tenantId", "Azure tenant id (a GUID)", true, None),
-                    GUID,
-                ),
-                matching(
-                    param(
-                        "clientId",
-                        "Azure client id for Workload Identity (a GUID)",
-                        true,
-                        None,
-                    ),
-                    GUID,
-                ),
-                storage(Some("managed-csi")),
-                domain(),
-                acme_email(true),
-            ],
-            all(&[]),
-        ),
-        platform(
-            "onprem",
-            "Your own cluster: PVC-backed storage, dex users or LDAP, NodePort/LoadBalancer",
-            vec![
-                domain(),
-                storage(None),
-                matching(
-                    param(
-                        "gatewayServiceType",
-                        "Service type of the ingress gateway (NodePort or LoadBalancer)",
-                        true,
-                        Some("NodePort"),
-                    ),
-                    "NodePort|LoadBalancer",
-                ),
-                matching(
-                    param("ldapHost", "LDAP server (HOST[:PORT]) for dex", false, None),
-                    r"[A-Za-z0-9.-]+(:[0-9]{1,5})?",
-                ),
-                acme_email(false),
-            ],
-            all(&[]),
-        ),
-        platform(
-            "local",
-            "The local (simulated) cluster: small requests, GPU plugin on simulated GPU nodes",
-            vec![storage(Some("standard"))],
-            all(&["gpu"]),
-        ),
-    ];
-    let component = |name: &str, description: &str, depends: &[&str]| ComponentChoice {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        depends: depends.iter().map(|s| (*s).to_owned()).collect(),
-    };
-    Choices {
-        platforms,
-        releases: vec![
-            "1.10.2".to_owned(),
-            "1.11.0".to_owned(),
-            "latest".to_owned(),
-        ],
-        components: vec![
-            component(
-                "kubeflow-namespace",
-                "the kubeflow namespace and Kubeflow roles",
-                &[],
-            ),
-            component("cert-manager", "certificates for webhooks", &[]),
-            component(
-                "istio",
-                "Istio mesh, gateways and istio-resources",
-                &["kubeflow-namespace"],
-            ),
-            component("oauth2-proxy", "authentication at the gateway", &["istio"]),
-            component("dex", "identity provider", &["istio", "oauth2-proxy"]),
-            component(
-                "notebooks",
-                "notebooks, dashboard, profiles and KFAM",
-                &["kubeflow-namespace", "istio", "cert-manager", "dex"],
-            ),
-            component(
-                "pipelines",
-                "Kubeflow Pipelines, multi-user",
-                &["kubeflow-namespace", "istio", "cert-manager", "dex"],
-            ),
-            component("gpu", "NVIDIA device plugin and driver setup", &[]),
-        ],
-        default_platform: "local".to_owned(),
+/// What the wizard offers: the catalog's releases and components, and each platform profile
+/// with its parameters (`adminEmail` is the wizard's own admin question).
+fn catalog_choices(root: &Path) -> Result<Choices> {
+    let catalog = Catalog::load(&RealFs, root)?;
+    let mut platforms = Vec::with_capacity(catalog.platforms.len());
+    for name in &catalog.platforms {
+        let profile = PlatformProfile::load(&RealFs, root, name)?;
+        platforms.push(PlatformChoice {
+            name: profile.name.clone(),
+            description: profile.description.clone(),
+            parameters: profile
+                .parameters
+                .iter()
+                .filter(|p| p.name != ADMIN_EMAIL_PARAM)
+                .map(|p| ParamSpec {
+                    name: p.name.clone(),
+                    description: p.description.clone(),
+                    required: p.required,
+                    default: p.default.clone(),
+                    pattern: p.pattern.as_ref().map(|re| re.as_str().to_owned()),
+                    secret: p.secret,
+                })
+                .collect(),
+            default_components: profile.components.clone(),
+        });
     }
+    // The wizard offers the last release as the default: the catalog's default goes last.
+    let mut releases: Vec<String> = catalog
+        .releases
+        .iter()
+        .map(|r| r.name.clone())
+        .filter(|n| *n != catalog.default_release)
+        .collect();
+    releases.push(catalog.default_release.clone());
+    let components = catalog
+        .components
+        .iter()
+        .map(|c| ComponentChoice {
+            name: c.name.clone(),
+            description: c.description.clone(),
+            depends: c.depends.clone(),
+        })
+        .collect();
+    let default_platform = if catalog.platforms.iter().any(|p| p == DEFAULT_PLATFORM) {
+        DEFAULT_PLATFORM.to_owned()
+    } else {
+        catalog.platforms.first().cloned().unwrap_or_default()
+    };
+    Ok(Choices {
+        platforms,
+        releases,
+        components,
+        default_platform,
+    })
 }
 
 #[cfg(test)]
@@ -419,9 +227,13 @@ mod tests {
             .is_match(value)
     }
 
+    fn choices() -> Choices {
+        catalog_choices(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("the catalog loads")
+    }
+
     #[test]
-    fn builtin_choices_are_consistent() {
-        let choices = builtin_choices();
+    fn catalog_choices_are_consistent() {
+        let choices = choices();
         let components: Vec<&str> = choices.components.iter().map(|c| c.name.as_str()).collect();
         for (i, c) in choices.components.iter().enumerate() {
             for dep in &c.depends {
@@ -457,8 +269,8 @@ mod tests {
     }
 
     #[test]
-    fn builtin_patterns_accept_and_refuse() {
-        let choices = builtin_choices();
+    fn profile_patterns_accept_and_refuse() {
+        let choices = choices();
         let cases: &[(&str, &str, &[&str], &[&str])] = &[
             (
                 "gcp",

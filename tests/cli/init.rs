@@ -112,8 +112,8 @@ fn full_gcp_session() {
 
     expect(&mut s, "Platform");
     expect(&mut s, "gcp");
-    // The cursor starts on the default, `local`, the last of five.
-    send(&mut s, &format!("{UP}{UP}{UP}{UP}{ENTER}"));
+    // The cursor starts on the default, `local`, the first of five; `gcp` is next.
+    send(&mut s, &format!("{DOWN}{ENTER}"));
 
     expect(&mut s, "Kubeflow release");
     // From `latest` (the default, newest) up to `1.11.0`.
@@ -131,18 +131,19 @@ fn full_gcp_session() {
     expect(&mut s, "Enable GPU support");
     send(&mut s, "y");
 
-    expect(&mut s, "GCP project id");
+    expect(&mut s, "Google Cloud project id");
     answer(&mut s, "Bad_Project");
-    expect(&mut s, "`Bad_Project` is not a valid GCP project id");
+    expect(&mut s, "`Bad_Project` does not fit `project`");
     answer(&mut s, "my-proj-1");
 
-    expect(&mut s, "GCP region or zone");
-    answer(&mut s, ""); // the default, us-central1
-    expect(&mut s, "domain name Kubeflow is served at");
+    expect(&mut s, "DNS name Kubeflow is served at");
     answer(&mut s, "kf.example.com");
-    expect(&mut s, "GCS bucket for pipeline artifacts");
+    expect(&mut s, "GCS bucket pipelines store their artifacts in");
     answer(&mut s, "my-artifacts");
-    expect(&mut s, "Google service account for Workload Identity");
+    expect(
+        &mut s,
+        "Google service account the pipeline and notebook service accounts act as",
+    );
     answer(&mut s, "kubeflow@my-proj-1.iam.gserviceaccount.com");
     expect(&mut s, "Storage class");
     answer(&mut s, ""); // the default, standard-rwo
@@ -158,7 +159,7 @@ fn full_gcp_session() {
     expect(&mut s, "gpu             yes");
     expect(&mut s, "Write `kfctl.yaml`?");
     send(&mut s, "y");
-    expect(&mut s, "next: kfctl apply -f kfctl.yaml");
+    expect(&mut s, "next: kfctl build -f kfctl.yaml");
     let (rest, code) = finish(s);
     assert_eq!(code, 0, "kfctl init failed:\n{rest}");
 
@@ -182,7 +183,6 @@ fn full_gcp_session() {
     }
     let params = &spec["parameters"];
     assert_eq!(params["project"], "my-proj-1");
-    assert_eq!(params["region"], "us-central1");
     assert_eq!(params["domain"], "kf.example.com");
     assert_eq!(params["gcsBucket"], "my-artifacts");
     assert_eq!(
@@ -222,14 +222,14 @@ fn wrong_answers_are_asked_again() {
             "azure.yaml",
         ],
     );
-    expect(&mut s, "Azure client id for Workload Identity");
+    expect(&mut s, "client id of the managed identity");
     answer(&mut s, "not-a-guid");
-    expect(&mut s, "`not-a-guid` is not a valid Azure client id");
+    expect(&mut s, "`not-a-guid` does not fit `clientId`");
     answer(&mut s, "12345678-90ab-cdef-1234-567890abcdef");
 
     expect(&mut s, "ACME (Let's Encrypt)");
     answer(&mut s, "me@");
-    expect(&mut s, "`me@` is not a valid e-mail address for the ACME");
+    expect(&mut s, "`me@` does not fit `acmeEmail`");
     answer(&mut s, "acme@example.org");
 
     expect(&mut s, "Admin user password");
@@ -249,7 +249,7 @@ fn wrong_answers_are_asked_again() {
     );
     expect(&mut s, "Write `azure.yaml`?");
     send(&mut s, "y");
-    expect(&mut s, "next: kfctl apply -f azure.yaml");
+    expect(&mut s, "next: kfctl build -f azure.yaml");
     let (rest, code) = finish(s);
     assert_eq!(code, 0, "kfctl init failed:\n{rest}");
 
@@ -385,7 +385,6 @@ fn no_tty_with_flags_writes_the_file() {
     assert_eq!(spec["platform"], "gcp");
     assert_eq!(spec["release"], "1.11.0");
     assert_eq!(spec["parameters"]["project"], "my-proj-1");
-    assert_eq!(spec["parameters"]["region"], "us-central1");
     assert_eq!(spec["parameters"]["storageClass"], "standard-rwo");
     assert_eq!(
         spec["components"]["pipelines"]["parameters"]["artifactRetentionDays"],

@@ -116,6 +116,7 @@ const PLATFORMS: &[PlatformCase] = &[
             "tenantId=55555555-6666-7777-8888-999999999999",
             "clientId=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
             "domain=kubeflow.example.com",
+            "acmeEmail=acme@example.com",
         ],
         present: &[],
         absent: &[GPU_PLUGIN],

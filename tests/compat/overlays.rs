@@ -125,6 +125,7 @@ fn parameters(platform: &str) -> Vec<(&'static str, &'static str)> {
             ("clientId", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"),
             ("storageClass", "managed-csi"),
             ("domain", "kf.example.org"),
+            ("acmeEmail", "acme@example.org"),
         ],
         "onprem" => vec![
             ("domain", "kf.example.org"),
@@ -557,6 +558,21 @@ fn azure_pipelines_use_workload_identity() {
             );
         }
         assert_storage_class(objects, "azure");
+    });
+}
+
+#[test]
+fn azure_gateway_certificate_comes_from_lets_encrypt() {
+    check_render("azure", "istio", |objects| {
+        let issuer = object(objects, "ClusterIssuer", "kubeflow-acme");
+        assert_eq!(
+            text(issuer, "/spec/acme/email"),
+            param("azure", "acmeEmail")
+        );
+        let cert = object(objects, "Certificate", "kubeflow-gateway-tls");
+        assert_eq!(text(cert, "/metadata/namespace"), "istio-system");
+        assert_eq!(text(cert, "/spec/commonName"), param("azure", "domain"));
+        assert_eq!(text(cert, "/spec/dnsNames/0"), param("azure", "domain"));
     });
 }
 
