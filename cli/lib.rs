@@ -4,6 +4,7 @@
 //! `output::Printer`), and only `main` turns the outcome into an exit code.
 
 pub mod args;
+pub mod cluster;
 pub mod commands;
 pub mod errors;
 pub mod output;
