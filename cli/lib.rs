@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod commands;
 pub mod errors;
 pub mod output;
+pub mod plan;
 pub mod render;
 pub mod resource;
 pub mod settings;
