@@ -6,8 +6,10 @@
 #[path = "../support/cluster.rs"]
 mod cluster;
 
+mod cluster_client;
 mod crd;
 mod deployment;
 mod gpu;
+mod health;
 mod server_side_apply;
 mod webhook;
