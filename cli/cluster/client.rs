@@ -289,9 +289,10 @@ fn read_kubeconfig(path: Option<&Path>) -> Result<(Kubeconfig, KubeconfigSource)
     };
     let loaded = match &source {
         KubeconfigSource::Path(p) | KubeconfigSource::Default(p) => Kubeconfig::read_from(p),
-        KubeconfigSource::Env(_) => {
-            Kubeconfig::from_env().and_then(|k| k.ok_or(KubeconfigError::FindPath))
-        }
+        KubeconfigSource::Env(value) => match read_kubeconfig_list(value) {
+            Some(loaded) => loaded,
+            None => return Err(ClusterError::KubeconfigMissing { kubeconfig: source }),
+        },
     };
     match loaded {
         Ok(k) => Ok((k, source)),
@@ -303,6 +304,20 @@ fn read_kubeconfig(path: Option<&Path>) -> Result<(Kubeconfig, KubeconfigSource)
             source: e,
         }),
     }
+}
+
+/// The files of a `KUBECONFIG` list merged, as kubectl does: files that do not exist are
+/// skipped, the first to set a value wins. `None` when no file exists.
+fn read_kubeconfig_list(list: &std::ffi::OsStr) -> Option<Result<Kubeconfig, KubeconfigError>> {
+    let present: Vec<PathBuf> = std::env::split_paths(list)
+        .filter(|p| p.is_file())
+        .collect();
+    if present.is_empty() {
+        return None;
+    }
+    Some(present.iter().try_fold(Kubeconfig::default(), |merged, p| {
+        Kubeconfig::read_from(p).and_then(|next| merged.merge(next))
+    }))
 }
 
 impl Cluster {
@@ -570,5 +585,151 @@ impl Cluster {
                 request,
                 source: kube::Error::SerdeError(e),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kubeconfig with contexts `a` (namespace `team-a`) and `b`, both for one server.
+    fn write_kubeconfig(dir: &Path, current: Option<&str>) -> PathBuf {
+        let mut config = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "c", "cluster": {"server": "https://192.0.2.1:6443/"}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+            "contexts": [
+                {"name": "a", "context": {"cluster": "c", "user": "u", "namespace": "team-a"}},
+                {"name": "b", "context": {"cluster": "c", "user": "u"}},
+            ],
+        });
+        if let Some(c) = current {
+            config["current-context"] = Value::String(c.to_owned());
+        }
+        let path = dir.join("config");
+        std::fs::write(&path, config.to_string()).expect("write the kubeconfig");
+        path
+    }
+
+    #[tokio::test]
+    async fn connect_picks_the_context_without_a_request() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = write_kubeconfig(dir.path(), Some("b"));
+        let current = Cluster::connect(Some(&path), None).await.expect("connect");
+        assert_eq!(current.context(), "b");
+        assert_eq!(current.server(), "https://192.0.2.1:6443");
+        assert_eq!(current.default_namespace(), "default");
+        let chosen = Cluster::connect(Some(&path), Some("a"))
+            .await
+            .expect("connect");
+        assert_eq!(chosen.context(), "a");
+        assert_eq!(chosen.default_namespace(), "team-a");
+        let id = ResId::new(Gvk::new("", "v1", "ConfigMap"), "x", "");
+        assert_eq!(
+            chosen.namespace_of(&id, Scope::Namespaced).as_deref(),
+            Some("team-a")
+        );
+        assert_eq!(chosen.namespace_of(&id, Scope::Cluster), None);
+    }
+
+    #[tokio::test]
+    async fn missing_or_unknown_contexts_list_the_ones_there() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = write_kubeconfig(dir.path(), None);
+        let err = Cluster::connect(Some(&path), None)
+            .await
+            .expect_err("no current context");
+        assert_eq!(
+            err.to_string(),
+            format!("kubeconfig `{}` has no current context", path.display())
+        );
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("pick a context with `--context`: `a`, `b`")
+        );
+        let err = Cluster::connect(Some(&path), Some("prod"))
+            .await
+            .expect_err("no such context");
+        assert_eq!(
+            err.to_string(),
+            format!("context `prod` is not in kubeconfig `{}`", path.display())
+        );
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("the contexts there are `a`, `b`")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_kubeconfig_that_does_not_parse_is_named() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("config");
+        std::fs::write(&path, "clusters: [unclosed").expect("write");
+        let err = Cluster::connect(Some(&path), None)
+            .await
+            .expect_err("bad YAML");
+        assert_eq!(
+            err.to_string(),
+            format!("cannot load kubeconfig `{}`", path.display())
+        );
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the parser's message is kept"
+        );
+    }
+
+    #[test]
+    fn kubeconfig_lists_skip_missing_files() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = write_kubeconfig(dir.path(), Some("a"));
+        let missing = dir.path().join("absent");
+        let list = std::env::join_paths([&missing, &path]).expect("a path list");
+        let merged = read_kubeconfig_list(&list)
+            .expect("one file exists")
+            .expect("it parses");
+        assert_eq!(merged.current_context.as_deref(), Some("a"));
+        assert_eq!(merged.contexts.len(), 2);
+        let none = std::env::join_paths([&missing]).expect("a path list");
+        assert!(read_kubeconfig_list(&none).is_none());
+    }
+
+    #[test]
+    fn hints_name_the_fix() {
+        let no_version = ClusterError::NoApi {
+            gvk: Gvk::new("cert-manager.io", "v1", "Certificate"),
+            context: "kind-dev".into(),
+            served_versions: vec![],
+        };
+        assert_eq!(
+            no_version.to_string(),
+            "no API serves cert-manager.io/v1 Certificate"
+        );
+        assert_eq!(
+            no_version.hint().as_deref(),
+            Some(
+                "install the CustomResourceDefinition that defines `Certificate` first, or check the object's `apiVersion`"
+            )
+        );
+        let forbidden = ClusterError::Forbidden {
+            context: "kind-dev".into(),
+            request: Request {
+                verb: "list",
+                resource: "namespaces".into(),
+                namespace: None,
+                target: "namespaces".into(),
+            },
+            message: "namespaces is forbidden".into(),
+        };
+        assert_eq!(
+            forbidden.hint().as_deref(),
+            Some(
+                "the user of context `kind-dev` needs permission to `list` `namespaces` cluster-wide; ask a cluster admin to grant it (`kubectl auth can-i list namespaces --context kind-dev` checks it)"
+            )
+        );
+        assert_eq!(
+            KubeconfigSource::Env("/a:/b".into()).to_string(),
+            "`/a:/b` (from `KUBECONFIG`)"
+        );
     }
 }
