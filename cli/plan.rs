@@ -9,9 +9,9 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::resource::{Resource, ResourceSet};
+use crate::resource::{ResId, Resource, ResourceSet};
 
 /// One step of an apply, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,17 +30,22 @@ pub enum Wave {
     Workloads,
 }
 
-/// What an apply waits for once a wave is written, before the next one starts.
+/// What an apply waits for once a wave is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaveWait {
-    /// Every CRD Established (its kind served) and every Namespace active.
+    /// Before the next wave: every CRD Established (its kind served), every Namespace active.
     Established,
     /// Nothing: the server stores these objects as written.
     Nothing,
-    /// The backend workloads rolled out, so their Services have endpoints.
-    Healthy,
-    /// Each webhook answers: a server-side dry run of an object it intercepts is admitted.
+    /// Not a barrier but a gate per object: an object of a later wave that one of these
+    /// webhooks intercepts ([`Webhook::intercepts`]) is sent only once that webhook admits (a
+    /// server-side dry run of the object succeeds); other objects go at once. A barrier on the
+    /// backends would deadlock: in the upstream example, the webhook servers of KServe, Katib,
+    /// the admission webhook, the KFP cache server and the PVC viewer mount a Secret that a
+    /// cert-manager `Certificate` of the last wave issues.
     WebhooksAdmit,
+    /// Everything current (`cluster::health`), under the apply's deadline.
+    Healthy,
 }
 
 impl Wave {
@@ -61,9 +66,8 @@ impl Wave {
         match self {
             Wave::Definitions => WaveWait::Established,
             Wave::Foundations => WaveWait::Nothing,
-            Wave::WebhookBackends => WaveWait::Healthy,
+            Wave::WebhookBackends => WaveWait::Nothing,
             Wave::Webhooks => WaveWait::WebhooksAdmit,
-            // The last wave is waited on by the apply's health check of everything.
             Wave::Workloads => WaveWait::Healthy,
         }
     }
@@ -127,28 +131,10 @@ fn wave_by_kind(res: &Resource) -> Wave {
 /// `(namespace, name)` of every Service a webhook configuration of the set calls. A webhook
 /// reached by URL names none.
 fn webhook_services(set: &ResourceSet) -> HashSet<(String, String)> {
-    let mut services = HashSet::new();
-    for res in set.iter() {
-        let gvk = res.gvk();
-        if gvk.group != "admissionregistration.k8s.io"
-            || !WEBHOOK_CONFIGURATIONS.contains(&gvk.kind.as_str())
-        {
-            continue;
-        }
-        let webhooks = res.body.get("webhooks").and_then(Value::as_array);
-        for hook in webhooks.into_iter().flatten() {
-            let Some(service) = hook.pointer("/clientConfig/service") else {
-                continue;
-            };
-            let field = |k: &str| service.get(k).and_then(Value::as_str).unwrap_or("");
-            let namespace = match field("namespace") {
-                "" => "default",
-                ns => ns,
-            };
-            services.insert((namespace.to_owned(), field("name").to_owned()));
-        }
-    }
-    services
+    webhooks(set)
+        .into_iter()
+        .filter_map(|h| h.service)
+        .collect()
 }
 
 fn string_map(v: Option<&Value>) -> Vec<(&str, &str)> {
@@ -174,6 +160,152 @@ fn selects(service: &Resource, workload: &Resource) -> bool {
     }
     let labels = string_map(workload.body.pointer("/spec/template/metadata/labels"));
     selector.iter().all(|pair| labels.contains(pair))
+}
+
+/// One webhook of a Validating- or MutatingWebhookConfiguration of the render: what it calls
+/// and which writes the API server sends it.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub configuration: ResId,
+    pub name: String,
+    /// The Service it calls, `(namespace, name)`; `None` for a webhook reached by URL.
+    pub service: Option<(String, String)>,
+    /// `failurePolicy: Ignore`: the server admits when the webhook does not answer, so nothing
+    /// needs to wait for it.
+    pub ignores_failure: bool,
+    rules: Vec<Value>,
+    /// `matchPolicy: Exact`; the default (`Equivalent`) also sends other versions of a resource.
+    exact: bool,
+    namespace_selector: Option<Value>,
+    object_selector: Option<Value>,
+}
+
+/// Every webhook of the set's webhook configurations, in render order.
+pub fn webhooks(set: &ResourceSet) -> Vec<Webhook> {
+    let mut found = Vec::new();
+    for res in set.iter() {
+        let gvk = res.gvk();
+        if gvk.group != "admissionregistration.k8s.io"
+            || !WEBHOOK_CONFIGURATIONS.contains(&gvk.kind.as_str())
+        {
+            continue;
+        }
+        let hooks = res.body.get("webhooks").and_then(Value::as_array);
+        for hook in hooks.into_iter().flatten() {
+            let text = |pointer: &str| hook.pointer(pointer).and_then(Value::as_str);
+            let service = hook.pointer("/clientConfig/service").map(|_| {
+                let namespace = match text("/clientConfig/service/namespace") {
+                    None | Some("") => "default",
+                    Some(ns) => ns,
+                };
+                let name = text("/clientConfig/service/name").unwrap_or("");
+                (namespace.to_owned(), name.to_owned())
+            });
+            found.push(Webhook {
+                configuration: res.id(),
+                name: text("/name").unwrap_or("").to_owned(),
+                service,
+                ignores_failure: text("/failurePolicy") == Some("Ignore"),
+                rules: hook
+                    .get("rules")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+                exact: text("/matchPolicy") == Some("Exact"),
+                namespace_selector: hook.get("namespaceSelector").cloned(),
+                object_selector: hook.get("objectSelector").cloned(),
+            });
+        }
+    }
+    found
+}
+
+fn strings(v: Option<&Value>) -> Vec<&str> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// A label selector (`matchLabels`, `matchExpressions`) against a set of labels. An empty
+/// selector matches everything.
+fn selector_matches(selector: &Value, labels: &Map<String, Value>) -> bool {
+    let label = |k: &str| labels.get(k).and_then(Value::as_str);
+    let by_labels = string_map(selector.get("matchLabels"))
+        .iter()
+        .all(|(k, v)| label(k) == Some(v));
+    let expressions = selector.get("matchExpressions").and_then(Value::as_array);
+    let by_expressions = expressions.into_iter().flatten().all(|e| {
+        let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+        let values = strings(e.get("values"));
+        match e.get("operator").and_then(Value::as_str).unwrap_or("") {
+            "In" => label(key).is_some_and(|v| values.contains(&v)),
+            "NotIn" => label(key).is_none_or(|v| !values.contains(&v)),
+            "Exists" => label(key).is_some(),
+            "DoesNotExist" => label(key).is_none(),
+            // An operator the API server would have refused: assume it matches, so a caller
+            // waits rather than races.
+            _ => true,
+        }
+    });
+    by_labels && by_expressions
+}
+
+impl Webhook {
+    /// Whether the API server calls this webhook when `res` is created or updated. `plural` is
+    /// the resource name of its kind (from discovery), `namespaced` its scope, and
+    /// `namespace_labels` the labels of the namespace it goes to; when those are unknown
+    /// (`None`), the namespace selector is taken to match.
+    pub fn intercepts(
+        &self,
+        res: &Resource,
+        plural: &str,
+        namespaced: bool,
+        namespace_labels: Option<&Map<String, Value>>,
+    ) -> bool {
+        let gvk = res.gvk();
+        let rule_matches = |rule: &Value| {
+            let any_or = |field: &str, wanted: &str| {
+                strings(rule.get(field))
+                    .iter()
+                    .any(|v| *v == "*" || *v == wanted)
+            };
+            let operations = strings(rule.get("operations"));
+            let writes = operations
+                .iter()
+                .any(|o| matches!(*o, "*" | "CREATE" | "UPDATE"));
+            // `pods/*` names subresources only; `*` and `*/*` include the resource itself.
+            let resource = strings(rule.get("resources"))
+                .iter()
+                .any(|r| *r == "*" || *r == "*/*" || *r == plural);
+            let scope = match rule.get("scope").and_then(Value::as_str).unwrap_or("*") {
+                "Cluster" => !namespaced,
+                "Namespaced" => namespaced,
+                _ => true,
+            };
+            writes
+                && any_or("apiGroups", &gvk.group)
+                && (!self.exact || any_or("apiVersions", &gvk.version))
+                && resource
+                && scope
+        };
+        if !self.rules.iter().any(rule_matches) {
+            return false;
+        }
+        if let Some(selector) = &self.object_selector
+            && !selector_matches(selector, &res.labels())
+        {
+            return false;
+        }
+        match &self.namespace_selector {
+            None => true,
+            // A Namespace is matched on its own labels; other cluster-scoped objects always.
+            Some(selector) if gvk.group.is_empty() && gvk.kind == "Namespace" => {
+                selector_matches(selector, &res.labels())
+            }
+            Some(_) if !namespaced => true,
+            Some(selector) => namespace_labels.is_none_or(|l| selector_matches(selector, l)),
+        }
+    }
 }
 
 /// The wave of each object of `set`, in the set's order.
@@ -428,6 +560,110 @@ metadata: {name: sys}
                 .unwrap_or_else(|| panic!("{id} not rendered: {by_id:?}"));
             assert_eq!(got.1, wave, "wave of {id}");
         }
+    }
+
+    #[test]
+    fn cert_manager_webhook_intercepts_its_own_kinds() {
+        let dir = corpus().join("common/cert-manager/overlays/kubeflow");
+        let set = render::build(&RealFs, &dir)
+            .expect("cert-manager renders")
+            .resources;
+        let hooks = webhooks(&set);
+        let validating = hooks
+            .iter()
+            .find(|h| {
+                h.configuration.gvk.kind == "ValidatingWebhookConfiguration"
+                    && h.name == "webhook.cert-manager.io"
+            })
+            .expect("cert-manager's validating webhook");
+        assert_eq!(
+            validating.service,
+            Some(("cert-manager".to_owned(), "cert-manager-webhook".to_owned()))
+        );
+        assert!(!validating.ignores_failure);
+
+        let issuer = set
+            .iter()
+            .find(|r| r.kind() == "ClusterIssuer")
+            .expect("Kubeflow's ClusterIssuer");
+        assert!(validating.intercepts(issuer, "clusterissuers", false, None));
+
+        let certificate = render_inline(
+            "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: c, namespace: kubeflow}\n",
+        );
+        let certificate = certificate.at(0);
+        let plain = Map::new();
+        assert!(validating.intercepts(certificate, "certificates", true, Some(&plain)));
+        // The selector is `cert-manager.io/disable-validation NotIn [true]`.
+        let mut disabled = Map::new();
+        disabled.insert(
+            "cert-manager.io/disable-validation".into(),
+            Value::String("true".into()),
+        );
+        assert!(!validating.intercepts(certificate, "certificates", true, Some(&disabled)));
+        // Unknown namespace labels: assume it is called.
+        assert!(validating.intercepts(certificate, "certificates", true, None));
+
+        let account = set
+            .iter()
+            .find(|r| r.kind() == "ServiceAccount")
+            .expect("a ServiceAccount of cert-manager");
+        assert!(!validating.intercepts(account, "serviceaccounts", true, Some(&plain)));
+    }
+
+    #[test]
+    fn webhook_rules_scope_subresources_and_selectors() {
+        let set = render_inline(
+            r#"apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: inject}
+webhooks:
+- name: pods.inject.example.com
+  clientConfig: {url: "https://inject.example.com/mutate"}
+  failurePolicy: Ignore
+  matchPolicy: Exact
+  objectSelector: {matchExpressions: [{key: inject, operator: Exists}]}
+  rules:
+  - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods, "deployments/*"], scope: Namespaced}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a, labels: {inject: "yes"}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b}
+"#,
+        );
+        let hooks = webhooks(&set);
+        assert_eq!(hooks.len(), 1);
+        let hook = &hooks[0];
+        assert_eq!(hook.service, None);
+        assert!(hook.ignores_failure);
+        let labelled = set.iter().find(|r| r.name() == "a").expect("pod a");
+        let plain = set.iter().find(|r| r.name() == "b").expect("pod b");
+        assert!(hook.intercepts(labelled, "pods", true, None));
+        assert!(
+            !hook.intercepts(plain, "pods", true, None),
+            "objectSelector"
+        );
+        assert!(
+            !hook.intercepts(labelled, "pods", false, None),
+            "scope Namespaced"
+        );
+        let mut other_version = labelled.clone();
+        other_version.body["apiVersion"] = Value::String("v2".into());
+        assert!(
+            !hook.intercepts(&other_version, "pods", true, None),
+            "matchPolicy Exact"
+        );
+        let deployment = render_inline(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, labels: {inject: x}}\n",
+        );
+        assert!(
+            !hook.intercepts(deployment.at(0), "deployments", true, None),
+            "`deployments/*` names subresources, and the group differs"
+        );
     }
 
     #[test]
