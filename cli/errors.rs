@@ -2,8 +2,10 @@
 //!
 //! Module errors are `thiserror` enums carrying the file or object they are about; commands wrap
 //! them with `anyhow` context naming the step. Bad input of any kind is the user's to fix (exit 1);
-//! anything unrecognised is a bug in kfctl (exit 3).
+//! anything unrecognised is a bug in kfctl (exit 3). A cluster that cannot be reached, refuses the
+//! credentials or a request, or serves no API for a kind is the user's to fix too.
 
+use crate::cluster::ClusterError;
 use crate::profile::ProfileError;
 use crate::render::RenderError;
 use crate::resource::yaml::YamlError;
@@ -29,6 +31,7 @@ pub fn classify(err: &anyhow::Error) -> ErrorClass {
     let user = err.chain().any(|cause| {
         cause.is::<RenderError>()
             || cause.is::<ProfileError>()
+            || cause.is::<ClusterError>()
             || cause.is::<YamlError>()
             || cause.is::<UserError>()
             || cause
@@ -76,6 +79,12 @@ pub fn render_chain(err: &anyhow::Error) -> (Vec<String>, Vec<String>) {
         if let Some(hint) = cause
             .downcast_ref::<ProfileError>()
             .and_then(ProfileError::hint)
+        {
+            hints.push(hint);
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<ClusterError>()
+            .and_then(ClusterError::hint)
         {
             hints.push(hint);
         }

@@ -4,9 +4,11 @@
 //! `output::Printer`), and only `main` turns the outcome into an exit code.
 
 pub mod args;
+pub mod cluster;
 pub mod commands;
 pub mod errors;
 pub mod output;
+pub mod plan;
 pub mod profile;
 pub mod render;
 pub mod resource;

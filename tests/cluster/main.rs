@@ -6,9 +6,11 @@
 #[path = "../support/cluster.rs"]
 mod cluster;
 
+mod cluster_client;
 mod crd;
 mod deployment;
 mod gpu;
 mod gpu_manifests;
+mod health;
 mod server_side_apply;
 mod webhook;

@@ -1,0 +1,13 @@
+//! Everything that talks to a Kubernetes API server. The only module of kfctl that imports `kube`
+//! or `k8s-openapi`: the stages before it (`resource`, `render`, `plan`) stay pure, and commands
+//! reach the cluster through the types here.
+//!
+//! `client` turns a kubeconfig context into a [`Cluster`] (a client with its discovery cached)
+//! and classifies what the API server refuses into [`ClusterError`]; `health` judges whether an
+//! object the server returned is ready, as pure functions over its JSON.
+
+pub mod client;
+pub mod health;
+
+pub use client::{Cluster, ClusterError, Resolved, Scope};
+pub use health::{Health, health};
