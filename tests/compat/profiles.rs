@@ -44,6 +44,7 @@ const PLATFORMS: &[(&str, &[&str])] = &[
             "tenantId=55555555-6666-7777-8888-999999999999",
             "clientId=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
             "domain=kubeflow.example.com",
+            "acmeEmail=acme@example.com",
         ],
     ),
     (
