@@ -148,11 +148,26 @@ pub fn resolve(fs: &dyn Fs, req: &Request) -> Result<ResolvedProfile, ProfileErr
             }
             manifests.push(dir);
         }
-        let overlays = ["common", platform_name.as_str()]
+        let mut overlays: Vec<PathBuf> = ["common", platform_name.as_str()]
             .iter()
             .map(|p| clean(&req.root.join("overlays").join(p).join(name)))
             .filter(|d| fs.is_dir(d))
             .collect();
+        // The admin's password hash from `kfctl.yaml` replaces upstream's default one; the
+        // overlay that writes it is included only when there is a hash to read.
+        let has_password_hash = req
+            .config
+            .as_ref()
+            .and_then(|c| c.admin.as_ref())
+            .is_some_and(|a| a.password_hash.is_some());
+        let password_overlay = clean(
+            &req.root
+                .join("overlays/common")
+                .join(format!("{name}-admin-password")),
+        );
+        if has_password_hash && fs.is_dir(&password_overlay) {
+            overlays.push(password_overlay);
+        }
         components.push(ResolvedComponent {
             name: name.clone(),
             paths,

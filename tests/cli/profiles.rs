@@ -345,6 +345,44 @@ fn kfctl_yaml_renders_as_the_same_flags() {
     );
 }
 
+/// The admin's bcrypt hash from `kfctl.yaml` is what dex reads; without one, upstream's stays.
+#[test]
+fn admin_password_hash_reaches_dex() {
+    const HASH: &str = "$2b$12$abcdefghijklmnopqrstuu1234567890ABCDEFGHIJKLMNOPQRSTU";
+    let ctx = TestContext::new();
+    let config = |admin: &str| {
+        format!(
+            "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nmetadata:\n  name: kubeflow\nspec:\n  platform: local\n  release: \"1.11.0\"\n  sources:\n    kubeflow-manifests:\n      path: {}\n{admin}",
+            corpus_dir().join("kubeflow-manifests-v1.11.0").display(),
+        )
+    };
+    let dex_password = |file: &str| {
+        let path = ctx.path().join(file).display().to_string();
+        let objs = objects(&stdout_of(&[
+            "build".to_owned(),
+            "-f".to_owned(),
+            path,
+            "-o".to_owned(),
+            "json".to_owned(),
+        ]));
+        let secret = find(&objs, ("Secret", "auth", "dex-passwords")).expect("dex-passwords");
+        secret["stringData"]["DEX_USER_PASSWORD"]
+            .as_str()
+            .expect("a hash")
+            .to_owned()
+    };
+    ctx.write(
+        "with.yaml",
+        &config(&format!(
+            "  admin:\n    email: admin@example.com\n    passwordHash: \"{HASH}\"\n"
+        )),
+    );
+    ctx.write("without.yaml", &config(""));
+    assert_eq!(dex_password("with.yaml"), HASH);
+    let upstream = dex_password("without.yaml");
+    assert!(upstream.starts_with("$2") && upstream != HASH, "{upstream}");
+}
+
 /// `kfctl build -f kfctl.yaml` on a bad file: exit 1, the file and line, and a hint.
 fn bad_config(spec: &str) -> String {
     let ctx = TestContext::new();
