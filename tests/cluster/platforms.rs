@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kfctl::profile::{self, KfctlConfig, Request, Where};
+use kfctl::render::RealFs;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::{Discovery, Scope};
@@ -202,17 +204,23 @@ fn kfctl(args: &[String]) -> Vec<u8> {
     out.stdout
 }
 
-/// The case's objects as `kfctl build -o json` renders them, with `gpu` enabled through a
-/// `kfctl.yaml` (components are chosen there; flags give the rest).
-fn render(case: &Case) -> Vec<Value> {
+/// A directory holding the `kfctl.yaml` that enables `gpu` (components are chosen there; flags
+/// give the rest).
+fn config_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let config = dir.path().join("kfctl.yaml");
     std::fs::write(
-        &config,
+        dir.path().join("kfctl.yaml"),
         "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nmetadata:\n  name: kubeflow\n\
          spec:\n  components:\n    gpu:\n      enabled: true\n",
     )
     .expect("cannot write kfctl.yaml");
+    dir
+}
+
+/// The case's objects as `kfctl build -o json` renders them.
+fn render(case: &Case) -> Vec<Value> {
+    let dir = config_dir();
+    let config = dir.path().join("kfctl.yaml");
     let mut args: Vec<String> = [
         "build",
         "-f",
@@ -267,6 +275,38 @@ fn preflight_crds() -> BTreeMap<String, Vec<String>> {
                 .unwrap_or_default();
             (p["name"].as_str().unwrap_or_default().to_owned(), crds)
         })
+        .collect()
+}
+
+/// Where each object of the case's render comes from (by [`id`]), from the library that
+/// `kfctl build` runs, rendering in-process: `-o json` carries no origins.
+fn origins(case: &Case) -> BTreeMap<String, String> {
+    let dir = config_dir();
+    let config = KfctlConfig::load(&RealFs, &dir.path().join("kfctl.yaml"))
+        .unwrap_or_else(|e| panic!("the test's kfctl.yaml: {e}"));
+    let request = Request {
+        root: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        cwd: std::env::current_dir().expect("a current directory"),
+        platform: Some((
+            case.platform.to_owned(),
+            Where::Flag(format!("-p {}", case.platform)),
+        )),
+        release: Some((
+            case.release.to_owned(),
+            Where::Flag(format!("--release {}", case.release)),
+        )),
+        config: Some(config),
+        sets: case.sets.iter().map(|s| (*s).to_owned()).collect(),
+        sources: vec![source_arg(case.release)],
+    };
+    let resolved = profile::resolve(&RealFs, &request)
+        .unwrap_or_else(|e| panic!("{} {}: {e}", case.platform, case.release));
+    let rendered = profile::render(&RealFs, &resolved)
+        .unwrap_or_else(|e| panic!("{} {}: {e}", case.platform, case.release));
+    rendered
+        .resources
+        .iter()
+        .map(|r| (id(&r.body), r.origin.to_string()))
         .collect()
 }
 
@@ -602,9 +642,17 @@ async fn check_case(
         case.release,
         objects.len()
     );
+    let origins = if refused.is_empty() {
+        BTreeMap::new()
+    } else {
+        origins(case)
+    };
     refused
         .into_iter()
-        .map(|(id, message)| format!("{head}: {id}: {message}"))
+        .map(|(id, message)| match origins.get(&id) {
+            Some(origin) => format!("{head}: {id} from {origin}: {message}"),
+            None => format!("{head}: {id}: {message}"),
+        })
         .collect()
 }
 
