@@ -1,7 +1,9 @@
 //! Cluster tests: each runs against a real local control plane (etcd,
 //! kube-apiserver, kube-controller-manager, kube-scheduler, kwok nodes) started
 //! once for this test binary by `support/cluster.rs`, and asserts on what the API
-//! server returns. Every test works in its own namespace.
+//! server returns. Every test works in its own namespace, except `platforms`, which creates the
+//! namespaces and CRDs a Kubeflow render brings (deleting afterwards, on a reused cluster, those it
+//! created).
 
 #[path = "../support/cluster.rs"]
 mod cluster;
@@ -12,5 +14,6 @@ mod deployment;
 mod gpu;
 mod gpu_manifests;
 mod health;
+mod platforms;
 mod server_side_apply;
 mod webhook;
