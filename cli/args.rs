@@ -70,6 +70,16 @@ pub enum Command {
     /// as `kubectl kustomize DIR`. Nothing is sent to a cluster.
     Build(BuildArgs),
 
+    /// Install a platform or a kustomization on a cluster, and wait until it is healthy
+    ///
+    /// Renders what `kfctl build` would print, then sends it with server-side apply (field
+    /// manager `kfctl`) in waves: namespaces and CRDs (waiting until the CRDs are served), RBAC
+    /// and configuration, webhook backends, webhook configurations, then workloads and custom
+    /// resources. Objects that would not change are not written. Ends when everything applied
+    /// is healthy, or names what is not when `--timeout` passes. What was applied is recorded
+    /// in a kubectl ApplySet parent, ConfigMap `kfctl-<name>` in `kube-system`.
+    Apply(ApplyArgs),
+
     /// Write a `kfctl.yaml` by answering a few questions
     ///
     /// Asks for the platform, the Kubeflow release, the components (what they need is added),
@@ -165,6 +175,146 @@ pub struct BuildArgs {
     /// names them. The directory is created if missing.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kfctl apply -p local --yes                        install the local platform's components
+  kfctl apply -f kfctl.yaml                         install what kfctl.yaml describes
+  kfctl apply -k DIR --name demo                    install a kustomization as install `demo`
+  kfctl apply -f kfctl.yaml --dry-run               let the server check everything, change nothing")]
+pub struct ApplyArgs {
+    /// Apply a kustomization directory instead of a platform
+    ///
+    /// A directory holding `kustomization.yaml`, rendered as `kfctl build DIR` renders it.
+    #[arg(short = 'k', long = "kustomize", value_name = "DIR", conflicts_with_all = ["platform", "config", "set", "release", "source"])]
+    pub kustomize: Option<PathBuf>,
+
+    /// Apply a platform's components
+    ///
+    /// One of the platforms `kfctl platforms` lists. Wins over `spec.platform` in `kfctl.yaml`.
+    /// Environment: `KFCTL_PLATFORM`.
+    #[arg(short, long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+
+    /// Apply what a `kfctl.yaml` describes
+    ///
+    /// Its platform, release, components, sources and parameters; flags win over it.
+    /// Environment: `KFCTL_CONFIG`.
+    #[arg(short = 'f', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Set a platform parameter (repeatable)
+    ///
+    /// `--set project=my-proj`, or `--set <component>.<name>=VALUE`, as for `kfctl build`.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+
+    #[command(flatten)]
+    pub release: ReleaseArg,
+
+    /// Use another location for an upstream source (repeatable)
+    ///
+    /// `--source kubeflow-manifests=PATH`, as for `kfctl build`.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub source: Vec<String>,
+
+    #[command(flatten)]
+    pub root: RootArg,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// The install's name
+    ///
+    /// Names the inventory, ConfigMap `kfctl-<name>` in `kube-system`: applies with the same
+    /// name update one install. Lower-case letters, digits and `-`. Default: `kubeflow` for a
+    /// platform, the directory's name for `-k`.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Let the API server check every object without storing anything
+    ///
+    /// A server-side dry run: admission and validation run, nothing is written and nothing is
+    /// waited on. Objects whose namespace or CRD this apply would create cannot be checked and
+    /// are reported as such. No confirmation is asked.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Apply without asking for confirmation
+    ///
+    /// Required when stdin is not a terminal.
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// How long the whole apply may take, waiting included
+    ///
+    /// `90s`, `10m`, `1h30m`. When it passes, kfctl names each object that is not ready and
+    /// why, and exits with 1. Default: `10m`.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Take over fields another field manager owns
+    ///
+    /// Without it, an object whose fields another manager (`kubectl`, a controller) set to other
+    /// values is not applied, and the manager is named.
+    #[arg(long)]
+    pub force_conflicts: bool,
+
+    /// Output format
+    ///
+    /// `text` prints progress and a summary on stderr; `json` also prints one report on stdout
+    /// (each object's action, wave and duration, and totals). Default: `text`.
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Text)]
+    pub output: ListFormat,
+}
+
+/// Which cluster to talk to.
+#[derive(Debug, clap::Args)]
+pub struct ClusterArgs {
+    /// The kubeconfig file to use
+    ///
+    /// Default: `KUBECONFIG`, else `~/.kube/config`.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use
+    ///
+    /// Default: the kubeconfig's current context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+/// `90s`, `10m`, `2h`, `1h30m`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("`{text}` is not a duration: write it as `90s`, `10m` or `1h30m`");
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 #[derive(Debug, clap::Args)]
@@ -332,4 +482,23 @@ pub struct InitArgs {
 
     #[command(flatten)]
     pub root: RootArg,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5m3").is_err());
+    }
 }

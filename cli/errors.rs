@@ -6,6 +6,7 @@
 //! credentials or a request, or serves no API for a kind is the user's to fix too.
 
 use crate::cluster::ClusterError;
+use crate::cluster::apply::ApplyError;
 use crate::profile::ProfileError;
 use crate::render::RenderError;
 use crate::resource::yaml::YamlError;
@@ -32,6 +33,7 @@ pub fn classify(err: &anyhow::Error) -> ErrorClass {
         cause.is::<RenderError>()
             || cause.is::<ProfileError>()
             || cause.is::<ClusterError>()
+            || cause.is::<ApplyError>()
             || cause.is::<YamlError>()
             || cause.is::<UserError>()
             || cause
@@ -85,6 +87,12 @@ pub fn render_chain(err: &anyhow::Error) -> (Vec<String>, Vec<String>) {
         if let Some(hint) = cause
             .downcast_ref::<ClusterError>()
             .and_then(ClusterError::hint)
+        {
+            hints.push(hint);
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<ApplyError>()
+            .and_then(ApplyError::hint)
         {
             hints.push(hint);
         }

@@ -4,8 +4,11 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use crate::args::{
-    BuildArgs, ColorChoice, GlobalArgs, InitArgs, OutputFormat, ReleaseArg, RootArg,
+    ApplyArgs, BuildArgs, ColorChoice, GlobalArgs, InitArgs, ListFormat, OutputFormat, ReleaseArg,
+    RootArg,
 };
 use crate::profile::{self, KfctlConfig, ProfileError, Request, Where};
 use crate::render::RealFs;
@@ -106,6 +109,72 @@ impl BuildSettings {
             input,
             output: args.output,
             output_dir: args.output_dir.clone(),
+        })
+    }
+}
+
+/// What `kfctl apply` installs, where, and how.
+#[derive(Debug, Clone)]
+pub struct ApplySettings {
+    /// `None` when nothing says what to apply.
+    pub input: Option<BuildInput>,
+    /// The install's name, when given; the command picks the default by input.
+    pub name: Option<String>,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub timeout: Duration,
+    pub force_conflicts: bool,
+    pub output: ListFormat,
+    /// `None` when a confirmation may be asked; otherwise why not.
+    pub no_prompt_reason: Option<String>,
+}
+
+impl ApplySettings {
+    /// `-k DIR` wins; otherwise a platform or `kfctl.yaml` (flag or environment).
+    pub fn resolve(args: &ApplyArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        let config_path = args
+            .config
+            .clone()
+            .or_else(|| env.var(ENV_CONFIG).map(PathBuf::from));
+        let platform = flag_or_env(args.platform.as_deref(), "--platform", env, ENV_PLATFORM);
+        let input = match (&args.kustomize, &config_path, &platform) {
+            (Some(dir), _, _) => Some(BuildInput::Dir(dir.clone())),
+            (None, None, None) => None,
+            _ => {
+                let config = config_path
+                    .map(|path| KfctlConfig::load(&RealFs, &absolute(&path)))
+                    .transpose()?;
+                Some(BuildInput::Profile(Box::new(profile_request(
+                    platform,
+                    &args.release,
+                    &args.root,
+                    config,
+                    args.set.clone(),
+                    args.source.clone(),
+                    env,
+                ))))
+            }
+        };
+        let no_prompt_reason = if !std::io::stdin().is_terminal() {
+            Some("stdin is not a terminal".to_owned())
+        } else if !std::io::stderr().is_terminal() {
+            Some("stderr is not a terminal".to_owned())
+        } else {
+            None
+        };
+        Ok(ApplySettings {
+            input,
+            name: args.name.clone(),
+            kubeconfig: args.cluster.kubeconfig.clone(),
+            context: args.cluster.context.clone(),
+            dry_run: args.dry_run,
+            yes: args.yes,
+            timeout: args.timeout,
+            force_conflicts: args.force_conflicts,
+            output: args.output,
+            no_prompt_reason,
         })
     }
 }

@@ -18,7 +18,7 @@ pub fn run(settings: &BuildSettings, printer: Printer) -> Result<Outcome> {
     let rendered = match &settings.input {
         BuildInput::Dir(dir) => render::build(&RealFs, dir)
             .with_context(|| format!("cannot build `{}`", dir.display()))?,
-        BuildInput::Profile(request) => build_profile(request, printer)?,
+        BuildInput::Profile(request) => build_profile(request, printer)?.1,
     };
     for warning in &rendered.warnings {
         printer.warn(warning);
@@ -31,7 +31,10 @@ pub fn run(settings: &BuildSettings, printer: Printer) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn build_profile(request: &Request, printer: Printer) -> Result<render::Rendered> {
+pub(super) fn build_profile(
+    request: &Request,
+    printer: Printer,
+) -> Result<(profile::ResolvedProfile, render::Rendered)> {
     let what = match &request.platform {
         Some((p, _)) => format!("cannot build platform `{p}`"),
         None => "cannot build".to_owned(),
@@ -55,7 +58,7 @@ fn build_profile(request: &Request, printer: Printer) -> Result<render::Rendered
     for warning in rendered.warnings.drain(..) {
         tracing::info!("upstream manifests: {warning}");
     }
-    Ok(rendered)
+    Ok((resolved, rendered))
 }
 
 fn format_objects(objects: &[&Value], output: OutputFormat) -> Result<String> {

@@ -1,5 +1,6 @@
 //! One function per command, given its settings and a `Printer`, returning an `Outcome`.
 
+mod apply;
 mod build;
 mod catalog;
 mod init;
@@ -8,7 +9,9 @@ use anyhow::{Context, Result};
 
 use crate::args::{Args, Command};
 use crate::output::Printer;
-use crate::settings::{BuildSettings, CatalogSettings, GlobalSettings, InitSettings, ProcessEnv};
+use crate::settings::{
+    ApplySettings, BuildSettings, CatalogSettings, GlobalSettings, InitSettings, ProcessEnv,
+};
 
 /// How a command ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +40,15 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 return Ok(Outcome::Success);
             }
             build::run(&settings, printer)
+        }
+        Command::Apply(apply_args) => {
+            let settings = ApplySettings::resolve(&apply_args, &ProcessEnv)
+                .context("cannot load the configuration")?;
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            apply::run(&settings, printer)
         }
         Command::Init(init_args) => {
             let settings = InitSettings::resolve(&init_args);

@@ -151,10 +151,37 @@ pub fn render(fs: &dyn Fs, profile: &ResolvedProfile) -> Result<Rendered, Profil
         }
     }
     order::sort(&mut resources, None);
+    if let Some(policy) = &profile.webhook_failure_policy {
+        set_webhook_failure_policy(&mut resources, policy);
+    }
     Ok(Rendered {
         resources,
         warnings,
     })
+}
+
+/// Sets `failurePolicy` on every webhook of the Validating- and MutatingWebhookConfigurations
+/// of `resources`. On a simulated cluster (the `local` platform) no pod runs a webhook server, so
+/// with the upstream `Fail` every request a webhook intercepts would be refused for good;
+/// with `Ignore` the API server admits them when the webhook does not answer, which it finds out
+/// at once (no endpoint accepts the connection).
+fn set_webhook_failure_policy(resources: &mut ResourceSet, policy: &str) {
+    for res in resources.iter_mut() {
+        let gvk = res.gvk();
+        if gvk.group != "admissionregistration.k8s.io"
+            || !matches!(
+                gvk.kind.as_str(),
+                "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
+            )
+        {
+            continue;
+        }
+        if let Some(hooks) = res.body.get_mut("webhooks").and_then(Value::as_array_mut) {
+            for hook in hooks.iter_mut().filter_map(Value::as_object_mut) {
+                hook.insert("failurePolicy".to_owned(), Value::String(policy.to_owned()));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +201,7 @@ mod tests {
             parameters: BTreeMap::from([("domain".to_owned(), "kf.example.com".to_owned())]),
             secrets: BTreeMap::new(),
             added: Vec::new(),
+            webhook_failure_policy: None,
         }
     }
 
@@ -240,5 +268,35 @@ mod tests {
             matches!(&err, ProfileError::Duplicate { first, second, .. } if first == "one" && second == "two"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_platform_webhook_failure_policy_is_set_on_every_webhook() {
+        let mut set = ResourceSet::new();
+        for (kind, name) in [
+            ("ValidatingWebhookConfiguration", "v"),
+            ("MutatingWebhookConfiguration", "m"),
+        ] {
+            set.push(crate::resource::Resource::new(
+                json!({
+                    "apiVersion": "admissionregistration.k8s.io/v1",
+                    "kind": kind,
+                    "metadata": {"name": name},
+                    "webhooks": [{"name": "a", "failurePolicy": "Fail"}, {"name": "b"}],
+                }),
+                crate::resource::Origin::file(Path::new("w.yaml"), 1),
+            ))
+            .unwrap();
+        }
+        set_webhook_failure_policy(&mut set, "Ignore");
+        for res in set.iter() {
+            let policies: Vec<&Value> = res.body["webhooks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| &h["failurePolicy"])
+                .collect();
+            assert_eq!(policies, [&json!("Ignore"), &json!("Ignore")]);
+        }
     }
 }

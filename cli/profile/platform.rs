@@ -20,6 +20,9 @@ pub struct PlatformProfile {
     pub components: Vec<String>,
     pub parameters: Vec<ParameterSpec>,
     pub preflight: Preflight,
+    /// `spec.admissionWebhooks.failurePolicy`: set on every webhook of the render's webhook
+    /// configurations when given (`Ignore` on a simulated cluster, whose pods never answer).
+    pub webhook_failure_policy: Option<String>,
     pub file: SourceFile,
 }
 
@@ -97,7 +100,27 @@ impl PlatformProfile {
         let meta = root.require("metadata")?;
         meta.fields(&["name", "description"])?;
         let spec = root.require("spec")?;
-        spec.fields(&["components", "parameters", "preflight"])?;
+        spec.fields(&["components", "parameters", "preflight", "admissionWebhooks"])?;
+        let webhook_failure_policy = match spec.get("admissionWebhooks") {
+            Some(n) => {
+                n.fields(&["failurePolicy"])?;
+                match n.get("failurePolicy") {
+                    Some(p) => {
+                        let policy = p.str()?.to_owned();
+                        if policy != "Ignore" && policy != "Fail" {
+                            return Err(ProfileError::Invalid {
+                                message: format!("`admissionWebhooks.failurePolicy` is `{policy}`"),
+                                at: Loc::new(&file.path, None),
+                                hint: Some("use `Ignore` or `Fail`".to_owned()),
+                            });
+                        }
+                        Some(policy)
+                    }
+                    None => None,
+                }
+            }
+            None => None,
+        };
         let parameters = spec
             .get("parameters")
             .map_or(Ok(Vec::new()), |n| parse_parameters(&n))?;
@@ -111,6 +134,7 @@ impl PlatformProfile {
             components: spec.require("components")?.strings()?,
             parameters,
             preflight,
+            webhook_failure_policy,
             file: file.clone(),
         };
         Ok(profile)

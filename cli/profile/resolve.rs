@@ -44,6 +44,8 @@ pub struct ResolvedProfile {
     pub secrets: BTreeMap<String, SecretRef>,
     /// Components enabled because another needs them: (component, needed by).
     pub added: Vec<(String, String)>,
+    /// The platform's `admissionWebhooks.failurePolicy`, applied to every webhook rendered.
+    pub webhook_failure_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +193,7 @@ pub fn resolve(fs: &dyn Fs, req: &Request) -> Result<ResolvedProfile, ProfileErr
         parameters,
         secrets,
         added,
+        webhook_failure_policy: profile.webhook_failure_policy.clone(),
     })
 }
 

@@ -13,6 +13,11 @@ fn build_help() {
 }
 
 #[test]
+fn apply_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["apply", "--help"])));
+}
+
+#[test]
 fn init_help() {
     insta::assert_snapshot!(run(&mut kfctl(&["init", "--help"])));
 }

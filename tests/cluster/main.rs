@@ -8,6 +8,7 @@
 #[path = "../support/cluster.rs"]
 mod cluster;
 
+mod apply;
 mod cluster_client;
 mod crd;
 mod deployment;

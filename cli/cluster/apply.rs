@@ -1,0 +1,788 @@
+//! Server-side apply of a render, wave by wave ([`plan::stages`]), with field manager `kfctl`.
+//!
+//! Each object is read first; an object that exists is applied as a server-side dry run and
+//! written only when the result differs from what is live, so applying the same render twice
+//! makes no write the second time (Flux's `ssa` does the same). Inside a wave, objects go with
+//! bounded concurrency; between waves, kfctl waits for what the next wave needs: after
+//! Definitions, every CRD Established and every Namespace active, then discovery is fetched
+//! again so the new kinds resolve. Requests that fail for a reason that passes (an optimistic
+//! concurrency conflict, throttling, a server error, a webhook whose backend is not up yet, a
+//! dropped connection) are retried with backoff until the deadline; requests the server refuses
+//! (an invalid object, a field another manager owns) are not, and end in the report with the
+//! server's message. After the last wave, every applied object is watched until it is healthy
+//! ([`health`]) or the deadline passes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::{Patch, PatchParams};
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use super::client::{Cluster, ClusterError, Request};
+use super::health::{Health, health};
+use crate::plan::{self, Wave, WaveWait};
+use crate::resource::{Origin, ResId, Resource, ResourceSet};
+
+/// The field manager of every write kfctl makes.
+pub const FIELD_MANAGER: &str = "kfctl";
+
+/// How many requests of one wave are in flight at once.
+pub const CONCURRENCY: usize = 8;
+
+/// The first pause after a transient failure; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// A connection error is retried this many times: a server that stays unreachable is named
+/// rather than waited on until the deadline.
+const CONNECTION_ATTEMPTS: u32 = 6;
+/// How often objects that are not ready yet are read again.
+const HEALTH_POLL: Duration = Duration::from_secs(1);
+
+/// How an apply runs.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Every write is a server-side dry run; nothing is stored, nothing is waited on.
+    pub dry_run: bool,
+    /// Take over fields another field manager owns.
+    pub force_conflicts: bool,
+    pub concurrency: usize,
+    /// When waiting and retrying stop.
+    pub deadline: Instant,
+    /// The whole budget, for messages.
+    pub timeout: Duration,
+    /// Labels added to every object (the ApplySet membership label).
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What applying one object did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Created,
+    Configured,
+    Unchanged,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Created => "created",
+            Action::Configured => "configured",
+            Action::Unchanged => "unchanged",
+        })
+    }
+}
+
+/// One object applied.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub id: ResId,
+    pub wave: Wave,
+    pub action: Action,
+    /// The namespace the object went to; `None` for cluster-scoped kinds.
+    pub namespace: Option<String>,
+    pub duration: Duration,
+    /// Transient failures retried before it went through.
+    pub retries: u32,
+    /// Under `--dry-run`, the server could not check it: its namespace or its CRD comes with
+    /// this apply and does not exist yet.
+    pub unchecked: bool,
+}
+
+/// One object that could not be applied.
+#[derive(Debug)]
+pub struct Failed {
+    pub id: ResId,
+    pub origin: Origin,
+    pub wave: Wave,
+    pub error: ObjectError,
+}
+
+/// Why one object was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// The server refused the object (400, 404, 422...): retrying cannot help.
+    #[error("the server refused it: {message} ({code} {reason})")]
+    Refused {
+        code: u16,
+        reason: String,
+        message: String,
+    },
+
+    /// Fields of the object are owned by another field manager.
+    #[error("{} owned by {}: {message}", if .managers.len() == 1 { "a field is" } else { "fields are" }, listing(.managers))]
+    Conflict {
+        managers: Vec<String>,
+        message: String,
+    },
+
+    /// Failures that can pass kept failing until the deadline.
+    #[error("still failing after {attempts} attempts, when the {timeout:?} timeout passed: {last}")]
+    GaveUp {
+        attempts: u32,
+        timeout: Duration,
+        last: String,
+    },
+
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+fn listing(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An object that did not become healthy in time.
+#[derive(Debug, Clone)]
+pub struct NotReady {
+    pub id: ResId,
+    pub wave: Wave,
+    pub health: Health,
+}
+
+/// Everything an apply did, kept whether it succeeded or not.
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    pub applied: Vec<Applied>,
+    pub failed: Vec<Failed>,
+    pub not_ready: Vec<NotReady>,
+    /// Waves not started because an earlier one failed.
+    pub skipped: Vec<(Wave, usize)>,
+    pub elapsed: Duration,
+}
+
+impl ApplyReport {
+    pub fn count(&self, action: Action) -> usize {
+        self.applied.iter().filter(|a| a.action == action).count()
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty() && self.not_ready.is_empty() && self.skipped.is_empty()
+    }
+}
+
+/// An apply that did not end with everything applied and healthy: each object that failed or
+/// is not ready, with the server's message or the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{}", describe_failures(.failed, *.skipped))]
+    Objects { failed: Vec<Failed>, skipped: usize },
+
+    #[error("{}", describe_not_ready(.not_ready, *.timeout))]
+    NotReady {
+        not_ready: Vec<NotReady>,
+        timeout: Duration,
+    },
+}
+
+fn describe_failures(failed: &[Failed], skipped: usize) -> String {
+    let mut text = match failed.len() {
+        1 => "1 object was not applied".to_owned(),
+        n => format!("{n} objects were not applied"),
+    };
+    if skipped > 0 {
+        text.push_str(&format!(
+            " ({skipped} objects of later waves were not sent)"
+        ));
+    }
+    for f in failed {
+        text.push_str(&format!("\n    {} ({}): {}", f.id, f.origin, f.error));
+    }
+    text
+}
+
+fn describe_not_ready(not_ready: &[NotReady], timeout: Duration) -> String {
+    let mut text = format!(
+        "{} not ready when the {timeout:?} timeout passed",
+        match not_ready.len() {
+            1 => "1 object was".to_owned(),
+            n => format!("{n} objects were"),
+        }
+    );
+    for n in not_ready {
+        text.push_str(&format!("\n    {}: {}", n.id, n.health));
+    }
+    text
+}
+
+impl ApplyError {
+    /// `None` when the report is a success.
+    pub fn from_report(report: ApplyReport, timeout: Duration) -> Option<ApplyError> {
+        let skipped = report.skipped.iter().map(|(_, n)| n).sum();
+        if !report.failed.is_empty() {
+            Some(ApplyError::Objects {
+                failed: report.failed,
+                skipped,
+            })
+        } else if !report.not_ready.is_empty() {
+            Some(ApplyError::NotReady {
+                not_ready: report.not_ready,
+                timeout,
+            })
+        } else {
+            None
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ApplyError::Objects { failed, .. } => {
+                let mut managers: Vec<&String> = failed
+                    .iter()
+                    .filter_map(|f| match &f.error {
+                        ObjectError::Conflict { managers, .. } => Some(managers),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect();
+                managers.sort();
+                managers.dedup();
+                if !managers.is_empty() {
+                    let names: Vec<String> = managers.into_iter().cloned().collect();
+                    return Some(format!(
+                        "pass `--force-conflicts` to take the fields over from {}",
+                        listing(&names)
+                    ));
+                }
+                if failed
+                    .iter()
+                    .any(|f| matches!(f.error, ObjectError::GaveUp { .. }))
+                {
+                    return Some("raise `--timeout`, or check the API server and the webhooks named above".to_owned());
+                }
+                failed.iter().find_map(|f| match &f.error {
+                    ObjectError::Cluster(e) => e.hint(),
+                    _ => None,
+                })
+            }
+            ApplyError::NotReady { .. } => Some(
+                "`kubectl describe` the objects named above; rerun `kfctl apply` (with a longer `--timeout`) to keep waiting".to_owned(),
+            ),
+        }
+    }
+}
+
+/// Progress, for the command to print.
+#[derive(Debug)]
+pub enum Event<'a> {
+    WaveStarted {
+        wave: Wave,
+        objects: usize,
+        /// Its place among the waves this apply has, from 1.
+        number: usize,
+        of: usize,
+    },
+    Applied(&'a Applied),
+    Failed(&'a Failed),
+    /// Waiting for what the wave's objects need before the next wave.
+    Waiting {
+        wave: Wave,
+        what: String,
+    },
+    WaveDone {
+        wave: Wave,
+        elapsed: Duration,
+    },
+    /// Still waiting for these many objects to become healthy.
+    NotHealthyYet {
+        pending: usize,
+        example: String,
+    },
+}
+
+/// A failed request, classified for the retry loop.
+enum Failure {
+    /// Worth another try; the text says what failed, the flag whether the connection did.
+    Transient(String, bool),
+    Fatal(ObjectError),
+}
+
+/// Whether a failed request can pass on its own, and how to report it if not.
+fn classify(cluster: &Cluster, err: kube::Error, request: &Request) -> Failure {
+    match err {
+        kube::Error::Api(status) => {
+            let status = *status;
+            let conflict_causes: Vec<String> = status
+                .details
+                .as_ref()
+                .map(|d| {
+                    d.causes
+                        .iter()
+                        .filter(|c| c.reason == "FieldManagerConflict")
+                        .map(|c| c.message.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if status.code == 409 && !conflict_causes.is_empty() {
+                let mut managers: Vec<String> = conflict_causes
+                    .iter()
+                    .filter_map(|m| manager_of(m))
+                    .collect();
+                managers.sort();
+                managers.dedup();
+                return Failure::Fatal(ObjectError::Conflict {
+                    managers,
+                    message: status.message,
+                });
+            }
+            let webhook_down = status.message.contains("failed calling webhook");
+            let transient = matches!(status.code, 409 | 429 | 500..=599) || webhook_down;
+            if transient {
+                return Failure::Transient(
+                    format!("{} ({} {})", status.message, status.code, status.reason),
+                    false,
+                );
+            }
+            match status.code {
+                401 | 403 => Failure::Fatal(ObjectError::Cluster(
+                    cluster.error(kube::Error::Api(Box::new(status)), request.clone()),
+                )),
+                code => Failure::Fatal(ObjectError::Refused {
+                    code,
+                    reason: status.reason,
+                    message: status.message,
+                }),
+            }
+        }
+        err @ (kube::Error::HyperError(_) | kube::Error::Service(_)) => {
+            Failure::Transient(err.to_string(), true)
+        }
+        err => Failure::Fatal(ObjectError::Cluster(cluster.error(err, request.clone()))),
+    }
+}
+
+/// `conflict with "kubectl-client-side-apply" using v1` → the manager's name.
+fn manager_of(message: &str) -> Option<String> {
+    let rest = message.split_once("conflict with \"")?.1;
+    Some(rest.split_once('"')?.0.to_owned())
+}
+
+/// Runs `call` until it succeeds, fails for good, or transient failures outlast the deadline.
+async fn with_retries<T, F, Fut>(
+    cluster: &Cluster,
+    request: &Request,
+    options: &ApplyOptions,
+    retries: &mut u32,
+    mut call: F,
+) -> Result<T, ObjectError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut backoff = FIRST_BACKOFF;
+    let mut connection_failures = 0;
+    loop {
+        let err = match call().await {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        match classify(cluster, err, request) {
+            Failure::Fatal(e) => return Err(e),
+            Failure::Transient(last, connection) => {
+                connection_failures += u32::from(connection);
+                let attempts = *retries + 1;
+                if connection_failures >= CONNECTION_ATTEMPTS
+                    || Instant::now() + backoff > options.deadline
+                {
+                    return Err(ObjectError::GaveUp {
+                        attempts,
+                        timeout: options.timeout,
+                        last,
+                    });
+                }
+                tracing::debug!(target = %request.target, %last, "retrying");
+                *retries += 1;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// The object as kfctl sends it: the render's body with the inventory labels added.
+fn desired(res: &Resource, labels: &BTreeMap<String, String>) -> Value {
+    let mut body = res.body.clone();
+    if labels.is_empty() {
+        return body;
+    }
+    let meta = crate::resource::object_mut(&mut body)
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(meta) = meta.as_object_mut() {
+        let current = meta
+            .entry("labels")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(current) = current.as_object_mut() {
+            for (k, v) in labels {
+                current.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+    }
+    body
+}
+
+/// An object as compared for "would this apply change anything": without the fields that
+/// differ between two reads of an unchanged object (`resourceVersion`, and the times in
+/// `managedFields`).
+fn comparable(obj: &Value) -> Value {
+    let mut obj = obj.clone();
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("resourceVersion");
+        if let Some(fields) = meta.get_mut("managedFields").and_then(Value::as_array_mut) {
+            for entry in fields {
+                if let Some(entry) = entry.as_object_mut() {
+                    entry.remove("time");
+                }
+            }
+        }
+    }
+    obj
+}
+
+/// Whether applying would leave `live` as it is, judged from the server's dry run.
+pub fn unchanged(live: &Value, dry_run: &Value) -> bool {
+    comparable(live) == comparable(dry_run)
+}
+
+/// What the caller knows about the objects this apply brings, for `--dry-run`: a namespace or
+/// a kind that does not exist yet cannot be checked by the server.
+struct Brought {
+    namespaces: Vec<String>,
+    /// `(group, kind)` of every CRD of the render.
+    kinds: Vec<(String, String)>,
+}
+
+impl Brought {
+    fn of(set: &ResourceSet) -> Brought {
+        let mut namespaces = Vec::new();
+        let mut kinds = Vec::new();
+        for res in set.iter() {
+            let gvk = res.gvk();
+            match (gvk.group.as_str(), gvk.kind.as_str()) {
+                ("", "Namespace") => namespaces.push(res.name().to_owned()),
+                ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+                    let group = res.str_at(&["spec", "group"]).unwrap_or("");
+                    let kind = res.str_at(&["spec", "names", "kind"]).unwrap_or("");
+                    kinds.push((group.to_owned(), kind.to_owned()));
+                }
+                _ => {}
+            }
+        }
+        Brought { namespaces, kinds }
+    }
+
+    fn defines(&self, id: &ResId) -> bool {
+        self.kinds
+            .iter()
+            .any(|(g, k)| *g == id.gvk.group && *k == id.gvk.kind)
+    }
+}
+
+/// Applies one object: read, dry run when it exists, write only when something changes.
+async fn apply_one(
+    cluster: &Cluster,
+    res: &Resource,
+    wave: Wave,
+    options: &ApplyOptions,
+    brought: &Brought,
+) -> Result<Applied, ObjectError> {
+    let started = Instant::now();
+    let id = res.id();
+    let mut retries = 0;
+    let done = |action, namespace, retries, unchecked| Applied {
+        id: id.clone(),
+        wave,
+        action,
+        namespace,
+        duration: started.elapsed(),
+        retries,
+        unchecked,
+    };
+    let (api, request) = match cluster.api_for(&id, "patch").await {
+        Ok(found) => found,
+        Err(ClusterError::NoApi { .. }) if options.dry_run && brought.defines(&id) => {
+            return Ok(done(
+                Action::Created,
+                Some(id.namespace.clone()).filter(|n| !n.is_empty()),
+                0,
+                true,
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let namespace = request.namespace.clone();
+    let body = desired(res, &options.labels);
+    let mut params = PatchParams::apply(FIELD_MANAGER);
+    if options.force_conflicts {
+        params = params.force();
+    }
+    let mut dry = params.clone();
+    dry.dry_run = true;
+
+    let get_request = Request {
+        verb: "get",
+        ..request.clone()
+    };
+    let live = with_retries(cluster, &get_request, options, &mut retries, || {
+        api.get_opt(&id.name)
+    })
+    .await?;
+    let patch = Patch::Apply(&body);
+    let Some(live) = live else {
+        let params = if options.dry_run { &dry } else { &params };
+        let created = with_retries(cluster, &request, options, &mut retries, || {
+            api.patch(&id.name, params, &patch)
+        })
+        .await;
+        return match created {
+            Ok(_) => Ok(done(Action::Created, namespace, retries, false)),
+            // The namespace comes with this apply, which under `--dry-run` stored nothing.
+            Err(ObjectError::Refused { code: 404, .. })
+                if options.dry_run
+                    && namespace
+                        .as_ref()
+                        .is_some_and(|ns| brought.namespaces.contains(ns)) =>
+            {
+                Ok(done(Action::Created, namespace, retries, true))
+            }
+            Err(e) => Err(e),
+        };
+    };
+    let would_be = with_retries(cluster, &request, options, &mut retries, || {
+        api.patch(&id.name, &dry, &patch)
+    })
+    .await?;
+    let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+    let would_be = serde_json::to_value(&would_be).unwrap_or(Value::Null);
+    if unchanged(&live, &would_be) {
+        return Ok(done(Action::Unchanged, namespace, retries, false));
+    }
+    if !options.dry_run {
+        with_retries(cluster, &request, options, &mut retries, || {
+            api.patch(&id.name, &params, &patch)
+        })
+        .await?;
+    }
+    Ok(done(Action::Configured, namespace, retries, false))
+}
+
+/// Reads `ids` again and again until each is healthy or the deadline passes; returns those
+/// that are not, with why.
+async fn wait_healthy(
+    cluster: &Cluster,
+    ids: Vec<(ResId, Wave)>,
+    options: &ApplyOptions,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Vec<NotReady> {
+    let mut pending: Vec<NotReady> = ids
+        .into_iter()
+        .map(|(id, wave)| NotReady {
+            id,
+            wave,
+            health: Health::InProgress("not read yet".to_owned()),
+        })
+        .collect();
+    let mut reported = Instant::now();
+    loop {
+        let checked: Vec<NotReady> = futures::stream::iter(pending)
+            .map(|mut item| async move {
+                item.health = match cluster.get(&item.id).await {
+                    Ok(Some(obj)) => health(&obj),
+                    Ok(None) => Health::InProgress("not found on the server".to_owned()),
+                    Err(e) => Health::InProgress(format!("cannot read it: {e}")),
+                };
+                item
+            })
+            .buffered(options.concurrency)
+            .collect()
+            .await;
+        pending = checked
+            .into_iter()
+            .filter(|n| !n.health.is_current())
+            .collect();
+        if pending.is_empty() || Instant::now() + HEALTH_POLL > options.deadline {
+            return pending;
+        }
+        if reported.elapsed() >= Duration::from_secs(10) {
+            reported = Instant::now();
+            on_event(Event::NotHealthyYet {
+                pending: pending.len(),
+                example: format!("{}: {}", pending[0].id, pending[0].health),
+            });
+        }
+        tokio::time::sleep(HEALTH_POLL).await;
+    }
+}
+
+/// Applies `set` wave by wave, then waits until everything applied is healthy. Never fails as a
+/// whole: what went wrong is in the report, with everything that was applied.
+pub async fn apply(
+    cluster: &Cluster,
+    set: &ResourceSet,
+    options: &ApplyOptions,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> ApplyReport {
+    let started = Instant::now();
+    let brought = Brought::of(set);
+    let mut report = ApplyReport::default();
+    let stages = plan::stages(set);
+    for (index, stage) in stages.iter().enumerate() {
+        let wave_started = Instant::now();
+        on_event(Event::WaveStarted {
+            wave: stage.wave,
+            objects: stage.resources.len(),
+            number: index + 1,
+            of: stages.len(),
+        });
+        let results: Vec<(&Resource, Result<Applied, ObjectError>)> =
+            futures::stream::iter(stage.resources.iter().copied())
+                .map(|res| {
+                    let brought = &brought;
+                    async move {
+                        (
+                            res,
+                            apply_one(cluster, res, stage.wave, options, brought).await,
+                        )
+                    }
+                })
+                .buffered(options.concurrency)
+                .collect()
+                .await;
+        let mut wave_failed = false;
+        for (res, result) in results {
+            match result {
+                Ok(applied) => {
+                    on_event(Event::Applied(&applied));
+                    report.applied.push(applied);
+                }
+                Err(error) => {
+                    wave_failed = true;
+                    let failed = Failed {
+                        id: res.id(),
+                        origin: res.origin.clone(),
+                        wave: stage.wave,
+                        error,
+                    };
+                    on_event(Event::Failed(&failed));
+                    report.failed.push(failed);
+                }
+            }
+        }
+        if wave_failed {
+            report.skipped = stages[index + 1..]
+                .iter()
+                .map(|s| (s.wave, s.resources.len()))
+                .collect();
+            break;
+        }
+        if stage.wave.wait() == WaveWait::Established && !options.dry_run {
+            let ids: Vec<(ResId, Wave)> = stage
+                .resources
+                .iter()
+                .map(|r| (r.id(), stage.wave))
+                .collect();
+            on_event(Event::Waiting {
+                wave: stage.wave,
+                what: "CRDs Established and namespaces active".to_owned(),
+            });
+            let not_ready = wait_healthy(cluster, ids, options, on_event).await;
+            if !not_ready.is_empty() {
+                report.not_ready = not_ready;
+                report.skipped = stages[index + 1..]
+                    .iter()
+                    .map(|s| (s.wave, s.resources.len()))
+                    .collect();
+                break;
+            }
+            if let Err(e) = cluster.refresh_discovery().await {
+                let first = &stage.resources[0];
+                report.failed.push(Failed {
+                    id: first.id(),
+                    origin: first.origin.clone(),
+                    wave: stage.wave,
+                    error: e.into(),
+                });
+                break;
+            }
+        }
+        on_event(Event::WaveDone {
+            wave: stage.wave,
+            elapsed: wave_started.elapsed(),
+        });
+    }
+    if report.failed.is_empty() && report.not_ready.is_empty() && !options.dry_run {
+        let ids: Vec<(ResId, Wave)> = report
+            .applied
+            .iter()
+            .map(|a| (a.id.clone(), a.wave))
+            .collect();
+        on_event(Event::Waiting {
+            wave: Wave::Workloads,
+            what: format!("{} objects to become healthy", ids.len()),
+        });
+        report.not_ready = wait_healthy(cluster, ids, options, on_event).await;
+    }
+    report.elapsed = started.elapsed();
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn managers_are_read_from_conflict_causes() {
+        assert_eq!(
+            manager_of("conflict with \"kubectl-client-side-apply\" using v1").as_deref(),
+            Some("kubectl-client-side-apply")
+        );
+        assert_eq!(manager_of("something else"), None);
+    }
+
+    #[test]
+    fn only_volatile_fields_are_ignored_when_comparing() {
+        let live = json!({
+            "metadata": {"name": "a", "resourceVersion": "7", "managedFields": [
+                {"manager": "kfctl", "operation": "Apply", "time": "2025-01-01T00:00:00Z"}
+            ]},
+            "data": {"k": "v"}
+        });
+        let mut same = live.clone();
+        same["metadata"]["resourceVersion"] = json!("8");
+        same["metadata"]["managedFields"][0]["time"] = json!("2025-02-02T00:00:00Z");
+        assert!(unchanged(&live, &same));
+        let mut data = live.clone();
+        data["data"]["k"] = json!("w");
+        assert!(!unchanged(&live, &data));
+        let mut owners = live.clone();
+        owners["metadata"]["managedFields"][0]["manager"] = json!("other");
+        assert!(
+            !unchanged(&live, &owners),
+            "a change of ownership is a write"
+        );
+    }
+
+    #[test]
+    fn inventory_labels_are_added_to_the_body() {
+        let res = Resource::new(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"x": "1"}}}),
+            Origin::file(std::path::Path::new("a.yaml"), 1),
+        );
+        let labels = BTreeMap::from([("part-of".to_owned(), "set".to_owned())]);
+        let body = desired(&res, &labels);
+        assert_eq!(
+            body["metadata"]["labels"],
+            json!({"x": "1", "part-of": "set"})
+        );
+        assert_eq!(res.body["metadata"]["labels"], json!({"x": "1"}));
+    }
+}

@@ -1,0 +1,378 @@
+//! What an install owns, recorded on the cluster in a form kubectl reads: an ApplySet parent
+//! (KEP-3659, `kubectl apply --applyset`). The parent is a ConfigMap `kfctl-<name>` in
+//! `kube-system` (a namespace every cluster has, so it can be written before the install's own
+//! namespaces exist), labelled `applyset.kubernetes.io/id`, annotated with the tooling and the
+//! group-kinds and namespaces of its members; every member carries the label
+//! `applyset.kubernetes.io/part-of=<id>`. kfctl's own record sits in the ConfigMap's data:
+//! release, platform, config digest, one sha256 per object, and when it last changed.
+//!
+//! As the ApplySet spec asks, the parent is first widened to the union of what it listed and
+//! what this apply brings (so a run cut short leaves every labelled object findable), and
+//! narrowed to exactly this apply's set once it succeeded. A write that would change nothing
+//! but the time is not made, so a no-op apply writes nothing here either.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::apply::FIELD_MANAGER;
+use super::client::{Cluster, ClusterError, Request};
+use crate::resource::{Gvk, ResId, Resource};
+
+pub const LABEL_ID: &str = "applyset.kubernetes.io/id";
+pub const LABEL_PART_OF: &str = "applyset.kubernetes.io/part-of";
+pub const ANNOTATION_TOOLING: &str = "applyset.kubernetes.io/tooling";
+pub const ANNOTATION_GROUP_KINDS: &str = "applyset.kubernetes.io/contains-group-kinds";
+pub const ANNOTATION_NAMESPACES: &str = "applyset.kubernetes.io/additional-namespaces";
+
+/// Where parents live.
+pub const NAMESPACE: &str = "kube-system";
+
+/// Data keys of the parent that hold kfctl's record.
+const KEY_RELEASE: &str = "release";
+const KEY_PLATFORM: &str = "platform";
+const KEY_CONFIG_DIGEST: &str = "configDigest";
+const KEY_OBJECTS: &str = "objects";
+const KEY_APPLIED_AT: &str = "appliedAt";
+const KEY_VERSION: &str = "kfctlVersion";
+
+/// One install's parent object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inventory {
+    /// The install's name (`kubeflow`).
+    pub install: String,
+    /// The parent ConfigMap's name (`kfctl-kubeflow`).
+    pub parent: String,
+    /// The ApplySet id, the value of every member's `part-of` label.
+    pub id: String,
+}
+
+/// The ApplySet id of a parent, as kubectl computes it: `applyset-` + unpadded URL-safe base64
+/// of sha256(`<name>.<namespace>.<Kind>.<group>`) + `-v1`. kubectl refuses a parent whose label
+/// differs.
+pub fn applyset_id(name: &str, namespace: &str, kind: &str, group: &str) -> String {
+    let digest = Sha256::digest(format!("{name}.{namespace}.{kind}.{group}").as_bytes());
+    format!(
+        "applyset-{}-v1",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    )
+}
+
+/// `Kind.group`, or `Kind` for the core group: how the ApplySet annotation names a kind.
+pub fn group_kind(gvk: &Gvk) -> String {
+    if gvk.group.is_empty() {
+        gvk.kind.clone()
+    } else {
+        format!("{}.{}", gvk.kind, gvk.group)
+    }
+}
+
+/// The sha256 of an object as rendered, hex.
+pub fn digest(res: &Resource) -> String {
+    let text = serde_json::to_string(&res.body).unwrap_or_default();
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// kfctl's record of an install, kept in the parent's data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    pub release: String,
+    pub platform: String,
+    pub config_digest: String,
+    /// Object id (`Kind/namespace/name`) → sha256 of its rendered body.
+    pub objects: BTreeMap<String, String>,
+    /// RFC 3339, UTC: when an apply last changed the record.
+    pub applied_at: String,
+}
+
+impl Record {
+    fn to_data(&self) -> BTreeMap<String, String> {
+        let objects: String = self
+            .objects
+            .iter()
+            .map(|(id, digest)| format!("{id} {digest}\n"))
+            .collect();
+        BTreeMap::from([
+            (KEY_RELEASE.to_owned(), self.release.clone()),
+            (KEY_PLATFORM.to_owned(), self.platform.clone()),
+            (KEY_CONFIG_DIGEST.to_owned(), self.config_digest.clone()),
+            (KEY_OBJECTS.to_owned(), objects),
+            (KEY_APPLIED_AT.to_owned(), self.applied_at.clone()),
+            (KEY_VERSION.to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+        ])
+    }
+
+    fn from_data(data: &BTreeMap<String, String>) -> Record {
+        let get = |k: &str| data.get(k).cloned().unwrap_or_default();
+        Record {
+            release: get(KEY_RELEASE),
+            platform: get(KEY_PLATFORM),
+            config_digest: get(KEY_CONFIG_DIGEST),
+            objects: get(KEY_OBJECTS)
+                .lines()
+                .filter_map(|l| l.rsplit_once(' '))
+                .map(|(id, d)| (id.to_owned(), d.to_owned()))
+                .collect(),
+            applied_at: get(KEY_APPLIED_AT),
+        }
+    }
+}
+
+/// What the cluster holds for an install.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parent {
+    pub group_kinds: BTreeSet<String>,
+    pub namespaces: BTreeSet<String>,
+    pub record: Record,
+    /// The parent's data as stored, written back unchanged when only widening.
+    data: BTreeMap<String, String>,
+}
+
+fn split_list(text: Option<&String>) -> BTreeSet<String> {
+    text.map(|t| {
+        t.split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Now, as RFC 3339 in UTC, to the second.
+pub fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+fn rfc3339(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let rem = unix % 86_400;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+impl Inventory {
+    /// The inventory of install `install`.
+    pub fn new(install: &str) -> Inventory {
+        let parent = format!("kfctl-{install}");
+        let id = applyset_id(&parent, NAMESPACE, "ConfigMap", "");
+        Inventory {
+            install: install.to_owned(),
+            parent,
+            id,
+        }
+    }
+
+    /// The parent as an object id.
+    pub fn parent_id(&self) -> ResId {
+        ResId::new(Gvk::new("", "v1", "ConfigMap"), &self.parent, NAMESPACE)
+    }
+
+    /// The label every member carries.
+    pub fn member_labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([(LABEL_PART_OF.to_owned(), self.id.clone())])
+    }
+
+    fn api(&self, cluster: &Cluster) -> Api<ConfigMap> {
+        Api::namespaced(cluster.client().clone(), NAMESPACE)
+    }
+
+    fn request(&self, verb: &'static str) -> Request {
+        Request {
+            verb,
+            resource: "configmaps".to_owned(),
+            namespace: Some(NAMESPACE.to_owned()),
+            target: self.parent_id().to_string(),
+        }
+    }
+
+    /// The parent as stored, or `None` before the first apply.
+    pub async fn read(&self, cluster: &Cluster) -> Result<Option<Parent>, ClusterError> {
+        let live = self
+            .api(cluster)
+            .get_opt(&self.parent)
+            .await
+            .map_err(|e| cluster.error(e, self.request("get")))?;
+        Ok(live.map(|cm| {
+            let annotations = cm.metadata.annotations.unwrap_or_default();
+            let data = cm.data.unwrap_or_default();
+            Parent {
+                group_kinds: split_list(annotations.get(ANNOTATION_GROUP_KINDS)),
+                namespaces: split_list(annotations.get(ANNOTATION_NAMESPACES)),
+                record: Record::from_data(&data),
+                data,
+            }
+        }))
+    }
+
+    fn body(
+        &self,
+        group_kinds: &BTreeSet<String>,
+        namespaces: &BTreeSet<String>,
+        data: &BTreeMap<String, String>,
+    ) -> Value {
+        let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(",");
+        json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": self.parent,
+                "namespace": NAMESPACE,
+                "labels": {LABEL_ID: self.id, "app.kubernetes.io/managed-by": "kfctl"},
+                "annotations": {
+                    ANNOTATION_TOOLING: format!("kfctl/v{}", env!("CARGO_PKG_VERSION")),
+                    ANNOTATION_GROUP_KINDS: join(group_kinds),
+                    ANNOTATION_NAMESPACES: join(namespaces),
+                },
+            },
+            "data": data,
+        })
+    }
+
+    async fn write(
+        &self,
+        cluster: &Cluster,
+        body: &Value,
+        dry_run: bool,
+    ) -> Result<(), ClusterError> {
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        params.dry_run = dry_run;
+        self.api(cluster)
+            .patch(&self.parent, &params, &Patch::Apply(body))
+            .await
+            .map_err(|e| cluster.error(e, self.request("patch")))?;
+        Ok(())
+    }
+
+    /// Before an apply: the parent lists what it listed and what comes now. Returns whether it
+    /// was written.
+    pub async fn widen(
+        &self,
+        cluster: &Cluster,
+        live: Option<&Parent>,
+        group_kinds: &BTreeSet<String>,
+        namespaces: &BTreeSet<String>,
+        dry_run: bool,
+    ) -> Result<bool, ClusterError> {
+        let empty = Parent::default();
+        let live_or_empty = live.unwrap_or(&empty);
+        let kinds: BTreeSet<String> = live_or_empty
+            .group_kinds
+            .union(group_kinds)
+            .cloned()
+            .collect();
+        let spaces: BTreeSet<String> = live_or_empty
+            .namespaces
+            .union(namespaces)
+            .cloned()
+            .collect();
+        if live.is_some()
+            && kinds == live_or_empty.group_kinds
+            && spaces == live_or_empty.namespaces
+        {
+            return Ok(false);
+        }
+        let body = self.body(&kinds, &spaces, &live_or_empty.data);
+        self.write(cluster, &body, dry_run).await?;
+        Ok(true)
+    }
+
+    /// After a successful apply: the parent lists exactly this apply's set, with its record.
+    /// A record that differs from the stored one only in its time is not written.
+    pub async fn record(
+        &self,
+        cluster: &Cluster,
+        live: Option<&Parent>,
+        group_kinds: &BTreeSet<String>,
+        namespaces: &BTreeSet<String>,
+        record: &Record,
+        dry_run: bool,
+    ) -> Result<bool, ClusterError> {
+        if let Some(live) = live {
+            let same_record = Record {
+                applied_at: live.record.applied_at.clone(),
+                ..record.clone()
+            } == live.record
+                && live.data.get(KEY_VERSION).map(String::as_str)
+                    == Some(env!("CARGO_PKG_VERSION"));
+            if same_record && live.group_kinds == *group_kinds && live.namespaces == *namespaces {
+                return Ok(false);
+            }
+        }
+        let body = self.body(group_kinds, namespaces, &record.to_data());
+        self.write(cluster, &body, dry_run).await?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_applyset_formula() {
+        let inv = Inventory::new("kubeflow");
+        assert_eq!(inv.parent, "kfctl-kubeflow");
+        assert!(inv.id.starts_with("applyset-") && inv.id.ends_with("-v1"));
+        // 32 bytes in unpadded base64 are 43 characters; a label value holds at most 63.
+        assert_eq!(inv.id.len(), "applyset-".len() + 43 + "-v1".len());
+        assert_ne!(Inventory::new("other").id, inv.id);
+    }
+
+    #[test]
+    fn group_kinds_name_the_core_group_by_kind_alone() {
+        assert_eq!(group_kind(&Gvk::new("", "v1", "Namespace")), "Namespace");
+        assert_eq!(
+            group_kind(&Gvk::new("apps", "v1", "Deployment")),
+            "Deployment.apps"
+        );
+    }
+
+    #[test]
+    fn records_round_trip_through_the_data() {
+        let record = Record {
+            release: "1.11.0".into(),
+            platform: "local".into(),
+            config_digest: "abc".into(),
+            objects: BTreeMap::from([
+                ("Namespace/kubeflow".to_owned(), "00ff".to_owned()),
+                ("Deployment/kubeflow/a b".to_owned(), "11ee".to_owned()),
+            ]),
+            applied_at: "2025-01-02T03:04:05Z".into(),
+        };
+        assert_eq!(Record::from_data(&record.to_data()), record);
+    }
+
+    #[test]
+    fn times_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        // 2024-02-29 12:34:56 UTC, a leap day.
+        assert_eq!(rfc3339(1_709_210_096), "2024-02-29T12:34:56Z");
+    }
+}
