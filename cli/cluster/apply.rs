@@ -406,9 +406,19 @@ where
     }
 }
 
-/// The object as kfctl sends it: the render's body with the inventory labels added.
+/// The object as kfctl sends it: the render's body with the inventory labels added. An
+/// aggregated ClusterRole (one with an `aggregationRule`) goes without `rules`: the API server's
+/// clusterrole-aggregation-controller owns them, and sending any would conflict with it on every
+/// apply after the first.
 fn desired(res: &Resource, labels: &BTreeMap<String, String>) -> Value {
     let mut body = res.body.clone();
+    if res.kind() == "ClusterRole"
+        && res.api_version().starts_with("rbac.authorization.k8s.io/")
+        && body.get("aggregationRule").is_some_and(|r| !r.is_null())
+        && let Some(obj) = body.as_object_mut()
+    {
+        obj.remove("rules");
+    }
     if labels.is_empty() {
         return body;
     }
@@ -768,6 +778,31 @@ mod tests {
         assert!(
             !unchanged(&live, &owners),
             "a change of ownership is a write"
+        );
+    }
+
+    #[test]
+    fn aggregated_cluster_roles_are_sent_without_rules() {
+        let aggregated = Resource::new(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                   "metadata": {"name": "a"},
+                   "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"x": "1"}}]},
+                   "rules": []}),
+            Origin::file(std::path::Path::new("a.yaml"), 1),
+        );
+        assert!(
+            desired(&aggregated, &BTreeMap::new())
+                .get("rules")
+                .is_none()
+        );
+        let plain = Resource::new(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                   "metadata": {"name": "b"}, "rules": [{"verbs": ["get"]}]}),
+            Origin::file(std::path::Path::new("b.yaml"), 1),
+        );
+        assert_eq!(
+            desired(&plain, &BTreeMap::new())["rules"],
+            json!([{"verbs": ["get"]}])
         );
     }
 

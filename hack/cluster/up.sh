@@ -16,6 +16,9 @@ source "$here/lib.sh"
 
 "$here/build.sh" || fail "the control-plane binaries could not be built (see above)"
 
+# Volumes pre-made for the `standard` StorageClass.
+LOCAL_VOLUMES="${KFCTL_LOCAL_VOLUMES:-12}"
+
 print_export() { echo "export KUBECONFIG=$CLUSTER_KUBECONFIG"; }
 
 if [[ -d "$KWOK_CLUSTER_DIR" ]]; then
@@ -182,6 +185,41 @@ EOF
 kc create -f "$CLUSTER_DIR/nodes.yaml" >/dev/null || fail "could not create the simulated nodes"
 kc wait --for=condition=Ready node --all --timeout=60s >/dev/null ||
   fail "the simulated nodes did not become Ready within 60 s (kwok log: $KWOK_CLUSTER_DIR/logs/kwok-controller.log)"
+
+# Storage: nothing provisions volumes on simulated nodes, so the default StorageClass
+# `standard` (the local platform's) binds claims to pre-made volumes, as a static
+# provisioner would. The volumes are API objects only: simulated pods never write to them.
+{
+  cat <<'EOF'
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: Immediate
+reclaimPolicy: Retain
+EOF
+  for ((i = 0; i < LOCAL_VOLUMES; i++)); do
+    cat <<EOF
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: kfctl-local-volume-$i
+spec:
+  storageClassName: standard
+  capacity:
+    storage: 100Gi
+  accessModes: [ReadWriteOnce, ReadWriteMany]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath:
+    path: $CLUSTER_DIR/volumes/$i
+EOF
+  done
+} >"$CLUSTER_DIR/storage.yaml"
+kc create -f "$CLUSTER_DIR/storage.yaml" >/dev/null || fail "could not create the storage class and volumes"
 
 end=$(date +%s%3N)
 # Read by hack/bench-cluster.sh.
