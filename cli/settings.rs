@@ -78,32 +78,20 @@ impl BuildSettings {
     /// A directory given on the command line wins; otherwise a platform or `kfctl.yaml` (flag
     /// or environment) selects a profile build; otherwise the current directory.
     pub fn resolve(args: &BuildArgs, env: &dyn Env) -> Result<Self, ProfileError> {
-        let config_path = args
-            .config
-            .as_ref()
-            .map(|p| (p.clone(), Where::Flag(format!("--config {}", p.display()))))
-            .or_else(|| {
-                env.var(ENV_CONFIG)
-                    .map(|p| (PathBuf::from(p), Where::Env(ENV_CONFIG)))
-            });
-        let platform = flag_or_env(args.platform.as_deref(), "--platform", env, ENV_PLATFORM);
-        let input = match (&args.dir, &config_path, &platform) {
-            (Some(dir), _, _) => BuildInput::Dir(dir.clone()),
-            (None, None, None) => BuildInput::Dir(PathBuf::from(".")),
-            _ => {
-                let config = config_path
-                    .map(|(path, _)| KfctlConfig::load(&RealFs, &absolute(&path)))
-                    .transpose()?;
-                BuildInput::Profile(Box::new(profile_request(
-                    platform,
-                    &args.release,
-                    &args.root,
-                    config,
-                    args.set.clone(),
-                    args.source.clone(),
-                    env,
-                )))
-            }
+        let input = match &args.dir {
+            Some(dir) => BuildInput::Dir(dir.clone()),
+            None => profile_input(
+                ProfileArgs {
+                    platform: args.platform.as_deref(),
+                    config: args.config.as_deref(),
+                    release: &args.release,
+                    root: &args.root,
+                    set: &args.set,
+                    source: &args.source,
+                },
+                env,
+            )?
+            .unwrap_or_else(|| BuildInput::Dir(PathBuf::from("."))),
         };
         Ok(BuildSettings {
             input,
@@ -134,28 +122,19 @@ pub struct ApplySettings {
 impl ApplySettings {
     /// `-k DIR` wins; otherwise a platform or `kfctl.yaml` (flag or environment).
     pub fn resolve(args: &ApplyArgs, env: &dyn Env) -> Result<Self, ProfileError> {
-        let config_path = args
-            .config
-            .clone()
-            .or_else(|| env.var(ENV_CONFIG).map(PathBuf::from));
-        let platform = flag_or_env(args.platform.as_deref(), "--platform", env, ENV_PLATFORM);
-        let input = match (&args.kustomize, &config_path, &platform) {
-            (Some(dir), _, _) => Some(BuildInput::Dir(dir.clone())),
-            (None, None, None) => None,
-            _ => {
-                let config = config_path
-                    .map(|path| KfctlConfig::load(&RealFs, &absolute(&path)))
-                    .transpose()?;
-                Some(BuildInput::Profile(Box::new(profile_request(
-                    platform,
-                    &args.release,
-                    &args.root,
-                    config,
-                    args.set.clone(),
-                    args.source.clone(),
-                    env,
-                ))))
-            }
+        let input = match &args.kustomize {
+            Some(dir) => Some(BuildInput::Dir(dir.clone())),
+            None => profile_input(
+                ProfileArgs {
+                    platform: args.platform.as_deref(),
+                    config: args.config.as_deref(),
+                    release: &args.release,
+                    root: &args.root,
+                    set: &args.set,
+                    source: &args.source,
+                },
+                env,
+            )?,
         };
         let no_prompt_reason = if !std::io::stdin().is_terminal() {
             Some("stdin is not a terminal".to_owned())
@@ -259,6 +238,41 @@ impl InitSettings {
             no_prompt_reason,
         }
     }
+}
+
+/// The flags that pick a platform render, as `build` and `apply` share them.
+struct ProfileArgs<'a> {
+    platform: Option<&'a str>,
+    config: Option<&'a Path>,
+    release: &'a ReleaseArg,
+    root: &'a RootArg,
+    set: &'a [String],
+    source: &'a [String],
+}
+
+/// A platform render when a platform or a `kfctl.yaml` is given (flag or environment), else
+/// `None`.
+fn profile_input(args: ProfileArgs<'_>, env: &dyn Env) -> Result<Option<BuildInput>, ProfileError> {
+    let config_path = args
+        .config
+        .map(Path::to_path_buf)
+        .or_else(|| env.var(ENV_CONFIG).map(PathBuf::from));
+    let platform = flag_or_env(args.platform, "--platform", env, ENV_PLATFORM);
+    if config_path.is_none() && platform.is_none() {
+        return Ok(None);
+    }
+    let config = config_path
+        .map(|path| KfctlConfig::load(&RealFs, &absolute(&path)))
+        .transpose()?;
+    Ok(Some(BuildInput::Profile(Box::new(profile_request(
+        platform,
+        args.release,
+        args.root,
+        config,
+        args.set.to_vec(),
+        args.source.to_vec(),
+        env,
+    )))))
 }
 
 fn profile_request(
