@@ -5,38 +5,19 @@
 //! render is checked for named facts the catalog and the profiles produce. To cover another
 //! platform fact, add a row to `PLATFORMS` or an entry to its `present`/`absent` lists.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
+use crate::kubeflow_corpus;
 use crate::support::{TestContext, kfctl, run};
-
-/// The corpus releases: `KFCTL_CORPUS` names the newest (as for the compat tests); the older
-/// releases sit beside it.
-fn corpus_dir() -> PathBuf {
-    let newest = match std::env::var_os("KFCTL_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/kubeflow-manifests"),
-    };
-    assert!(
-        newest.join("example").is_dir(),
-        "the Kubeflow manifests corpus is not at `{}`; place `shared/corpus/` beside the \
-         repository or set KFCTL_CORPUS",
-        newest.display()
-    );
-    newest
-        .parent()
-        .expect("the corpus has a parent")
-        .to_path_buf()
-}
 
 /// `--source kubeflow-manifests=...` for a catalog release.
 fn source_arg(release: &str) -> String {
-    let dir = match release {
-        "latest" => "kubeflow-manifests".to_owned(),
-        r => format!("kubeflow-manifests-v{r}"),
-    };
-    format!("kubeflow-manifests={}", corpus_dir().join(dir).display())
+    format!(
+        "kubeflow-manifests={}",
+        kubeflow_corpus::release(release).display()
+    )
 }
 
 /// An object in a render: `Kind/namespace/name` (namespace empty for cluster objects).
@@ -326,7 +307,7 @@ fn kfctl_yaml_renders_as_the_same_flags() {
         "kfctl.yaml",
         &format!(
             "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nmetadata:\n  name: kubeflow\nspec:\n  platform: gcp\n  release: \"1.11.0\"\n  sources:\n    kubeflow-manifests:\n      path: {}\n  parameters:\n{}",
-            corpus_dir().join("kubeflow-manifests-v1.11.0").display(),
+            kubeflow_corpus::release("1.11.0").display(),
             gcp.sets
                 .iter()
                 .map(|s| {
@@ -353,7 +334,7 @@ fn admin_password_hash_reaches_dex() {
     let config = |admin: &str| {
         format!(
             "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nmetadata:\n  name: kubeflow\nspec:\n  platform: local\n  release: \"1.11.0\"\n  sources:\n    kubeflow-manifests:\n      path: {}\n{admin}",
-            corpus_dir().join("kubeflow-manifests-v1.11.0").display(),
+            kubeflow_corpus::release("1.11.0").display(),
         )
     };
     let dex_password = |file: &str| {

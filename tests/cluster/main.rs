@@ -7,6 +7,8 @@
 
 #[path = "../support/cluster.rs"]
 mod cluster;
+#[path = "../support/kubeflow_corpus.rs"]
+mod kubeflow_corpus;
 
 mod apply;
 mod cluster_client;

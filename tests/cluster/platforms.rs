@@ -14,7 +14,7 @@
 //! newer CRD over an older one is the direction an upgrade takes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +32,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::cluster::{TestNamespace, cluster, within};
+use crate::kubeflow_corpus;
 
 const MANAGER: &str = "kfctl-test";
 
@@ -170,24 +171,12 @@ impl CloudCrd {
     }
 }
 
-/// The newest corpus release is `KFCTL_CORPUS` or `../shared/corpus/kubeflow-manifests`; the
-/// older releases sit beside it (as for the cli and compat tests).
+/// `--source kubeflow-manifests=...` for a catalog release.
 fn source_arg(release: &str) -> String {
-    let newest = match std::env::var_os("KFCTL_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/kubeflow-manifests"),
-    };
-    assert!(
-        newest.join("example").is_dir(),
-        "the Kubeflow manifests corpus is not at `{}`; place `shared/corpus/` beside the \
-         repository or set KFCTL_CORPUS",
-        newest.display()
-    );
-    let dir = match release {
-        "latest" => newest.clone(),
-        r => newest.with_file_name(format!("kubeflow-manifests-v{r}")),
-    };
-    format!("kubeflow-manifests={}", dir.display())
+    format!(
+        "kubeflow-manifests={}",
+        kubeflow_corpus::release(release).display()
+    )
 }
 
 fn kfctl(args: &[String]) -> Vec<u8> {

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use crate::diff::first_difference;
+use crate::kubeflow_corpus;
 use crate::reference::Reference;
 use crate::run;
 
@@ -121,20 +122,6 @@ fn one_line(text: &str) -> String {
     }
 }
 
-fn corpus() -> PathBuf {
-    let dir = match std::env::var_os("KFCTL_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/kubeflow-manifests"),
-    };
-    assert!(
-        dir.join("example").is_dir(),
-        "the Kubeflow manifests corpus is not at `{}`; place `shared/corpus/kubeflow-manifests` \
-         beside the repository or set KFCTL_CORPUS",
-        dir.display()
-    );
-    dir
-}
-
 /// Directories holding a kustomization file, sorted, hidden ones (vendored bases) included.
 fn kustomization_dirs(dir: &Path, found: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -159,7 +146,7 @@ fn kustomization_dirs(dir: &Path, found: &mut Vec<PathBuf>) {
 fn report() -> &'static Report {
     static REPORT: OnceLock<Report> = OnceLock::new();
     REPORT.get_or_init(|| {
-        let root = corpus();
+        let root = kubeflow_corpus::dir("kubeflow-manifests");
         let reference = Reference::new(&root);
         let mut dirs = Vec::new();
         kustomization_dirs(&root, &mut dirs);

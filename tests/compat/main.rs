@@ -7,6 +7,8 @@
 mod corpus;
 mod diff;
 mod fixtures;
+#[path = "../support/kubeflow_corpus.rs"]
+mod kubeflow_corpus;
 mod overlays;
 mod profiles;
 mod reference;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::diff::first_difference;
+use crate::kubeflow_corpus;
 use crate::run;
 
 /// The catalog releases the overlays must work with: name, corpus directory (beside the newest
@@ -145,26 +146,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The corpus of a release: the newest is `KFCTL_CORPUS` or `../shared/corpus/kubeflow-manifests`
-/// from the repository, the others are its siblings.
-fn corpus(dir_name: &str) -> PathBuf {
-    let newest = match std::env::var_os("KFCTL_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => repo().join("../shared/corpus/kubeflow-manifests"),
-    };
-    let dir = match newest.parent() {
-        Some(parent) if dir_name != "kubeflow-manifests" => parent.join(dir_name),
-        _ => newest,
-    };
-    assert!(
-        dir.join("example").is_dir(),
-        "the Kubeflow manifests corpus `{dir_name}` is not at `{}`; place `shared/corpus/` \
-         beside the repository or set KFCTL_CORPUS to its `kubeflow-manifests`",
-        dir.display()
-    );
-    dir
-}
-
 /// A YAML double-quoted scalar (JSON's string syntax is one).
 fn quoted(s: &str) -> String {
     Value::String(s.to_owned()).to_string()
@@ -204,7 +185,11 @@ fn write_kustomization(
     let mut resources: Vec<PathBuf> = components
         .iter()
         .filter(|(c, _)| *c == component)
-        .flat_map(|(_, paths)| paths.iter().map(|p| corpus(corpus_dir).join(p)))
+        .flat_map(|(_, paths)| {
+            paths
+                .iter()
+                .map(|p| kubeflow_corpus::dir(corpus_dir).join(p))
+        })
         .collect();
     resources.extend(
         project_manifests(platform, component)

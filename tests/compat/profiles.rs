@@ -3,13 +3,14 @@
 //! parameters ConfigMap) is written to disk and built by kubectl, and kfctl's in-memory render
 //! of that component must be the same objects in the same order.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kfctl::profile::{self, Request, ResolvedProfile, Where, compose};
 use kfctl::render::RealFs;
 use serde_json::Value;
 
 use crate::diff::first_difference;
+use crate::kubeflow_corpus;
 use crate::run::{kubectl, parse_stream};
 
 /// Required parameters of each platform, valid for its patterns.
@@ -53,22 +54,7 @@ const PLATFORMS: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn corpus_dir() -> PathBuf {
-    let newest = match std::env::var_os("KFCTL_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/kubeflow-manifests"),
-    };
-    newest
-        .parent()
-        .expect("the corpus has a parent")
-        .to_path_buf()
-}
-
 fn resolve(platform: &str, sets: &[&str], release: &str) -> ResolvedProfile {
-    let dir = match release {
-        "latest" => "kubeflow-manifests".to_owned(),
-        r => format!("kubeflow-manifests-v{r}"),
-    };
     let request = Request {
         root: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         cwd: PathBuf::from("/"),
@@ -78,7 +64,7 @@ fn resolve(platform: &str, sets: &[&str], release: &str) -> ResolvedProfile {
         sets: sets.iter().map(|s| s.to_string()).collect(),
         sources: vec![format!(
             "kubeflow-manifests={}",
-            corpus_dir().join(dir).display()
+            kubeflow_corpus::release(release).display()
         )],
     };
     profile::resolve(&RealFs, &request)

@@ -1,0 +1,41 @@
+//! Where the Kubeflow manifests corpus is: `KFCTL_CORPUS` names the newest release
+//! (`kubeflow-manifests`), else `../shared/corpus/kubeflow-manifests` beside the repository
+//! (where CI puts it); the older releases (`kubeflow-manifests-v1.10.2`, ...) sit beside it.
+//! A corpus that is not there fails the test, saying where it looked.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+fn newest() -> PathBuf {
+    match std::env::var_os("KFCTL_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/kubeflow-manifests"),
+    }
+}
+
+/// The corpus directory named `name` (`kubeflow-manifests`, `kubeflow-manifests-v1.11.0`, ...).
+pub fn dir(name: &str) -> PathBuf {
+    let newest = newest();
+    let dir = if name == "kubeflow-manifests" {
+        newest
+    } else {
+        newest.with_file_name(name)
+    };
+    assert!(
+        dir.join("example").is_dir(),
+        "the Kubeflow manifests corpus `{name}` is not at `{}`; place `shared/corpus/` beside \
+         the repository or set KFCTL_CORPUS to its `kubeflow-manifests`",
+        dir.display()
+    );
+    dir
+}
+
+/// The corpus of a catalog release: `latest` is the newest, `1.11.0` is
+/// `kubeflow-manifests-v1.11.0`.
+pub fn release(release: &str) -> PathBuf {
+    match release {
+        "latest" => dir("kubeflow-manifests"),
+        r => dir(&format!("kubeflow-manifests-v{r}")),
+    }
+}
