@@ -88,8 +88,9 @@ pub struct Record {
     pub release: String,
     pub platform: String,
     pub config_digest: String,
-    /// Object id (`Kind/namespace/name`) → sha256 of its rendered body.
-    pub objects: BTreeMap<String, String>,
+    /// Every object of the install (namespace as the API server sees it: none for cluster-scoped
+    /// kinds) → sha256 of its rendered body.
+    pub objects: BTreeMap<ResId, String>,
     /// RFC 3339, UTC: when an apply last changed the record.
     pub applied_at: String,
 }
@@ -99,7 +100,7 @@ impl Record {
         let objects: String = self
             .objects
             .iter()
-            .map(|(id, digest)| format!("{id} {digest}\n"))
+            .map(|(id, digest)| format!("{} {digest}\n", object_line(id)))
             .collect();
         BTreeMap::from([
             (KEY_RELEASE.to_owned(), self.release.clone()),
@@ -119,12 +120,50 @@ impl Record {
             config_digest: get(KEY_CONFIG_DIGEST),
             objects: get(KEY_OBJECTS)
                 .lines()
-                .filter_map(|l| l.rsplit_once(' '))
-                .map(|(id, d)| (id.to_owned(), d.to_owned()))
+                .filter_map(|l| {
+                    let (id, digest) = l.rsplit_once(' ')?;
+                    Some((parse_object_line(id)?, digest.to_owned()))
+                })
                 .collect(),
             applied_at: get(KEY_APPLIED_AT),
         }
     }
+}
+
+/// How the record names an object: `apiVersion Kind namespace name`, the namespace being the one
+/// the object went to (as discovery scoped it), `-` for a cluster-scoped object (no namespace is called `-`), so every field is there to find it
+/// again with.
+pub fn object_line(id: &ResId) -> String {
+    let namespace = match id.namespace.as_str() {
+        "" => "-",
+        ns => ns,
+    };
+    format!(
+        "{} {} {namespace} {}",
+        id.gvk.api_version(),
+        id.gvk.kind,
+        id.name
+    )
+}
+
+/// The id an [`object_line`] names; `None` for a line of another shape.
+pub fn parse_object_line(line: &str) -> Option<ResId> {
+    let mut fields = line.split(' ');
+    let (api_version, kind, namespace, name) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    if fields.next().is_some() || kind.is_empty() || name.is_empty() {
+        return None;
+    }
+    let namespace = if namespace == "-" { "" } else { namespace };
+    Some(ResId::new(
+        Gvk::from_api_version(api_version, kind),
+        name,
+        namespace,
+    ))
 }
 
 /// What the cluster holds for an install.
@@ -361,12 +400,35 @@ mod tests {
             platform: "local".into(),
             config_digest: "abc".into(),
             objects: BTreeMap::from([
-                ("Namespace/kubeflow".to_owned(), "00ff".to_owned()),
-                ("Deployment/kubeflow/a b".to_owned(), "11ee".to_owned()),
+                (
+                    ResId::new(Gvk::new("", "v1", "Namespace"), "kubeflow", ""),
+                    "00ff".to_owned(),
+                ),
+                (
+                    ResId::new(Gvk::new("apps", "v1", "Deployment"), "a", "kubeflow"),
+                    "11ee".to_owned(),
+                ),
             ]),
             applied_at: "2025-01-02T03:04:05Z".into(),
         };
         assert_eq!(Record::from_data(&record.to_data()), record);
+    }
+
+    #[test]
+    fn object_lines_name_group_version_and_scope() {
+        let crd = ResId::new(
+            Gvk::new("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
+            "a.b.c",
+            "",
+        );
+        assert_eq!(
+            object_line(&crd),
+            "apiextensions.k8s.io/v1 CustomResourceDefinition - a.b.c"
+        );
+        assert_eq!(parse_object_line(&object_line(&crd)), Some(crd));
+        let cm = ResId::new(Gvk::new("", "v1", "ConfigMap"), "x", "default");
+        assert_eq!(object_line(&cm), "v1 ConfigMap default x");
+        assert_eq!(parse_object_line("ConfigMap/x"), None);
     }
 
     #[test]

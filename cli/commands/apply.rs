@@ -21,7 +21,7 @@ use crate::cluster::inventory::{self, Inventory, Record};
 use crate::errors::UserError;
 use crate::output::Printer;
 use crate::render::{self, RealFs};
-use crate::resource::ResourceSet;
+use crate::resource::{ResId, ResourceSet};
 use crate::settings::{ApplySettings, BuildInput};
 
 /// What is being installed, before it reaches the cluster.
@@ -229,10 +229,18 @@ async fn apply_install(
             release: install.release.clone(),
             platform: install.platform.clone(),
             config_digest: install.config_digest.clone(),
-            objects: install
-                .resources
+            objects: report
+                .applied
                 .iter()
-                .map(|r| (r.id().to_string(), inventory::digest(r)))
+                .filter_map(|a| {
+                    let res = install.resources.get(&a.id)?;
+                    let key = ResId::new(
+                        a.id.gvk.clone(),
+                        &a.id.name,
+                        a.namespace.as_deref().unwrap_or(""),
+                    );
+                    Some((key, inventory::digest(res)))
+                })
                 .collect(),
             applied_at: inventory::now_rfc3339(),
         };
