@@ -320,6 +320,9 @@ fn read_kubeconfig_list(list: &std::ffi::OsStr) -> Option<Result<Kubeconfig, Kub
     }))
 }
 
+/// The `User-Agent` of every request kfctl makes.
+pub const USER_AGENT: &str = concat!("kfctl/", env!("CARGO_PKG_VERSION"));
+
 impl Cluster {
     /// A client for `context` (or the current context) of the kubeconfig at `kubeconfig` (or
     /// `KUBECONFIG`, or `~/.kube/config`). Makes no request: a server that is down shows on the
@@ -361,6 +364,11 @@ impl Cluster {
                 source: e,
             })?;
         client_config.connect_timeout = Some(CONNECT_TIMEOUT);
+        // The API server's audit log and metrics name the tool by its user agent.
+        client_config.headers.push((
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(USER_AGENT),
+        ));
         let server = client_config.cluster_url.to_string();
         let server = server.trim_end_matches('/').to_owned();
         let default_namespace = client_config.default_namespace.clone();

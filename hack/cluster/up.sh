@@ -75,6 +75,16 @@ options:
   enablePodsOnNodeSyncListPager: true
 EOF
 
+# KFCTL_CLUSTER_AUDIT=1: the API server writes an audit log of every request's metadata (verb,
+# object, user agent) to $CLUSTER_DIR/kwok/clusters/<name>/logs/audit.log; the benchmarks count a
+# tool's requests from it.
+audit_args=()
+if [[ "${KFCTL_CLUSTER_AUDIT:-0}" == 1 ]]; then
+  printf '%s\n' 'apiVersion: audit.k8s.io/v1' 'kind: Policy' 'omitStages: [RequestReceived]' \
+    'rules:' '- level: Metadata' >"$CLUSTER_DIR/audit-policy.yaml"
+  audit_args=(--kube-audit-policy "$CLUSTER_DIR/audit-policy.yaml")
+fi
+
 log="$CLUSTER_DIR/kwokctl-create.log"
 say "starting $CLUSTER_NAME (etcd $ETCD_VERSION, kubernetes $KUBE_VERSION, kwok $KWOK_VERSION)"
 if ! PATH="$KUBE_DIR:$PATH" timeout --kill-after=10 180 "$KWOKCTL" create cluster \
@@ -91,6 +101,7 @@ if ! PATH="$KUBE_DIR:$PATH" timeout --kill-after=10 180 "$KWOKCTL" create cluste
   --kube-controller-manager-binary "$KUBE_DIR/kube-controller-manager" \
   --kube-scheduler-binary "$KUBE_DIR/kube-scheduler" \
   --kwok-controller-binary "$KWOK_DIR/kwok" \
+  "${audit_args[@]}" \
   --quiet-pull \
   --timeout 150s >"$log" 2>&1; then
   tail -n 30 "$log" >&2
