@@ -12,7 +12,7 @@
 //! server's message. After the last wave, every applied object is watched until it is healthy
 //! ([`health`]) or the deadline passes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use super::client::{Cluster, ClusterError, Request};
 use super::health::{Health, health};
 use crate::plan::{self, Wave, WaveWait};
-use crate::resource::{Origin, ResId, Resource, ResourceSet};
+use crate::resource::{Gvk, Origin, ResId, Resource, ResourceSet};
 
 /// The field manager of every write kfctl makes.
 pub const FIELD_MANAGER: &str = "kfctl";
@@ -55,6 +55,11 @@ pub struct ApplyOptions {
     pub timeout: Duration,
     /// Labels added to every object (the ApplySet membership label).
     pub labels: BTreeMap<String, String>,
+    /// What the install's record says the last successful apply sent: object (with the
+    /// namespace it went to) → digest of its rendered body. An object whose digest is the same
+    /// now, and whose live copy (listed once per kind) still holds every field of it, is known
+    /// unchanged without a request of its own.
+    pub recorded: BTreeMap<ResId, String>,
 }
 
 /// What applying one object did.
@@ -495,6 +500,67 @@ impl Brought {
     }
 }
 
+/// The install's live members, listed once per kind: (group, kind, namespace, name) → object.
+#[derive(Default)]
+struct Known(HashMap<(String, String, String, String), Value>);
+
+impl Known {
+    /// Lists, for every kind of `set` the server serves, the objects labelled as members of the
+    /// install. A kind that cannot be listed is left out: its objects take the slow path.
+    async fn list(cluster: &Cluster, set: &ResourceSet, options: &ApplyOptions) -> Known {
+        let Some((label, id)) = options.labels.iter().next() else {
+            return Known::default();
+        };
+        let selector = format!("{label}={id}");
+        let gvks: BTreeSet<Gvk> = set.iter().map(|r| r.gvk()).collect();
+        let lists: Vec<Vec<Value>> = futures::stream::iter(gvks)
+            .map(|gvk| {
+                let selector = &selector;
+                async move {
+                    match cluster.list(&gvk, selector).await {
+                        Ok(objects) => objects,
+                        Err(e) => {
+                            tracing::debug!(%gvk, error = %e, "not listed; its objects are read one by one");
+                            Vec::new()
+                        }
+                    }
+                }
+            })
+            .buffer_unordered(options.concurrency)
+            .collect()
+            .await;
+        let mut known = HashMap::new();
+        for obj in lists.into_iter().flatten() {
+            let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+            let (group, _) = crate::resource::split_api_version(api_version);
+            let text = |path: &[&str]| {
+                let mut v = &obj;
+                for p in path {
+                    v = v.get(p).unwrap_or(&Value::Null);
+                }
+                v.as_str().unwrap_or("").to_owned()
+            };
+            let key = (
+                group.to_owned(),
+                text(&["kind"]),
+                text(&["metadata", "namespace"]),
+                text(&["metadata", "name"]),
+            );
+            known.insert(key, obj);
+        }
+        Known(known)
+    }
+
+    fn get(&self, id: &ResId, namespace: Option<&str>) -> Option<&Value> {
+        self.0.get(&(
+            id.gvk.group.clone(),
+            id.gvk.kind.clone(),
+            namespace.unwrap_or("").to_owned(),
+            id.name.clone(),
+        ))
+    }
+}
+
 /// Applies one object: read, dry run when it exists, write only when something changes.
 async fn apply_one(
     cluster: &Cluster,
@@ -502,6 +568,7 @@ async fn apply_one(
     wave: Wave,
     options: &ApplyOptions,
     brought: &Brought,
+    known: &Known,
 ) -> Result<Applied, ObjectError> {
     let started = Instant::now();
     let id = res.id();
@@ -529,6 +596,15 @@ async fn apply_one(
     };
     let namespace = request.namespace.clone();
     let body = desired(res, &options.labels);
+    let recorded_id = ResId::new(id.gvk.clone(), &id.name, namespace.as_deref().unwrap_or(""));
+    if !options.force_conflicts
+        && options.recorded.get(&recorded_id) == Some(&super::inventory::digest(res))
+        && known
+            .get(&id, namespace.as_deref())
+            .is_some_and(|live| crate::resource::compare::contains(live, &body))
+    {
+        return Ok(done(Action::Unchanged, namespace, retries, false));
+    }
     let mut params = PatchParams::apply(FIELD_MANAGER);
     if options.force_conflicts {
         params = params.force();
@@ -641,6 +717,18 @@ pub async fn apply(
 ) -> ApplyReport {
     let started = Instant::now();
     let brought = Brought::of(set);
+    let known = if options.recorded.is_empty() {
+        Known::default()
+    } else {
+        Known::list(cluster, set, options).await
+    };
+    // Unchanged objects whose listed copy is healthy need no second look.
+    let settled = |a: &Applied| {
+        a.action == Action::Unchanged
+            && known
+                .get(&a.id, a.namespace.as_deref())
+                .is_some_and(|live| health(live).is_current())
+    };
     let mut report = ApplyReport::default();
     let stages = plan::stages(set);
     for (index, stage) in stages.iter().enumerate() {
@@ -654,11 +742,11 @@ pub async fn apply(
         let results: Vec<(&Resource, Result<Applied, ObjectError>)> =
             futures::stream::iter(stage.resources.iter().copied())
                 .map(|res| {
-                    let brought = &brought;
+                    let (brought, known) = (&brought, &known);
                     async move {
                         (
                             res,
-                            apply_one(cluster, res, stage.wave, options, brought).await,
+                            apply_one(cluster, res, stage.wave, options, brought, known).await,
                         )
                     }
                 })
@@ -693,15 +781,18 @@ pub async fn apply(
             break;
         }
         if stage.wave.wait() == WaveWait::Established && !options.dry_run {
-            let ids: Vec<(ResId, Wave)> = stage
-                .resources
+            let ids: Vec<(ResId, Wave)> = report
+                .applied
                 .iter()
-                .map(|r| (r.id(), stage.wave))
+                .filter(|a| a.wave == stage.wave && !settled(a))
+                .map(|a| (a.id.clone(), a.wave))
                 .collect();
-            on_event(Event::Waiting {
-                wave: stage.wave,
-                what: "CRDs Established and namespaces active".to_owned(),
-            });
+            if !ids.is_empty() {
+                on_event(Event::Waiting {
+                    wave: stage.wave,
+                    what: "CRDs Established and namespaces active".to_owned(),
+                });
+            }
             let not_ready = wait_healthy(cluster, ids, options, on_event).await;
             if !not_ready.is_empty() {
                 report.not_ready = not_ready;
@@ -711,7 +802,12 @@ pub async fn apply(
                     .collect();
                 break;
             }
-            if let Err(e) = cluster.refresh_discovery().await {
+            // New kinds are served only once their CRDs are created or changed.
+            let defined_anew = report
+                .applied
+                .iter()
+                .any(|a| a.wave == stage.wave && a.action != Action::Unchanged);
+            if defined_anew && let Err(e) = cluster.refresh_discovery().await {
                 let first = &stage.resources[0];
                 report.failed.push(Failed {
                     id: first.id(),
@@ -731,12 +827,15 @@ pub async fn apply(
         let ids: Vec<(ResId, Wave)> = report
             .applied
             .iter()
+            .filter(|a| !settled(a))
             .map(|a| (a.id.clone(), a.wave))
             .collect();
-        on_event(Event::Waiting {
-            wave: Wave::Workloads,
-            what: format!("{} objects to become healthy", ids.len()),
-        });
+        if !ids.is_empty() {
+            on_event(Event::Waiting {
+                wave: Wave::Workloads,
+                what: format!("{} objects to become healthy", ids.len()),
+            });
+        }
         report.not_ready = wait_healthy(cluster, ids, options, on_event).await;
     }
     report.elapsed = started.elapsed();

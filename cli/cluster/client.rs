@@ -594,6 +594,51 @@ impl Cluster {
                 source: kube::Error::SerdeError(e),
             })
     }
+
+    /// Every object of kind `gvk`, in every namespace, that `label_selector` selects, as JSON:
+    /// one LIST request (paged by the server when long).
+    pub async fn list(&self, gvk: &Gvk, label_selector: &str) -> Result<Vec<Value>, ClusterError> {
+        let resolved = self.resolve(gvk).await?;
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resolved.resource);
+        let request = Request {
+            verb: "list",
+            resource: if resolved.resource.group.is_empty() {
+                resolved.resource.plural.clone()
+            } else {
+                format!("{}.{}", resolved.resource.plural, resolved.resource.group)
+            },
+            namespace: None,
+            target: format!("{} ({label_selector})", gvk.kind),
+        };
+        let mut objects = Vec::new();
+        let mut params = kube::api::ListParams::default()
+            .labels(label_selector)
+            .limit(500);
+        loop {
+            let page = api
+                .list(&params)
+                .await
+                .map_err(|e| self.error(e, request.clone()))?;
+            let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+            for item in page.items {
+                let mut value = serde_json::to_value(&item).map_err(|e| ClusterError::Request {
+                    context: self.context.clone(),
+                    request: request.clone(),
+                    source: kube::Error::SerdeError(e),
+                })?;
+                // Items of a list carry no type; put it back, as a GET returns it.
+                if let Some(obj) = value.as_object_mut() {
+                    obj.insert("apiVersion".into(), Value::String(gvk.api_version()));
+                    obj.insert("kind".into(), Value::String(gvk.kind.clone()));
+                }
+                objects.push(value);
+            }
+            match next {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(objects),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -214,6 +214,10 @@ async fn apply_install(
         deadline,
         timeout: settings.timeout,
         labels: inventory.member_labels(),
+        recorded: live_parent
+            .as_ref()
+            .map(|p| p.record.objects.clone())
+            .unwrap_or_default(),
     };
     let on_event = |event: Event<'_>| print_event(printer, settings.dry_run, event);
     let report = apply::apply(&cluster, &install.resources, &options, &on_event).await;

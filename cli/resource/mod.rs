@@ -1,6 +1,7 @@
 //! The resource model: object ids, objects with their origins, ordered sets of them, and YAML in
 //! and out. Pure data; imports nothing else of kfctl and nothing that talks to a cluster.
 
+pub mod compare;
 mod id;
 mod set;
 pub mod yaml;

@@ -261,6 +261,38 @@ async fn a_crd_and_its_resources_install_in_one_pass_and_a_reapply_writes_nothin
         err.contains(&format!("configured ConfigMap/{name}-app/settings")),
         "{err}"
     );
+
+    // A re-apply reads the install by listing each kind once and skips what is recorded and
+    // still live as it was sent; what changed on the cluster since is still found.
+    let maps: Api<ConfigMap> = Api::namespaced(ns.client(), &format!("{name}-app"));
+    maps.delete("settings", &Default::default())
+        .await
+        .expect("delete the ConfigMap");
+    let fourth = kfctl(&["apply", "-k", path(&dir), "--name", name, "--yes"]);
+    assert!(fourth.status.success(), "{}", text(&fourth));
+    let err = stderr(&fourth);
+    assert!(
+        err.contains("1 created, 0 configured, 4 unchanged"),
+        "{err}"
+    );
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("scaler").force(),
+            &Patch::Apply(serde_json::json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web"}, "spec": {"replicas": 3},
+            })),
+        )
+        .await
+        .expect("another manager takes the replicas");
+    let fifth = kfctl(&["apply", "-k", path(&dir), "--name", name, "--yes"]);
+    assert_eq!(fifth.status.code(), Some(1), "{}", text(&fifth));
+    let err = stderr(&fifth);
+    assert!(
+        err.contains(&format!("Deployment/{name}-app/web")) && err.contains("`scaler`"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
