@@ -12,6 +12,8 @@ pub mod apply;
 pub mod client;
 pub mod health;
 pub mod inventory;
+pub mod lock;
+pub mod preflight;
 
 pub use client::{Cluster, ClusterError, Resolved, Scope};
 pub use health::{Health, health};
