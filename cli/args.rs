@@ -272,7 +272,8 @@ pub struct ApplyArgs {
     ///
     /// Apply holds Lease `kfctl-<name>` in `kube-system` while it runs. When another run holds
     /// it, kfctl waits this long, then names the holder and exits with 1. A run that was killed
-    /// stops renewing its lease, which expires after 15s and is then taken over. Default: `20s`.
+    /// stops renewing its lease, which expires after 15s and is then taken over. `0` does not
+    /// wait. Default: `20s`.
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
 
