@@ -237,25 +237,20 @@ fn check_version(server: &str, profile: &Preflight, platform: &str, report: &mut
         (None, Some(b)) => format!("up to {b}"),
         (None, None) => return,
     };
-    let supported = format!("platform `{platform}` supports Kubernetes {range}");
     match version_in_range(server, min, max) {
         Ok(()) => {}
         Err(VersionProblem::TooOld) => report.problems.push(Finding::new(
-            format!(
-                "the server runs Kubernetes {server}, older than {platform} supports: {supported}"
-            ),
+            format!("the server runs Kubernetes {server}, older than platform `{platform}` supports ({range})"),
             format!("upgrade the cluster to Kubernetes {range}"),
         )),
         Err(VersionProblem::TooNew) => report.problems.push(Finding::new(
-            format!(
-                "the server runs Kubernetes {server}, newer than {platform} supports: {supported}"
-            ),
-            format!(
-                "use a cluster with Kubernetes {range}, or a kfctl release that supports {server}"
-            ),
+            format!("the server runs Kubernetes {server}, newer than platform `{platform}` supports ({range})"),
+            format!("use a cluster with Kubernetes {range}, or a kfctl release whose platform `{platform}` supports {server}"),
         )),
         Err(VersionProblem::Unparsed(v)) => report.warnings.push(Finding {
-            message: format!("cannot tell whether server version `{v}` is one {supported}"),
+            message: format!(
+                "cannot tell whether server version `{v}` is one platform `{platform}` supports ({range})"
+            ),
             hint: None,
         }),
     }
@@ -757,7 +752,7 @@ mod tests {
         assert_eq!(report.problems.len(), 1, "{report:?}");
         assert_eq!(
             report.problems[0].message,
-            "the server runs Kubernetes v1.34.4, newer than gcp supports: platform `gcp` supports Kubernetes 1.29 to 1.33"
+            "the server runs Kubernetes v1.34.4, newer than platform `gcp` supports (1.29 to 1.33)"
         );
         let mut report = Report::default();
         check_version("v1.30.1", &profile, "gcp", &mut report);
