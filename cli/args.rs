@@ -261,6 +261,22 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub force_conflicts: bool,
 
+    /// Apply over an install recorded from another platform or a kustomization
+    ///
+    /// Without it, kfctl refuses to apply platform `a` to an install last applied from platform
+    /// `b` (or from `-k`), naming both: the same `--name` on one cluster is one install.
+    #[arg(long)]
+    pub take_over: bool,
+
+    /// How long to wait while another run holds the install's lock
+    ///
+    /// Apply holds Lease `kfctl-<name>` in `kube-system` while it runs. When another run holds
+    /// it, kfctl waits this long, then names the holder and exits with 1. A run that was killed
+    /// stops renewing its lease, which expires after 15s and is then taken over. `0` does not
+    /// wait. Default: `20s`.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+
     /// Output format
     ///
     /// `text` prints progress and a summary on stderr; `json` also prints one report on stdout

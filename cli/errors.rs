@@ -7,6 +7,8 @@
 
 use crate::cluster::ClusterError;
 use crate::cluster::apply::ApplyError;
+use crate::cluster::lock::LockError;
+use crate::cluster::preflight::PreflightError;
 use crate::profile::ProfileError;
 use crate::render::RenderError;
 use crate::resource::yaml::YamlError;
@@ -34,6 +36,8 @@ pub fn classify(err: &anyhow::Error) -> ErrorClass {
             || cause.is::<ProfileError>()
             || cause.is::<ClusterError>()
             || cause.is::<ApplyError>()
+            || cause.is::<PreflightError>()
+            || cause.is::<LockError>()
             || cause.is::<YamlError>()
             || cause.is::<UserError>()
             || cause
@@ -94,6 +98,15 @@ pub fn render_chain(err: &anyhow::Error) -> (Vec<String>, Vec<String>) {
             .downcast_ref::<ApplyError>()
             .and_then(ApplyError::hint)
         {
+            hints.push(hint);
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<PreflightError>()
+            .and_then(PreflightError::hint)
+        {
+            hints.push(hint);
+        }
+        if let Some(hint) = cause.downcast_ref::<LockError>().and_then(LockError::hint) {
             hints.push(hint);
         }
         if let Some(UserError { hint: Some(h), .. }) = cause.downcast_ref::<UserError>() {

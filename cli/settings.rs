@@ -114,6 +114,8 @@ pub struct ApplySettings {
     pub yes: bool,
     pub timeout: Duration,
     pub force_conflicts: bool,
+    pub take_over: bool,
+    pub lock_timeout: Duration,
     pub output: ListFormat,
     /// `None` when a confirmation may be asked; otherwise why not.
     pub no_prompt_reason: Option<String>,
@@ -152,6 +154,8 @@ impl ApplySettings {
             yes: args.yes,
             timeout: args.timeout,
             force_conflicts: args.force_conflicts,
+            take_over: args.take_over,
+            lock_timeout: args.lock_timeout,
             output: args.output,
             no_prompt_reason,
         })

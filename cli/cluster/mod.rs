@@ -6,12 +6,15 @@
 //! and classifies what the API server refuses into [`ClusterError`]; `health` judges whether an
 //! object the server returned is ready, as pure functions over its JSON; `apply` sends a render
 //! wave by wave with server-side apply and waits until it is healthy; `inventory` records what
-//! an install owns as a kubectl ApplySet.
+//! an install owns as a kubectl ApplySet; `preflight` checks, before any write, that the cluster
+//! can take the install; `lock` holds a Lease per install so two runs never interleave.
 
 pub mod apply;
 pub mod client;
 pub mod health;
 pub mod inventory;
+pub mod lock;
+pub mod preflight;
 
 pub use client::{Cluster, ClusterError, Resolved, Scope};
 pub use health::{Health, health};

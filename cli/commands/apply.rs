@@ -17,9 +17,13 @@ use crate::cluster::Cluster;
 use crate::cluster::apply::{
     self, Action, ApplyError, ApplyOptions, ApplyReport, CONCURRENCY, Event,
 };
-use crate::cluster::inventory::{self, Inventory, Record};
+use crate::cluster::inventory::{self, Inventory, Parent, Record};
+use crate::cluster::lock::{self, Lock};
+use crate::cluster::preflight::{self, Expectations, PreflightError};
 use crate::errors::UserError;
 use crate::output::Printer;
+use crate::profile::PlatformProfile;
+use crate::profile::platform::Preflight;
 use crate::render::{self, RealFs};
 use crate::resource::{ResId, ResourceSet};
 use crate::settings::{ApplySettings, BuildInput};
@@ -31,6 +35,8 @@ struct Install {
     release: String,
     platform: String,
     config_digest: String,
+    /// What the platform expects of the cluster; `None` for a kustomization.
+    preflight: Option<Preflight>,
 }
 
 pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
@@ -71,10 +77,12 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
                 release: String::new(),
                 platform: String::new(),
                 config_digest: inventory::hex(&digest),
+                preflight: None,
             }
         }
         BuildInput::Profile(request) => {
             let (resolved, rendered) = super::build::build_profile(request, printer)?;
+            let profile = PlatformProfile::load(&RealFs, &request.root, &resolved.platform)?;
             let config = json!({
                 "platform": resolved.platform,
                 "release": resolved.release,
@@ -91,6 +99,7 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
                 release: resolved.release,
                 platform: resolved.platform,
                 config_digest: inventory::hex(&Sha256::digest(config.to_string().as_bytes())),
+                preflight: Some(profile.preflight),
             }
         }
     };
@@ -154,6 +163,7 @@ async fn apply_install(
         .server_version()
         .await
         .context("cannot reach the cluster")?;
+    check_cluster(settings, &install, &cluster, &version, printer).await?;
     let inventory = Inventory::new(&install.name);
     let live_parent = inventory
         .read(&cluster)
@@ -181,10 +191,144 @@ async fn apply_install(
         inventory.parent_id()
     ));
 
+    if !settings.take_over {
+        preflight::check_owner(
+            &cluster,
+            &install.name,
+            live_parent.as_ref().map(|p| &p.record),
+            &install.platform,
+        )?;
+    }
+
     if !settings.dry_run && !settings.yes {
         confirm(settings, &install, cluster.context(), printer)?;
     }
 
+    // A dry run changes nothing, so it takes no lock.
+    if settings.dry_run {
+        return apply_and_record(
+            settings,
+            &install,
+            &cluster,
+            &inventory,
+            live_parent,
+            deadline,
+            printer,
+        )
+        .await;
+    }
+    let guard = Lock::acquire(
+        &cluster,
+        &install.name,
+        &lock::holder_identity("kfctl apply"),
+        settings.lock_timeout,
+        |holder| {
+            printer.info(&format!(
+                "waiting up to {}s for the lock of install `{}`, held by `{}` since {}",
+                settings.lock_timeout.as_secs(),
+                install.name,
+                holder.identity,
+                holder.since
+            ))
+        },
+    )
+    .await?;
+    if let Some(stale) = &guard.took_over {
+        printer.warn(&format!(
+            "took over the lock of install `{}`: it was stale, held by `{}` since {} and last renewed {}",
+            install.name, stale.holder.identity, stale.holder.since, stale.renewed
+        ));
+    }
+    // Read again under the lock: another run may have recorded the install meanwhile.
+    let live_parent = match inventory.read(&cluster).await {
+        Ok(parent) => parent,
+        Err(e) => {
+            release(guard, printer).await;
+            return Err(anyhow::Error::new(e).context("cannot read the install's inventory"));
+        }
+    };
+    let owned = match settings.take_over {
+        true => Ok(()),
+        false => preflight::check_owner(
+            &cluster,
+            &install.name,
+            live_parent.as_ref().map(|p| &p.record),
+            &install.platform,
+        ),
+    };
+    let result = match owned {
+        Ok(()) => {
+            apply_and_record(
+                settings,
+                &install,
+                &cluster,
+                &inventory,
+                live_parent,
+                deadline,
+                printer,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    release(guard, printer).await;
+    result
+}
+
+/// Preflight: everything the apply needs of the cluster, every problem listed at once.
+async fn check_cluster(
+    settings: &ApplySettings,
+    install: &Install,
+    cluster: &Cluster,
+    version: &str,
+    printer: Printer,
+) -> Result<()> {
+    let expect = Expectations {
+        profile: install.preflight.as_ref(),
+        platform: &install.platform,
+        resources: &install.resources,
+        dry_run: settings.dry_run,
+    };
+    let report = preflight::check(cluster, version, &expect)
+        .await
+        .context("cannot run the preflight checks")?;
+    for warning in &report.warnings {
+        match &warning.hint {
+            Some(hint) => printer.warn(&format!("{}\n  hint: {hint}", warning.message)),
+            None => printer.warn(&warning.message),
+        }
+    }
+    if report.problems.is_empty() {
+        return Ok(());
+    }
+    Err(PreflightError::Failed {
+        context: cluster.context().to_owned(),
+        problems: report.problems,
+    }
+    .into())
+}
+
+/// Ends a run's hold on the install's lock; a failure only warns, the run's outcome stands.
+async fn release(guard: lock::LockGuard, printer: Printer) {
+    if let Err(e) = guard.release().await {
+        let hint = e
+            .hint()
+            .map(|h| format!("\n  hint: {h}"))
+            .unwrap_or_default();
+        printer.warn(&format!("{e}{hint}"));
+    }
+}
+
+/// Applies the render wave by wave and, when it is healthy, records it in the inventory.
+async fn apply_and_record(
+    settings: &ApplySettings,
+    install: &Install,
+    cluster: &Cluster,
+    inventory: &Inventory,
+    live_parent: Option<Parent>,
+    deadline: Instant,
+    printer: Printer,
+) -> Result<Outcome> {
     let group_kinds: BTreeSet<String> = install
         .resources
         .iter()
@@ -198,7 +342,7 @@ async fn apply_install(
         .collect();
     inventory
         .widen(
-            &cluster,
+            cluster,
             live_parent.as_ref(),
             &group_kinds,
             &planned_namespaces,
@@ -220,7 +364,7 @@ async fn apply_install(
             .unwrap_or_default(),
     };
     let on_event = |event: Event<'_>| print_event(printer, settings.dry_run, event);
-    let report = apply::apply(&cluster, &install.resources, &options, &on_event).await;
+    let report = apply::apply(cluster, &install.resources, &options, &on_event).await;
 
     if report.succeeded() {
         let namespaces: BTreeSet<String> = report
@@ -250,7 +394,7 @@ async fn apply_install(
         };
         inventory
             .record(
-                &cluster,
+                cluster,
                 live_parent.as_ref(),
                 &group_kinds,
                 &namespaces,
@@ -265,9 +409,9 @@ async fn apply_install(
     if settings.output == ListFormat::Json {
         let mut text = serde_json::to_string_pretty(&json_report(
             &report,
-            &cluster,
-            &install,
-            &inventory,
+            cluster,
+            install,
+            inventory,
             settings.dry_run,
         ))?;
         text.push('\n');

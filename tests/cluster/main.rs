@@ -17,6 +17,8 @@ mod deployment;
 mod gpu;
 mod gpu_manifests;
 mod health;
+mod lock;
 mod platforms;
+mod preflight;
 mod server_side_apply;
 mod webhook;
