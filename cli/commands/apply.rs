@@ -20,7 +20,6 @@ use crate::cluster::apply::{
 use crate::cluster::inventory::{self, Inventory, Record};
 use crate::errors::UserError;
 use crate::output::Printer;
-use crate::render::{self, RealFs};
 use crate::resource::{ResId, ResourceSet};
 use crate::settings::{ApplySettings, BuildInput};
 
@@ -53,8 +52,8 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
     };
     let install = match input {
         BuildInput::Dir(dir) => {
-            let rendered = render::build(&RealFs, dir)
-                .with_context(|| format!("cannot build `{}`", dir.display()))?;
+            let (_, rendered, _) =
+                super::build::render_input(input, &settings.sources, false, printer)?;
             for warning in &rendered.warnings {
                 printer.warn(warning);
             }
@@ -73,8 +72,10 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
                 config_digest: inventory::hex(&digest),
             }
         }
-        BuildInput::Profile(request) => {
-            let (resolved, rendered) = super::build::build_profile(request, printer)?;
+        BuildInput::Profile(_) => {
+            let (resolved, rendered, _) =
+                super::build::render_input(input, &settings.sources, false, printer)?;
+            let resolved = resolved.context("a profile render resolves its profile")?;
             let config = json!({
                 "platform": resolved.platform,
                 "release": resolved.release,

@@ -2,6 +2,7 @@
 //! and out. Pure data; imports nothing else of kfctl and nothing that talks to a cluster.
 
 mod id;
+pub mod images;
 mod set;
 pub mod yaml;
 
