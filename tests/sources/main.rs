@@ -199,7 +199,7 @@ fn a_remote_archive_is_fetched_verified_cached_and_reused() {
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(stdout.contains("name: from-remote"), "{stdout}");
     assert_eq!(server.requests(), ["GET /base.tar.gz"]);
-    assert_eq!(cache_entries(cache.path()), [digest.clone()]);
+    assert_eq!(cache_entries(cache.path()), vec![digest.clone()]);
     let lock = std::fs::read_to_string(app.path().join("kfctl.lock")).unwrap();
     assert!(lock.contains(&format!("sha256:{digest}")), "{lock}");
 
