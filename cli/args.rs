@@ -107,6 +107,21 @@ pub enum Command {
     /// release is marked; pick another with `--release`.
     Releases(ReleasesArgs),
 
+    /// List every container image a render uses, once each
+    ///
+    /// Renders what `kfctl build` would (same inputs) and prints the images of every workload's
+    /// containers, init containers and ephemeral containers, sorted, one per line: the list
+    /// to copy into a private registry for an air-gapped install.
+    Images(ImagesArgs),
+
+    /// Fetch, pin and mirror remote sources (archives and remote kustomize bases)
+    ///
+    /// Remote resources are verified against the sha256 pinned in `kfctl.lock` (written beside
+    /// `kfctl.yaml` or the kustomization on first fetch) and cached in
+    /// `~/.cache/kfctl/sources/<sha256>/` (`KFCTL_CACHE_DIR`, `XDG_CACHE_HOME`).
+    #[command(subcommand)]
+    Sources(SourcesCommand),
+
     /// Print a shell completion script
     ///
     /// For example: `kfctl completions bash > /etc/bash_completion.d/kfctl`.
@@ -175,6 +190,65 @@ pub struct BuildArgs {
     /// names them. The directory is created if missing.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+/// How remote sources and images are reached.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SourceArgs {
+    /// Never use the network; fail naming any remote source missing from the cache
+    ///
+    /// Remote sources must already be in the cache (`kfctl sources pull`), or in a directory
+    /// written by `kfctl sources mirror` that `KFCTL_CACHE_DIR` points at.
+    /// Environment: `KFCTL_OFFLINE=1`.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Rewrite every image reference to this registry prefix
+    ///
+    /// `--registry-mirror registry.local:5000/kf` turns `docker.io/library/mysql:8` and `mysql:8`
+    /// into `registry.local:5000/kf/library/mysql:8`, and `gcr.io/ml-pipeline/api:2` into
+    /// `registry.local:5000/kf/ml-pipeline/api:2`; tags and digests are kept.
+    /// Environment: `KFCTL_REGISTRY_MIRROR`.
+    #[arg(long, value_name = "PREFIX")]
+    pub registry_mirror: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImagesArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Fetch every remote source of a render into the cache, pinning new ones in `kfctl.lock`
+    Pull(SourcesArgs),
+    /// Fetch every remote source again and rewrite `kfctl.lock` with what upstream serves now
+    Update(SourcesArgs),
+    /// Copy every remote source of a render and `kfctl.lock` into DIR, to carry to a machine
+    /// without network
+    ///
+    /// Use it there with `KFCTL_CACHE_DIR=DIR kfctl build --offline ...`.
+    Mirror(MirrorArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SourcesArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MirrorArgs {
+    /// The directory to write (created if missing)
+    #[arg(value_name = "DIR")]
+    pub to: PathBuf,
+
+    #[command(flatten)]
+    pub build: BuildArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -276,6 +350,8 @@ pub struct ApplyArgs {
     /// wait. Default: `20s`.
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
+    #[command(flatten)]
+    pub sources: SourceArgs,
 
     /// Output format
     ///

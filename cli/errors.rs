@@ -33,6 +33,7 @@ impl ErrorClass {
 pub fn classify(err: &anyhow::Error) -> ErrorClass {
     let user = err.chain().any(|cause| {
         cause.is::<RenderError>()
+            || cause.is::<crate::source::SourceError>()
             || cause.is::<ProfileError>()
             || cause.is::<ClusterError>()
             || cause.is::<ApplyError>()
@@ -107,6 +108,12 @@ pub fn render_chain(err: &anyhow::Error) -> (Vec<String>, Vec<String>) {
             hints.push(hint);
         }
         if let Some(hint) = cause.downcast_ref::<LockError>().and_then(LockError::hint) {
+            hints.push(hint);
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<crate::source::SourceError>()
+            .and_then(crate::source::SourceError::hint)
+        {
             hints.push(hint);
         }
         if let Some(UserError { hint: Some(h), .. }) = cause.downcast_ref::<UserError>() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::args::{
     ApplyArgs, BuildArgs, ColorChoice, GlobalArgs, InitArgs, ListFormat, OutputFormat, ReleaseArg,
-    RootArg,
+    RootArg, SourceArgs,
 };
 use crate::profile::{self, KfctlConfig, ProfileError, Request, Where};
 use crate::render::RealFs;
@@ -65,6 +65,7 @@ pub struct BuildSettings {
     pub input: BuildInput,
     pub output: OutputFormat,
     pub output_dir: Option<PathBuf>,
+    pub sources: SourceSettings,
 }
 
 /// A kustomization directory, or a platform profile to resolve.
@@ -97,6 +98,7 @@ impl BuildSettings {
             input,
             output: args.output,
             output_dir: args.output_dir.clone(),
+            sources: SourceSettings::resolve(&args.sources, env),
         })
     }
 }
@@ -117,6 +119,7 @@ pub struct ApplySettings {
     pub take_over: bool,
     pub lock_timeout: Duration,
     pub output: ListFormat,
+    pub sources: SourceSettings,
     /// `None` when a confirmation may be asked; otherwise why not.
     pub no_prompt_reason: Option<String>,
 }
@@ -157,6 +160,7 @@ impl ApplySettings {
             take_over: args.take_over,
             lock_timeout: args.lock_timeout,
             output: args.output,
+            sources: SourceSettings::resolve(&args.sources, env),
             no_prompt_reason,
         })
     }
@@ -413,5 +417,36 @@ mod tests {
         );
         let s = build(&["kfctl", "build"], &[]);
         assert!(matches!(s.input, BuildInput::Dir(ref d) if d == Path::new(".")));
+    }
+}
+
+/// Where remote sources come from and where images are pulled from.
+#[derive(Debug, Clone)]
+pub struct SourceSettings {
+    pub cache_dir: PathBuf,
+    /// `--offline` or `KFCTL_OFFLINE=1`.
+    pub offline: bool,
+    /// `--registry-mirror` or `KFCTL_REGISTRY_MIRROR`.
+    pub registry_mirror: Option<String>,
+    /// `KFCTL_GITHUB_URL`, for a GitHub mirror; default `https://github.com`.
+    pub github_url: String,
+}
+
+impl SourceSettings {
+    pub fn resolve(args: &SourceArgs, env: &dyn Env) -> Self {
+        let offline_env = env
+            .var("KFCTL_OFFLINE")
+            .is_some_and(|v| !matches!(v.as_str(), "0" | "false" | "no"));
+        SourceSettings {
+            cache_dir: crate::source::default_cache_dir(|name| env.var(name)),
+            offline: args.offline || offline_env,
+            registry_mirror: args
+                .registry_mirror
+                .clone()
+                .or_else(|| env.var("KFCTL_REGISTRY_MIRROR")),
+            github_url: env
+                .var("KFCTL_GITHUB_URL")
+                .unwrap_or_else(|| "https://github.com".to_owned()),
+        }
     }
 }

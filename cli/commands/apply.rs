@@ -24,7 +24,7 @@ use crate::errors::UserError;
 use crate::output::Printer;
 use crate::profile::PlatformProfile;
 use crate::profile::platform::Preflight;
-use crate::render::{self, RealFs};
+use crate::render::RealFs;
 use crate::resource::{ResId, ResourceSet};
 use crate::settings::{ApplySettings, BuildInput};
 
@@ -59,8 +59,8 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
     };
     let install = match input {
         BuildInput::Dir(dir) => {
-            let rendered = render::build(&RealFs, dir)
-                .with_context(|| format!("cannot build `{}`", dir.display()))?;
+            let (_, rendered, _) =
+                super::build::render_input(input, &settings.sources, false, printer)?;
             for warning in &rendered.warnings {
                 printer.warn(warning);
             }
@@ -81,7 +81,9 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
             }
         }
         BuildInput::Profile(request) => {
-            let (resolved, rendered) = super::build::build_profile(request, printer)?;
+            let (resolved, rendered, _) =
+                super::build::render_input(input, &settings.sources, false, printer)?;
+            let resolved = resolved.context("a profile render resolves its profile")?;
             let profile = PlatformProfile::load(&RealFs, &request.root, &resolved.platform)?;
             let config = json!({
                 "platform": resolved.platform,

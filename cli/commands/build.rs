@@ -10,16 +10,13 @@ use super::Outcome;
 use crate::args::OutputFormat;
 use crate::output::Printer;
 use crate::profile::{self, Request};
-use crate::render::{self, RealFs};
-use crate::resource::{Resource, yaml};
-use crate::settings::{BuildInput, BuildSettings};
+use crate::render::{self, Fs};
+use crate::resource::{Resource, images, yaml};
+use crate::settings::{BuildInput, BuildSettings, SourceSettings};
+use crate::source::{FetchOptions, LOCK_FILE, SourceFs, SourceOptions, Sources};
 
 pub fn run(settings: &BuildSettings, printer: Printer) -> Result<Outcome> {
-    let rendered = match &settings.input {
-        BuildInput::Dir(dir) => render::build(&RealFs, dir)
-            .with_context(|| format!("cannot build `{}`", dir.display()))?,
-        BuildInput::Profile(request) => build_profile(request, printer)?.1,
-    };
+    let (_, rendered, _) = render_input(&settings.input, &settings.sources, false, printer)?;
     for warning in &rendered.warnings {
         printer.warn(warning);
     }
@@ -31,7 +28,69 @@ pub fn run(settings: &BuildSettings, printer: Printer) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// The resolver for an input's remote sources, its `kfctl.lock` beside the kustomization or
+/// `kfctl.yaml`.
+pub(super) fn sources_for(
+    input: &BuildInput,
+    settings: &SourceSettings,
+    update: bool,
+    printer: Printer,
+) -> Result<Sources> {
+    let lock_dir = match input {
+        BuildInput::Dir(dir) => dir.clone(),
+        BuildInput::Profile(request) => match &request.config {
+            Some(config) => config
+                .file
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| request.cwd.clone()),
+            None => request.cwd.clone(),
+        },
+    };
+    let opts = SourceOptions {
+        cache_dir: settings.cache_dir.clone(),
+        offline: settings.offline,
+        update,
+        github_url: settings.github_url.clone(),
+        fetch: FetchOptions {
+            progress: !printer.quiet,
+            ..FetchOptions::default()
+        },
+    };
+    Ok(Sources::new(opts, &lock_dir.join(LOCK_FILE))?)
+}
+
+/// Renders a build input, fetching its remote sources, writing new pins to `kfctl.lock`, and
+/// pointing its images at the registry mirror when one is set.
+pub(super) fn render_input(
+    input: &BuildInput,
+    settings: &SourceSettings,
+    update: bool,
+    printer: Printer,
+) -> Result<(Option<profile::ResolvedProfile>, render::Rendered, Sources)> {
+    let sources = sources_for(input, settings, update, printer)?;
+    let fs = SourceFs { sources: &sources };
+    let (resolved, mut rendered) = match input {
+        BuildInput::Dir(dir) => (
+            None,
+            render::build(&fs, dir).with_context(|| format!("cannot build `{}`", dir.display()))?,
+        ),
+        BuildInput::Profile(request) => {
+            let (resolved, rendered) = build_profile(&fs, request, printer)?;
+            (Some(resolved), rendered)
+        }
+    };
+    if let Some(path) = sources.save_lock()? {
+        printer.info(&format!("pinned remote sources in `{}`", path.display()));
+    }
+    if let Some(prefix) = &settings.registry_mirror {
+        images::rewrite(rendered.resources.iter_mut(), prefix);
+    }
+    Ok((resolved, rendered, sources))
+}
+
 pub(super) fn build_profile(
+    fs: &dyn Fs,
     request: &Request,
     printer: Printer,
 ) -> Result<(profile::ResolvedProfile, render::Rendered)> {
@@ -39,7 +98,7 @@ pub(super) fn build_profile(
         Some((p, _)) => format!("cannot build platform `{p}`"),
         None => "cannot build".to_owned(),
     };
-    let resolved = profile::resolve(&RealFs, request).context(what.clone())?;
+    let resolved = profile::resolve(fs, request).context(what.clone())?;
     for (component, needed_by) in &resolved.added {
         printer.info(&format!(
             "enabling component `{component}`, which `{needed_by}` needs"
@@ -52,7 +111,7 @@ pub(super) fn build_profile(
         components = resolved.components.len(),
         "rendering profile"
     );
-    let mut rendered = profile::render(&RealFs, &resolved).context(what)?;
+    let mut rendered = profile::render(fs, &resolved).context(what)?;
     // Deprecated fields and unused vars in the upstream manifests are upstream's to fix; a
     // profile build shows them only with `-v`.
     for warning in rendered.warnings.drain(..) {

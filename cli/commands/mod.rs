@@ -3,7 +3,9 @@
 mod apply;
 mod build;
 mod catalog;
+mod images;
 mod init;
+mod sources;
 
 use anyhow::{Context, Result};
 
@@ -82,6 +84,12 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
             }
             catalog::releases(&settings, a.output, printer)
         }
+        Command::Images(a) => {
+            let settings = BuildSettings::resolve(&a.build, &ProcessEnv)
+                .context("cannot load the configuration")?;
+            images::run(&settings, printer)
+        }
+        Command::Sources(command) => sources::run(command, printer),
         Command::Completions(c) => {
             use clap::CommandFactory;
             let mut cmd = Args::command();

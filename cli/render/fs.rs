@@ -10,6 +10,22 @@ pub trait Fs: Sync {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     fn is_dir(&self, path: &Path) -> bool;
     fn is_file(&self, path: &Path) -> bool;
+
+    /// The local copy of a remote kustomize resource (`github.com/org/repo/dir?ref=TAG`,
+    /// `https://host/file.yaml`): a directory or a file. `None` when this filesystem has no
+    /// resolver, which the render reports as an unsupported remote resource. The render itself
+    /// never fetches; a resolver outside it (`crate::source`) does.
+    fn remote(&self, _url: &str) -> Option<Result<PathBuf, RemoteFailure>> {
+        None
+    }
+}
+
+/// Why a remote resource has no local copy, as the resolver explains it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteFailure {
+    /// The cause chain, already formatted.
+    pub message: String,
+    pub hint: Option<String>,
 }
 
 /// The machine's filesystem.
@@ -82,6 +98,9 @@ impl Fs for LayeredFs<'_> {
     }
     fn is_file(&self, path: &Path) -> bool {
         self.upper.is_file(path) || self.lower.is_file(path)
+    }
+    fn remote(&self, url: &str) -> Option<Result<PathBuf, RemoteFailure>> {
+        self.lower.remote(url)
     }
 }
 

@@ -317,13 +317,11 @@ impl Loader<'_> {
         let generated = generators::generate(self.fs, target)?;
         generators::absorb(&mut acc.resources, generated, target)?;
         for entry in &target.k.components {
-            if is_remote(entry) {
-                return Err(RenderError::Remote {
-                    url: entry.clone(),
-                    at: target.loc_of(entry),
-                });
-            }
-            let dir = clean(&target.dir.join(entry));
+            let dir = if is_remote(entry) {
+                self.remote_copy(target, entry)?
+            } else {
+                clean(&target.dir.join(entry))
+            };
             if !self.fs.is_dir(&dir) {
                 return Err(RenderError::Missing {
                     entry: entry.clone(),
@@ -351,15 +349,19 @@ impl Loader<'_> {
         entry: &str,
         acc: &mut Accumulator,
     ) -> Result<(), RenderError> {
-        if is_remote(entry) {
-            return Err(RenderError::Remote {
-                url: entry.to_owned(),
-                at: target.loc_of(entry),
-            });
-        }
-        let path = clean(&target.dir.join(entry));
+        let remote = is_remote(entry);
+        let path = if remote {
+            self.remote_copy(target, entry)?
+        } else {
+            clean(&target.dir.join(entry))
+        };
         if self.fs.is_file(&path) {
-            let path = target.resolve_in_root(entry)?;
+            // A remote file is its own root; a local one must stay inside the kustomization's.
+            let path = if remote {
+                path
+            } else {
+                target.resolve_in_root(entry)?
+            };
             let text = read_text(self.fs, &path)?;
             for res in parse_resources(&text, &path)? {
                 acc.resources.push(res)?;
@@ -374,6 +376,22 @@ impl Loader<'_> {
             entry: entry.to_owned(),
             at: target.loc_of(entry),
         })
+    }
+
+    /// The local copy of a remote resource, from the filesystem's resolver.
+    fn remote_copy(&self, target: &Target, entry: &str) -> Result<PathBuf, RenderError> {
+        match self.fs.remote(entry) {
+            None => Err(RenderError::Remote {
+                url: entry.to_owned(),
+                at: target.loc_of(entry),
+            }),
+            Some(Err(failure)) => Err(RenderError::RemoteFetch {
+                url: entry.to_owned(),
+                failure,
+                at: target.loc_of(entry),
+            }),
+            Some(Ok(path)) => Ok(clean(&path)),
+        }
     }
 }
 

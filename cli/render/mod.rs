@@ -22,7 +22,7 @@ pub mod vars;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use fs::{Fs, LayeredFs, MemFs, RealFs};
+pub use fs::{Fs, LayeredFs, MemFs, RealFs, RemoteFailure};
 pub use load::{Target, build};
 
 use crate::resource::{DuplicateId, Origin, ResId, ResourceSet, yaml::YamlError};
@@ -113,6 +113,13 @@ pub enum RenderError {
     #[error("{at}: remote resource `{url}` is not supported by `kfctl build`")]
     Remote { url: String, at: Loc },
 
+    #[error("{at}: cannot fetch remote resource `{url}`: {}", failure.message)]
+    RemoteFetch {
+        url: String,
+        failure: RemoteFailure,
+        at: Loc,
+    },
+
     #[error("{0}")]
     Duplicate(Box<DuplicateId>),
 
@@ -190,6 +197,7 @@ impl RenderError {
                 "vendor the remote base into a local directory and list that under `resources`"
                     .to_owned()
             }
+            RenderError::RemoteFetch { failure, .. } => return failure.hint.clone(),
             RenderError::OutsideRoot { .. } => {
                 "move the file under the kustomization's directory, or make the other directory a kustomization and list it under `resources`".to_owned()
             }

@@ -3,6 +3,7 @@
 
 pub mod compare;
 mod id;
+pub mod images;
 mod set;
 pub mod yaml;
 

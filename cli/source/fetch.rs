@@ -1,0 +1,230 @@
+//! Downloading one URL to a file while hashing it: timeouts, retries with backoff, and a
+//! resumed (HTTP `Range`) or restarted download after a dropped connection.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, IsTerminal, Read, Seek, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::SourceError;
+
+/// How downloads behave.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    pub attempts: u32,
+    /// The wait before the first retry; it doubles on each one.
+    pub backoff: Duration,
+    pub connect_timeout: Duration,
+    /// A whole download's limit.
+    pub timeout: Duration,
+    pub max_bytes: u64,
+    /// A progress bar on stderr when it is a terminal.
+    pub progress: bool,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+            connect_timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(600),
+            max_bytes: 2 << 30,
+            progress: true,
+        }
+    }
+}
+
+/// Downloads `url` into `dest` (created or truncated) and returns the sha256 of what it holds.
+///
+/// The blocking client runs on its own thread: it owns a runtime, which may not be created or
+/// dropped inside a caller's async context.
+pub fn download(url: &str, dest: &Path, opts: &FetchOptions) -> Result<String, SourceError> {
+    std::thread::scope(|s| {
+        s.spawn(|| download_here(url, dest, opts))
+            .join()
+            .unwrap_or_else(|_| {
+                Err(SourceError::Download {
+                    url: url.to_owned(),
+                    message: "the download thread panicked".to_owned(),
+                })
+            })
+    })
+}
+
+enum Attempt {
+    Done,
+    /// Worth another try; what went wrong.
+    Retry(String),
+}
+
+fn download_here(url: &str, dest: &Path, opts: &FetchOptions) -> Result<String, SourceError> {
+    // kube installs the same provider; whichever comes first wins and the other is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::blocking::Client::builder()
+        .connect_timeout(opts.connect_timeout)
+        .timeout(opts.timeout)
+        .user_agent(concat!("kfctl/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| SourceError::Download {
+            url: url.to_owned(),
+            message: chain(&e),
+        })?;
+    let io_err = |source| SourceError::Write {
+        path: dest.to_path_buf(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .read(true)
+        .truncate(true)
+        .open(dest)
+        .map_err(io_err)?;
+    let mut hasher = Sha256::new();
+    let bar = progress_bar(opts.progress, url);
+    let mut last = String::new();
+    for attempt in 0..opts.attempts {
+        if attempt > 0 {
+            let wait = opts.backoff * 2u32.saturating_pow(attempt - 1);
+            tracing::info!(url, attempt, ?wait, "retrying download: {last}");
+            std::thread::sleep(wait);
+        }
+        match try_once(&client, url, &mut file, &mut hasher, opts, &bar)? {
+            Attempt::Done => {
+                bar.finish_and_clear();
+                file.flush().map_err(io_err)?;
+                return Ok(format!("{:x}", hasher.finalize()));
+            }
+            Attempt::Retry(why) => last = why,
+        }
+    }
+    bar.finish_and_clear();
+    Err(SourceError::Download {
+        url: url.to_owned(),
+        message: format!("gave up after {} attempts: {last}", opts.attempts),
+    })
+}
+
+fn try_once(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    file: &mut File,
+    hasher: &mut Sha256,
+    opts: &FetchOptions,
+    bar: &indicatif::ProgressBar,
+) -> Result<Attempt, SourceError> {
+    let have = file
+        .stream_position()
+        .map_err(|source| SourceError::Write {
+            path: url.into(),
+            source,
+        })?;
+    let mut req = client.get(url);
+    if have > 0 {
+        req = req.header(reqwest::header::RANGE, format!("bytes={have}-"));
+    }
+    let mut resp = match req.send() {
+        Ok(r) => r,
+        Err(e) => return Ok(Attempt::Retry(chain(&e))),
+    };
+    let status = resp.status();
+    if status == reqwest::StatusCode::PARTIAL_CONTENT && have > 0 {
+        tracing::info!(url, offset = have, "resuming download");
+    } else if status.is_success() {
+        if have > 0 {
+            // The server ignored the range: start over.
+            file.set_len(0)
+                .and_then(|_| file.rewind())
+                .map_err(|source| SourceError::Write {
+                    path: url.into(),
+                    source,
+                })?;
+            *hasher = Sha256::new();
+            bar.set_position(0);
+        }
+    } else if status.is_server_error()
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+    {
+        return Ok(Attempt::Retry(format!("the server answered {status}")));
+    } else {
+        return Err(SourceError::Status {
+            url: url.to_owned(),
+            status: status.to_string(),
+        });
+    }
+    let expected = resp
+        .content_length()
+        .map(|len| len + file.stream_position().unwrap_or(0));
+    if let Some(len) = expected {
+        bar.set_length(len);
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match resp.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Ok(Attempt::Retry(format!("the connection broke: {e}"))),
+        };
+        file.write_all(&buf[..n])
+            .map_err(|source| SourceError::Write {
+                path: url.into(),
+                source,
+            })?;
+        hasher.update(&buf[..n]);
+        bar.inc(n as u64);
+        if file.stream_position().unwrap_or(0) > opts.max_bytes {
+            return Err(SourceError::TooLarge {
+                url: url.to_owned(),
+                limit: opts.max_bytes,
+            });
+        }
+    }
+    // A body shorter than announced is a dropped connection, not a finished download.
+    if let Some(expected) = expected
+        && file.stream_position().unwrap_or(0) < expected
+    {
+        return Ok(Attempt::Retry(
+            "the connection closed before the end".to_owned(),
+        ));
+    }
+    Ok(Attempt::Done)
+}
+
+fn progress_bar(wanted: bool, url: &str) -> indicatif::ProgressBar {
+    if !wanted || !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(url.rsplit('/').next().unwrap_or(url).to_owned());
+    bar
+}
+
+/// The error and its causes on one line (reqwest hides the useful part in its sources).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
+}
+
+/// The sha256 of a file already on disk.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut f = File::open(path)?;
+    let mut hasher = Sha256::new();
+    io::copy(&mut f, &mut hasher)?;
+    Ok(format!("{:x}", hasher.finalize()))
+}

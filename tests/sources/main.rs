@@ -1,0 +1,381 @@
+//! Remote sources against a loopback HTTP server started by each test: fetching, verifying,
+//! caching, refusing unsafe archives, resuming dropped downloads, and `--offline`.
+
+#![allow(clippy::unwrap_used)]
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use assert_cmd::Command;
+use sha2::Digest;
+
+/// A minimal HTTP/1.1 file server: GET with optional `Range: bytes=N-`, one request per
+/// connection. `drop_first` cuts the first response to a path after that many bytes.
+struct Server {
+    port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(files: BTreeMap<String, Vec<u8>>, drop_first: Option<usize>) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = requests.clone();
+        let served = Arc::new(AtomicUsize::new(0));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let n = served.fetch_add(1, Ordering::SeqCst);
+                let cut = if n == 0 { drop_first } else { None };
+                handle(stream, &files, &log, cut);
+            }
+        });
+        Server { port, requests }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.port)
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn handle(
+    mut stream: TcpStream,
+    files: &BTreeMap<String, Vec<u8>>,
+    log: &Mutex<Vec<String>>,
+    cut: Option<usize>,
+) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let path = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .trim_start_matches('/')
+        .to_owned();
+    let mut range = None;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap() == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("range: bytes=") {
+            range = v.trim().trim_end_matches('-').parse::<usize>().ok();
+        }
+    }
+    log.lock().unwrap().push(match range {
+        Some(r) => format!("GET /{path} from {r}"),
+        None => format!("GET /{path}"),
+    });
+    let Some(body) = files.get(&path) else {
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+    };
+    let (status, part) = match range {
+        Some(start) if start < body.len() => ("206 Partial Content", &body[start..]),
+        _ => ("200 OK", &body[..]),
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n",
+        part.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    match cut {
+        Some(n) => {
+            let _ = stream.write_all(&part[..n.min(part.len())]);
+            let _ = stream.flush();
+            // Dropping the stream mid-body is the broken connection.
+        }
+        None => {
+            let _ = stream.write_all(part);
+        }
+    }
+}
+
+/// A tar.gz from (path, content) pairs, under one top directory as git hosts write them.
+fn tar_gz(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    for (path, content) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, format!("repo-1.0/{path}"), content.as_bytes())
+            .unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+/// A tar.gz with one raw entry whose name (and link target) the tar crate would not allow.
+fn raw_tar_gz(name: &str, kind: tar::EntryType, link: &str, content: &[u8]) -> Vec<u8> {
+    let mut header = tar::Header::new_old();
+    {
+        let old = header.as_old_mut();
+        old.name[..name.len()].copy_from_slice(name.as_bytes());
+        old.linkname[..link.len()].copy_from_slice(link.as_bytes());
+    }
+    header.set_entry_type(kind);
+    header.set_size(content.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let mut tar = header.as_bytes().to_vec();
+    tar.extend_from_slice(content);
+    tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+const BASE_KUSTOMIZATION: &str = "resources:\n- cm.yaml\n";
+const BASE_CM: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-remote\ndata:\n  a: b\n";
+
+fn base_archive() -> Vec<u8> {
+    tar_gz(&[
+        ("base/kustomization.yaml", BASE_KUSTOMIZATION),
+        ("base/cm.yaml", BASE_CM),
+    ])
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// A kustomization naming `resource`, in a fresh directory.
+fn app(resource: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        format!("resources:\n- {resource}\n"),
+    )
+    .unwrap();
+    dir
+}
+
+fn kfctl(cache: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("kfctl").unwrap();
+    cmd.env("KFCTL_CACHE_DIR", cache)
+        .env_remove("KFCTL_OFFLINE")
+        .env("NO_COLOR", "1")
+        .env("NO_PROXY", "127.0.0.1");
+    cmd
+}
+
+fn cache_entries(cache: &Path) -> Vec<String> {
+    match std::fs::read_dir(cache.join("sources")) {
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn a_remote_archive_is_fetched_verified_cached_and_reused() {
+    let archive = base_archive();
+    let digest = sha256(&archive);
+    let server = Server::start(BTreeMap::from([("base.tar.gz".to_owned(), archive)]), None);
+    let app = app(&format!("{}//base", server.url("base.tar.gz")));
+    let cache = tempfile::tempdir().unwrap();
+
+    let out = kfctl(cache.path())
+        .args(["build"])
+        .arg(app.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(stdout.contains("name: from-remote"), "{stdout}");
+    assert_eq!(server.requests(), ["GET /base.tar.gz"]);
+    assert_eq!(cache_entries(cache.path()), vec![digest.clone()]);
+    let lock = std::fs::read_to_string(app.path().join("kfctl.lock")).unwrap();
+    assert!(lock.contains(&format!("sha256:{digest}")), "{lock}");
+
+    let again = kfctl(cache.path())
+        .args(["build"])
+        .arg(app.path())
+        .assert()
+        .success();
+    assert_eq!(String::from_utf8_lossy(&again.get_output().stdout), stdout);
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "the second build must not fetch"
+    );
+
+    // Offline with the entry cached works too.
+    kfctl(cache.path())
+        .args(["build", "--offline"])
+        .arg(app.path())
+        .assert()
+        .success();
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn a_wrong_sha256_is_refused_and_nothing_is_cached() {
+    let archive = base_archive();
+    let actual = sha256(&archive);
+    let server = Server::start(BTreeMap::from([("base.tar.gz".to_owned(), archive)]), None);
+    let url = server.url("base.tar.gz");
+    let app = app(&format!("{url}//base"));
+    let wrong = "0".repeat(64);
+    std::fs::write(
+        app.path().join("kfctl.lock"),
+        format!("version: 1\nsources:\n  \"{url}\": sha256:{wrong}\n"),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = kfctl(cache.path())
+        .args(["build"])
+        .arg(app.path())
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("expected sha256:{wrong}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("got sha256:{actual}")), "{stderr}");
+    assert!(stderr.contains("kfctl sources update"), "{stderr}");
+    assert_eq!(cache_entries(cache.path()), Vec::<String>::new());
+
+    // `sources update` re-pins on purpose.
+    kfctl(cache.path())
+        .args(["sources", "update"])
+        .arg(app.path())
+        .assert()
+        .success();
+    let lock = std::fs::read_to_string(app.path().join("kfctl.lock")).unwrap();
+    assert!(lock.contains(&actual), "{lock}");
+}
+
+#[test]
+fn traversal_and_link_escape_archives_are_refused() {
+    let traversal = raw_tar_gz(
+        "../evil.yaml",
+        tar::EntryType::Regular,
+        "",
+        BASE_CM.as_bytes(),
+    );
+    let link = raw_tar_gz("base", tar::EntryType::Symlink, "../../..", b"");
+    let absolute = raw_tar_gz("/etc/evil", tar::EntryType::Regular, "", b"x");
+    let device = raw_tar_gz("dev", tar::EntryType::Char, "", b"");
+    let server = Server::start(
+        BTreeMap::from([
+            ("traversal.tar.gz".to_owned(), traversal),
+            ("link.tar.gz".to_owned(), link),
+            ("absolute.tar.gz".to_owned(), absolute),
+            ("device.tar.gz".to_owned(), device),
+        ]),
+        None,
+    );
+    for (name, why) in [
+        ("traversal", "contains `..`"),
+        ("link", "link that leaves the archive"),
+        ("absolute", "is absolute"),
+        ("device", "device or pipe"),
+    ] {
+        let app = app(&format!("{}//base", server.url(&format!("{name}.tar.gz"))));
+        let cache = tempfile::tempdir().unwrap();
+        let out = kfctl(cache.path())
+            .args(["build"])
+            .arg(app.path())
+            .assert()
+            .code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains("is refused") && stderr.contains(why),
+            "{name}: {stderr}"
+        );
+        assert_eq!(cache_entries(cache.path()), Vec::<String>::new(), "{name}");
+        assert!(!cache.path().parent().unwrap().join("evil.yaml").exists());
+    }
+}
+
+#[test]
+fn a_dropped_download_is_resumed_and_verified() {
+    let archive = base_archive();
+    let digest = sha256(&archive);
+    let half = archive.len() / 2;
+    let server = Server::start(
+        BTreeMap::from([("base.tar.gz".to_owned(), archive)]),
+        Some(half),
+    );
+    let app = app(&format!("{}//base", server.url("base.tar.gz")));
+    let cache = tempfile::tempdir().unwrap();
+    let out = kfctl(cache.path())
+        .args(["build"])
+        .arg(app.path())
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("name: from-remote"));
+    assert_eq!(
+        server.requests(),
+        [
+            "GET /base.tar.gz".to_owned(),
+            format!("GET /base.tar.gz from {half}")
+        ]
+    );
+    assert_eq!(cache_entries(cache.path()), [digest]);
+}
+
+#[test]
+fn offline_with_an_empty_cache_names_the_source() {
+    let server = Server::start(BTreeMap::new(), None);
+    let url = server.url("base.tar.gz");
+    let app = app(&format!("{url}//base"));
+    let cache = tempfile::tempdir().unwrap();
+    let out = kfctl(cache.path())
+        .env("KFCTL_OFFLINE", "1")
+        .args(["build"])
+        .arg(app.path())
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("`{url}` is not in the source cache")),
+        "{stderr}"
+    );
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn a_remote_file_and_a_mirror_work_offline() {
+    let server = Server::start(
+        BTreeMap::from([("cm.yaml".to_owned(), BASE_CM.as_bytes().to_vec())]),
+        None,
+    );
+    let app = app(&server.url("cm.yaml"));
+    let cache = tempfile::tempdir().unwrap();
+    let mirror = tempfile::tempdir().unwrap();
+    kfctl(cache.path())
+        .args(["sources", "mirror"])
+        .arg(mirror.path())
+        .arg(app.path())
+        .assert()
+        .success();
+    assert!(mirror.path().join("kfctl.lock").is_file());
+    let fresh = app.path().join("kfctl.lock");
+    std::fs::remove_file(&fresh).ok();
+    std::fs::copy(mirror.path().join("kfctl.lock"), &fresh).unwrap();
+    let out = kfctl(mirror.path())
+        .args(["build", "--offline"])
+        .arg(app.path())
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("name: from-remote"));
+    assert_eq!(server.requests().len(), 1);
+}
