@@ -7,6 +7,7 @@
 
 use crate::cluster::ClusterError;
 use crate::cluster::apply::ApplyError;
+use crate::cluster::prune::RemoveError;
 use crate::profile::ProfileError;
 use crate::render::RenderError;
 use crate::resource::yaml::YamlError;
@@ -34,6 +35,7 @@ pub fn classify(err: &anyhow::Error) -> ErrorClass {
             || cause.is::<ProfileError>()
             || cause.is::<ClusterError>()
             || cause.is::<ApplyError>()
+            || cause.is::<RemoveError>()
             || cause.is::<YamlError>()
             || cause.is::<UserError>()
             || cause
@@ -93,6 +95,12 @@ pub fn render_chain(err: &anyhow::Error) -> (Vec<String>, Vec<String>) {
         if let Some(hint) = cause
             .downcast_ref::<ApplyError>()
             .and_then(ApplyError::hint)
+        {
+            hints.push(hint);
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<RemoveError>()
+            .and_then(RemoveError::hint)
         {
             hints.push(hint);
         }

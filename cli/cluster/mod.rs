@@ -6,12 +6,14 @@
 //! and classifies what the API server refuses into [`ClusterError`]; `health` judges whether an
 //! object the server returned is ready, as pure functions over its JSON; `apply` sends a render
 //! wave by wave with server-side apply and waits until it is healthy; `inventory` records what
-//! an install owns as a kubectl ApplySet.
+//! an install owns as a kubectl ApplySet; `prune` removes what an install no longer
+//! brings, or all of it.
 
 pub mod apply;
 pub mod client;
 pub mod health;
 pub mod inventory;
+pub mod prune;
 
 pub use client::{Cluster, ClusterError, Resolved, Scope};
 pub use health::{Health, health};
