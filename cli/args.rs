@@ -80,7 +80,7 @@ pub enum Command {
     /// in a kubectl ApplySet parent, ConfigMap `kfctl-<name>` in `kube-system`.
     Apply(ApplyArgs),
 
-    /// Remove an install from a cluster, keeping volumes, CRDs and namespaces users still use
+    /// Remove an install, keeping volumes, CRDs and namespaces still in use
     ///
     /// Reads the install's inventory (ConfigMap `kfctl-<name>` in `kube-system`), not a render:
     /// what it lists and every object labelled as its member are deleted in the reverse of

@@ -476,6 +476,34 @@ mod tests {
     }
 
     #[test]
+    fn delete_names_the_install_as_apply_does() {
+        let resolve = |argv: &[&str], env: &[(&'static str, &'static str)]| {
+            let Command::Delete(d) = Args::parse_from(argv).command else {
+                panic!("not a delete")
+            };
+            DeleteSettings::resolve(&d, &FakeEnv(env.iter().copied().collect()))
+                .unwrap()
+                .target
+        };
+        assert_eq!(
+            resolve(&["kfctl", "delete", "--name", "demo", "-k", "dir"], &[]),
+            DeleteTarget::Name("demo".into())
+        );
+        assert_eq!(
+            resolve(&["kfctl", "delete", "-k", "some/dir"], &[]),
+            DeleteTarget::Dir("some/dir".into())
+        );
+        assert_eq!(
+            resolve(&["kfctl", "delete"], &[(ENV_PLATFORM, "gcp")]),
+            DeleteTarget::Platform(Some("gcp".into()))
+        );
+        assert_eq!(
+            resolve(&["kfctl", "delete"], &[]),
+            DeleteTarget::Platform(None)
+        );
+    }
+
+    #[test]
     fn a_directory_argument_wins_over_a_platform_from_the_environment() {
         let s = build(&["kfctl", "build", "some/dir"], &[(ENV_PLATFORM, "gcp")]);
         assert!(matches!(s.input, BuildInput::Dir(ref d) if d == Path::new("some/dir")));
