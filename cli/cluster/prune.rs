@@ -2,8 +2,9 @@
 //! install (`kfctl delete`).
 //!
 //! An install's members are found as kubectl's ApplySet prune finds them: every object labelled
-//! `applyset.kubernetes.io/part-of=<id>` among the parent's contains-group-kinds, in its
-//! namespaces (so objects an interrupted apply wrote before recording them are found too), plus
+//! `applyset.kubernetes.io/part-of=<id>` among the parent's contains-group-kinds (so objects an
+//! interrupted apply wrote before recording them are found too; the parent is widened before
+//! any write), plus
 //! every object of kfctl's record whose live label still names this install. An object whose
 //! live label names another install, or none, is never removed.
 //!
@@ -235,30 +236,36 @@ pub async fn find_members(
 
     let served = cluster.listable_kinds().await?;
     let selector = format!("{LABEL_PART_OF}={}", inventory.id);
-    let mut lists = Vec::new();
+    let mut kinds = Vec::new();
     for group_kind in group_kinds {
         let (group, kind) = split_group_kind(group_kind);
         // A kind no longer served (its CRD is gone) has no objects left to find.
-        let Some((gvk, resolved)) = served
+        if let Some(served) = served
             .iter()
             .find(|(g, _)| g.group == group && g.kind == kind)
-        else {
-            continue;
-        };
-        match resolved.scope {
-            Scope::Cluster => lists.push((gvk, resolved, None)),
-            Scope::Namespaced => {
-                for ns in &namespaces {
-                    lists.push((gvk, resolved, Some(*ns)));
-                }
-            }
+        {
+            kinds.push(served);
         }
     }
-    let listed: Vec<Result<Vec<(Gvk, Value)>, ClusterError>> = futures::stream::iter(lists)
-        .map(|(gvk, resolved, ns)| {
+    // One list per kind across the cluster (the label names this install alone), rather than
+    // kubectl's one per kind and namespace: an install of Kubeflow has about a hundred kinds in
+    // a dozen namespaces, and a no-op apply should stay cheap. A user who may not list
+    // cluster-wide gets the per-namespace lists.
+    let listed: Vec<Result<Vec<(Gvk, Value)>, ClusterError>> = futures::stream::iter(kinds)
+        .map(|(gvk, resolved)| {
             let selector = selector.as_str();
+            let namespaces = &namespaces;
             async move {
-                let items = list(cluster, resolved, ns, Some(selector)).await?;
+                let items = match list(cluster, resolved, None, Some(selector)).await {
+                    Err(ClusterError::Forbidden { .. }) if resolved.scope == Scope::Namespaced => {
+                        let mut items = Vec::new();
+                        for ns in namespaces {
+                            items.extend(list(cluster, resolved, Some(ns), Some(selector)).await?);
+                        }
+                        items
+                    }
+                    other => other?,
+                };
                 Ok(items.into_iter().map(|b| (gvk.clone(), b)).collect())
             }
         })
@@ -568,7 +575,7 @@ fn describe(
     let mut text = parts.join("\n  ");
     if not_started > 0 {
         text.push_str(&format!(
-            "\n  ({not_started} objects of earlier waves were not deleted, and stay in the inventory)"
+            "\n  ({not_started} objects due to go after them were not deleted, and stay in the inventory)"
         ));
     }
     text
