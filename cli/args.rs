@@ -85,9 +85,10 @@ pub enum Command {
     /// Reads the install's inventory (ConfigMap `kfctl-<name>` in `kube-system`), not a render:
     /// what it lists and every object labelled as its member are deleted in the reverse of
     /// apply's waves, each wave waited on until it is gone. PersistentVolumeClaims, CRDs (and so
-    /// the custom resources of them) and namespaces holding objects that are not the install's
-    /// are kept, and released from the install, unless `--purge`. An object still there when
-    /// `--timeout` passes is named with the finalizers holding it. The inventory goes last.
+    /// the custom resources of them) and namespaces holding user work that is not the install's
+    /// (pods, volumes, workloads, custom resources) are kept, and released from the install,
+    /// unless `--purge`. An object still there when `--timeout` passes is named with the
+    /// finalizers holding it. The inventory goes last.
     Delete(DeleteArgs),
 
     /// Write a `kfctl.yaml` by answering a few questions
@@ -282,8 +283,8 @@ pub struct ApplyArgs {
     ///
     /// By default, once everything applied is healthy, objects of the install that are not in
     /// this render (recorded in its inventory, or labelled as its members) are deleted, in the
-    /// reverse of the apply's waves; PersistentVolumeClaims, CRDs and namespaces holding
-    /// objects that are not the install's are kept unless `--purge`.
+    /// reverse of the apply's waves; PersistentVolumeClaims, CRDs and namespaces holding user
+    /// work that is not the install's are kept unless `--purge`.
     #[arg(long)]
     pub no_prune: bool,
 
@@ -329,7 +330,7 @@ pub struct DeleteArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
 
-    /// Also delete PersistentVolumeClaims, CRDs and namespaces holding other objects
+    /// Also delete PersistentVolumeClaims, CRDs and namespaces holding user work
     ///
     /// Their data goes with them: a CRD takes every custom resource of its kind, a namespace
     /// everything in it.

@@ -17,8 +17,8 @@
 //! deadline passes is named with the finalizers holding it.
 //!
 //! Kept unless purging: PersistentVolumeClaims (they hold data), CRDs (deleting one deletes
-//! every custom resource of its kind, users' included) and namespaces that hold objects which
-//! are not the install's (a user's notebooks and volumes). A kept object is released: its
+//! every custom resource of its kind, users' included) and namespaces that hold user work which
+//! is not the install's (pods, volumes, workloads, custom resources: a user's notebooks). A kept object is released: its
 //! part-of label is removed, so it no longer belongs to the install and a later prune or delete
 //! does not find it again.
 
@@ -61,7 +61,8 @@ pub fn key(id: &ResId) -> Key {
 pub enum KeepReason {
     PersistentVolumeClaim,
     CustomResourceDefinition,
-    /// A namespace holding objects that are not the install's; a few of them, as examples.
+    /// A namespace holding kept members, or user work that is not the install's; a few of them,
+    /// as examples.
     HoldsOtherObjects {
         count: usize,
         examples: Vec<String>,
@@ -78,7 +79,7 @@ impl fmt::Display for KeepReason {
             KeepReason::HoldsOtherObjects { count, examples } => {
                 write!(
                     f,
-                    "it holds {count} object{} that {} not the install's: {}",
+                    "it holds {count} object{} that {} not deleted with the install: {}",
                     if *count == 1 { "" } else { "s" },
                     if *count == 1 { "is" } else { "are" },
                     examples.join(", ")
@@ -330,23 +331,24 @@ pub async fn find_members(
     Ok(Members { members, disowned })
 }
 
-/// Objects Kubernetes makes by itself in every namespace, or that only mirror another object:
-/// they say nothing about whether a namespace holds someone's work.
-fn made_by_kubernetes(gvk: &Gvk, name: &str) -> bool {
-    matches!(
-        (gvk.group.as_str(), gvk.kind.as_str()),
-        ("", "Event")
-            | ("events.k8s.io", "Event")
-            | ("", "Endpoints")
-            | ("discovery.k8s.io", "EndpointSlice")
-            | ("coordination.k8s.io", "Lease")
-            | ("metrics.k8s.io", _)
-    ) || (gvk.group.is_empty() && gvk.kind == "ConfigMap" && name == "kube-root-ca.crt")
-        || (gvk.group.is_empty() && gvk.kind == "ServiceAccount" && name == "default")
+/// Kinds whose objects are someone's work: pods, volumes, workload controllers, and custom
+/// resources (a user's Notebook, Experiment, PipelineRun). Other kinds are left out on purpose:
+/// controllers of an install leave ConfigMaps, Secrets and Services in its namespaces without a
+/// label or an owner (Istio's `istio-ca-root-cert`, cert-manager's certificate Secrets), and
+/// those should not keep a namespace.
+fn is_user_work(gvk: &Gvk) -> bool {
+    const BUILT_IN: &[&str] = &["apps", "batch", "autoscaling", "policy", "extensions"];
+    match (gvk.group.as_str(), gvk.kind.as_str()) {
+        ("", "Pod" | "PersistentVolumeClaim") => true,
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => true,
+        ("batch", "Job" | "CronJob") => true,
+        ("", _) => false,
+        (group, _) => !group.ends_with(".k8s.io") && !BUILT_IN.contains(&group),
+    }
 }
 
-/// Objects in `namespace` that are not the install's: not labelled for it, not owned by another
-/// object (a pod of a ReplicaSet), not made by Kubernetes itself.
+/// User work ([`is_user_work`]) in `namespace` that is not the install's: not labelled for it,
+/// and not owned by another object (a pod of a ReplicaSet: its owner is what counts).
 async fn others_in(
     cluster: &Cluster,
     inventory: &Inventory,
@@ -355,7 +357,7 @@ async fn others_in(
 ) -> Result<Vec<String>, ClusterError> {
     let namespaced = kinds
         .iter()
-        .filter(|(g, r)| r.scope == Scope::Namespaced && !made_by_kubernetes(g, ""));
+        .filter(|(g, r)| r.scope == Scope::Namespaced && is_user_work(g));
     let listed: Vec<(String, Result<Vec<Value>, ClusterError>)> = futures::stream::iter(namespaced)
         .map(|(gvk, resolved)| async move {
             (
@@ -381,10 +383,7 @@ async fn others_in(
                 .pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)
                 .is_some_and(|o| !o.is_empty());
-            if part_of(&body) == Some(inventory.id.as_str())
-                || owned
-                || made_by_kubernetes(&id.gvk, &id.name)
-            {
+            if part_of(&body) == Some(inventory.id.as_str()) || owned {
                 continue;
             }
             others.push(format!("{}/{}", id.gvk.kind, id.name));
@@ -395,7 +394,7 @@ async fn others_in(
 }
 
 /// Marks the members that are kept. Unless `purge`: PVCs, CRDs, and namespaces holding kept
-/// members or objects that are not the install's.
+/// members or user work that is not the install's.
 pub async fn mark_kept(
     cluster: &Cluster,
     inventory: &Inventory,
@@ -896,24 +895,27 @@ mod tests {
     }
 
     #[test]
-    fn objects_kubernetes_makes_do_not_keep_a_namespace() {
-        assert!(made_by_kubernetes(
-            &Gvk::new("", "v1", "ConfigMap"),
-            "kube-root-ca.crt"
-        ));
-        assert!(made_by_kubernetes(
-            &Gvk::new("", "v1", "ServiceAccount"),
-            "default"
-        ));
-        assert!(made_by_kubernetes(&Gvk::new("", "v1", "Event"), "x"));
-        assert!(!made_by_kubernetes(
-            &Gvk::new("", "v1", "ConfigMap"),
-            "notebook-config"
-        ));
-        assert!(!made_by_kubernetes(
-            &Gvk::new("", "v1", "PersistentVolumeClaim"),
-            "data"
-        ));
+    fn only_user_work_keeps_a_namespace() {
+        for (group, kind) in [
+            ("", "Pod"),
+            ("", "PersistentVolumeClaim"),
+            ("apps", "StatefulSet"),
+            ("batch", "Job"),
+            ("kubeflow.org", "Notebook"),
+        ] {
+            assert!(is_user_work(&Gvk::new(group, "v1", kind)), "{kind}");
+        }
+        for (group, kind) in [
+            ("", "ConfigMap"),
+            ("", "Secret"),
+            ("", "Event"),
+            ("coordination.k8s.io", "Lease"),
+            ("discovery.k8s.io", "EndpointSlice"),
+            ("apps", "ControllerRevision"),
+            ("metrics.k8s.io", "PodMetrics"),
+        ] {
+            assert!(!is_user_work(&Gvk::new(group, "v1", kind)), "{kind}");
+        }
     }
 
     #[test]
@@ -928,7 +930,7 @@ mod tests {
         };
         assert_eq!(
             reason.to_string(),
-            "it holds 4 objects that are not the install's: Pod/a, PersistentVolumeClaim/b, Pod/c, ..."
+            "it holds 4 objects that are not deleted with the install: Pod/a, PersistentVolumeClaim/b, Pod/c, ..."
         );
     }
 }

@@ -134,9 +134,10 @@ async fn delete_keeps_volumes_crds_and_namespaces_in_use_unless_purge() {
     ]);
     assert!(applied.status.success(), "{}", text(&applied));
 
-    // A user's custom resource and a user's ConfigMap in the install's namespace.
+    // A user's custom resource in one of the install's namespaces; in the other, a ConfigMap
+    // with no label and no owner, as controllers leave (it does not keep the namespace).
     let widgets: Api<DynamicObject> =
-        Api::namespaced_with(ns.client(), name, &widget_resource(name));
+        Api::namespaced_with(ns.client(), &app, &widget_resource(name));
     let mine: DynamicObject = serde_json::from_value(json!({
         "apiVersion": format!("{name}.kfctl.test/v1"), "kind": "Widget",
         "metadata": {"name": "users"}, "spec": {"size": 1},
@@ -147,15 +148,16 @@ async fn delete_keeps_volumes_crds_and_namespaces_in_use_unless_purge() {
         .await
         .expect("a user's Widget");
     let app_maps: Api<ConfigMap> = Api::namespaced(ns.client(), &app);
-    let notebook: ConfigMap = serde_json::from_value(json!({
+    let empty_maps: Api<ConfigMap> = Api::namespaced(ns.client(), &format!("{name}-empty"));
+    let leftover: ConfigMap = serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "notebook-config"}, "data": {"a": "b"},
+        "metadata": {"name": "leftover"}, "data": {"a": "b"},
     }))
     .expect("a ConfigMap");
-    app_maps
-        .create(&PostParams::default(), &notebook)
+    empty_maps
+        .create(&PostParams::default(), &leftover)
         .await
-        .expect("a user's ConfigMap");
+        .expect("a controller's ConfigMap");
 
     // Without a terminal and without `--yes`, nothing goes.
     let refused = kfctl(&["delete", "--name", name]);
@@ -185,11 +187,7 @@ async fn delete_keeps_volumes_crds_and_namespaces_in_use_unless_purge() {
         ]),
         "{report:#}"
     );
-    assert!(
-        stderr(&dry).contains("ConfigMap/notebook-config"),
-        "{}",
-        text(&dry)
-    );
+    assert!(stderr(&dry).contains("Widget/users"), "{}", text(&dry));
     let deployments: Api<Deployment> = Api::namespaced(ns.client(), &app);
     assert!(
         deployments.get_opt("web").await.expect("read").is_some(),
@@ -218,13 +216,6 @@ async fn delete_keeps_volumes_crds_and_namespaces_in_use_unless_purge() {
         .await
         .expect("the namespace in use is kept");
     assert_eq!(part_of(kept_ns.metadata.labels.as_ref()), None);
-    assert!(
-        app_maps
-            .get_opt("notebook-config")
-            .await
-            .expect("read")
-            .is_some()
-    );
     let crds: Api<DynamicObject> = Api::all_with(ns.client(), &crd_resource());
     let crd = crds
         .get(&format!("widgets.{name}.kfctl.test"))
