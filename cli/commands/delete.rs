@@ -129,14 +129,14 @@ async fn delete_install(
 
     let dry_run = settings.dry_run;
     let on_event = |event: Event<'_>| match event {
-        Event::WaveStarted { wave, objects } => {
-            printer.info(&format!("deleting {wave} ({objects} objects)"))
+        Event::WaveStarted { wave, objects: n } => {
+            printer.info(&format!("deleting {wave} ({})", objects(n)))
         }
-        Event::Removed(r) if dry_run => printer.info(&format!("  deleted (dry run) {}", r.id)),
+        Event::Removed(r) if dry_run => printer.info(&format!("  would delete {}", r.id)),
         Event::Removed(r) => printer.info(&format!("  deleted {}", r.id)),
         Event::Failed(f) => printer.info(&format!("  not deleted {}: {}", f.id, f.error)),
         Event::Waiting { pending, .. } => {
-            printer.info(&format!("  waiting for {pending} objects to be gone"))
+            printer.info(&format!("  waiting for {} to be gone", objects(pending)))
         }
     };
     let options = RemoveOptions {
@@ -269,10 +269,24 @@ async fn record_remaining(
         .await
 }
 
+/// `1 object`, `2 objects`.
+pub(super) fn objects(n: usize) -> String {
+    if n == 1 {
+        "1 object".to_owned()
+    } else {
+        format!("{n} objects")
+    }
+}
+
 fn summary(report: &RemoveReport, name: &str, parent_removed: bool, dry_run: bool) -> String {
     let counts = format!(
-        "{} deleted, {} kept",
+        "{} {}, {} kept",
         report.removed.len(),
+        if dry_run {
+            "would be deleted"
+        } else {
+            "deleted"
+        },
         report.kept.len()
     );
     let mut line = if dry_run {

@@ -75,17 +75,18 @@ pub(super) async fn prune(
         .await
         .context("cannot check what pruning would keep")?;
     printer.info(&format!(
-        "pruning {} objects the render no longer has",
-        candidates.len()
+        "pruning {} the render no longer has",
+        super::delete::objects(candidates.len())
     ));
     let dry_run = request.dry_run;
     let on_event = |event: Event<'_>| match event {
         Event::Removed(r) if dry_run => printer.info(&format!("  pruned (dry run) {}", r.id)),
         Event::Removed(r) => printer.info(&format!("  pruned {}", r.id)),
         Event::Failed(f) => printer.info(&format!("  not pruned {}: {}", f.id, f.error)),
-        Event::Waiting { pending, .. } => {
-            printer.info(&format!("  waiting for {pending} objects to be gone"))
-        }
+        Event::Waiting { pending, .. } => printer.info(&format!(
+            "  waiting for {} to be gone",
+            super::delete::objects(pending)
+        )),
         Event::WaveStarted { .. } => {}
     };
     let options = RemoveOptions {
