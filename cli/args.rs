@@ -80,6 +80,17 @@ pub enum Command {
     /// in a kubectl ApplySet parent, ConfigMap `kfctl-<name>` in `kube-system`.
     Apply(ApplyArgs),
 
+    /// Remove an install, keeping volumes, CRDs and namespaces still in use
+    ///
+    /// Reads the install's inventory (ConfigMap `kfctl-<name>` in `kube-system`), not a render:
+    /// what it lists and every object labelled as its member are deleted in the reverse of
+    /// apply's waves, each wave waited on until it is gone. PersistentVolumeClaims, CRDs (and so
+    /// the custom resources of them) and namespaces holding user work that is not the install's
+    /// (pods, volumes, workloads, custom resources) are kept, and released from the install,
+    /// unless `--purge`. An object still there when `--timeout` passes is named with the
+    /// finalizers holding it. The inventory goes last.
+    Delete(DeleteArgs),
+
     /// Write a `kfctl.yaml` by answering a few questions
     ///
     /// Asks for the platform, the Kubeflow release, the components (what they need is added),
@@ -357,6 +368,97 @@ pub struct ApplyArgs {
     ///
     /// `text` prints progress and a summary on stderr; `json` also prints one report on stdout
     /// (each object's action, wave and duration, and totals). Default: `text`.
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Text)]
+    pub output: ListFormat,
+
+    /// Do not delete the install's objects this render no longer has
+    ///
+    /// By default, once everything applied is healthy, objects of the install that are not in
+    /// this render (recorded in its inventory, or labelled as its members) are deleted, in the
+    /// reverse of the apply's waves; PersistentVolumeClaims, CRDs and namespaces holding user
+    /// work that is not the install's are kept unless `--purge`.
+    #[arg(long)]
+    pub no_prune: bool,
+
+    /// When pruning, also delete PersistentVolumeClaims, CRDs and namespaces in use
+    ///
+    /// Their data goes with them: a CRD takes every custom resource of its kind.
+    #[arg(long, conflicts_with = "no_prune")]
+    pub purge: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kfctl delete --dry-run                            list what install `kubeflow` would lose
+  kfctl delete -k DIR --yes                         delete the install `kfctl apply -k DIR` made
+  kfctl delete --name demo --purge --yes            delete install `demo`, volumes and CRDs too")]
+pub struct DeleteArgs {
+    /// The install's name
+    ///
+    /// Names the inventory, ConfigMap `kfctl-<name>` in `kube-system`. Default: the name
+    /// `kfctl apply` gives with the same `-p`, `-f` or `-k`: `kubeflow`, or the directory's name
+    /// for `-k`.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Name the install by the kustomization directory it was applied from
+    ///
+    /// Only the directory's name is used; nothing is rendered.
+    #[arg(short = 'k', long = "kustomize", value_name = "DIR", conflicts_with_all = ["platform", "config"])]
+    pub kustomize: Option<PathBuf>,
+
+    /// Name the install by its platform
+    ///
+    /// The install must have been recorded with this platform. Environment: `KFCTL_PLATFORM`.
+    #[arg(short, long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+
+    /// Name the install by the `kfctl.yaml` it was applied from
+    ///
+    /// Environment: `KFCTL_CONFIG`.
+    #[arg(short = 'f', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Also delete PersistentVolumeClaims, CRDs and namespaces holding user work
+    ///
+    /// Their data goes with them: a CRD takes every custom resource of its kind, a namespace
+    /// everything in it.
+    #[arg(long)]
+    pub purge: bool,
+
+    /// List what would be deleted and what kept, and change nothing
+    ///
+    /// Deletions are sent as server-side dry runs. No confirmation is asked.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Delete without asking for confirmation
+    ///
+    /// Required when stdin is not a terminal.
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// How long deleting may take, waiting for objects to go included
+    ///
+    /// `90s`, `10m`, `1h30m`. When it passes, kfctl names each object still there and the
+    /// finalizers holding it, and exits with 1. Default: `5m`.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// How long to wait while another run holds the install's lock
+    ///
+    /// Delete holds Lease `kfctl-<name>` in `kube-system` as apply does; when another run holds
+    /// it, kfctl waits this long, then names the holder and exits with 1. Default: `20s`.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+
+    /// Output format
+    ///
+    /// `text` prints progress and a summary on stderr; `json` also prints one report on stdout
+    /// (each object deleted or kept, and totals). Default: `text`.
     #[arg(short, long, value_enum, default_value_t = ListFormat::Text)]
     pub output: ListFormat,
 }

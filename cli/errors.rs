@@ -9,6 +9,7 @@ use crate::cluster::ClusterError;
 use crate::cluster::apply::ApplyError;
 use crate::cluster::lock::LockError;
 use crate::cluster::preflight::PreflightError;
+use crate::cluster::prune::RemoveError;
 use crate::profile::ProfileError;
 use crate::render::RenderError;
 use crate::resource::yaml::YamlError;
@@ -39,6 +40,7 @@ pub fn classify(err: &anyhow::Error) -> ErrorClass {
             || cause.is::<ApplyError>()
             || cause.is::<PreflightError>()
             || cause.is::<LockError>()
+            || cause.is::<RemoveError>()
             || cause.is::<YamlError>()
             || cause.is::<UserError>()
             || cause
@@ -113,6 +115,12 @@ pub fn render_chain(err: &anyhow::Error) -> (Vec<String>, Vec<String>) {
         if let Some(hint) = cause
             .downcast_ref::<crate::source::SourceError>()
             .and_then(crate::source::SourceError::hint)
+        {
+            hints.push(hint);
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<RemoveError>()
+            .and_then(RemoveError::hint)
         {
             hints.push(hint);
         }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::args::{
-    ApplyArgs, BuildArgs, ColorChoice, GlobalArgs, InitArgs, ListFormat, OutputFormat, ReleaseArg,
-    RootArg, SourceArgs,
+    ApplyArgs, BuildArgs, ColorChoice, DeleteArgs, GlobalArgs, InitArgs, ListFormat, OutputFormat,
+    ReleaseArg, RootArg, SourceArgs,
 };
 use crate::profile::{self, KfctlConfig, ProfileError, Request, Where};
 use crate::render::RealFs;
@@ -122,6 +122,10 @@ pub struct ApplySettings {
     pub sources: SourceSettings,
     /// `None` when a confirmation may be asked; otherwise why not.
     pub no_prompt_reason: Option<String>,
+    /// Delete the install's objects the render no longer has, once it is healthy.
+    pub prune: bool,
+    /// When pruning, PVCs, CRDs and namespaces in use go too.
+    pub purge: bool,
 }
 
 impl ApplySettings {
@@ -141,13 +145,7 @@ impl ApplySettings {
                 env,
             )?,
         };
-        let no_prompt_reason = if !std::io::stdin().is_terminal() {
-            Some("stdin is not a terminal".to_owned())
-        } else if !std::io::stderr().is_terminal() {
-            Some("stderr is not a terminal".to_owned())
-        } else {
-            None
-        };
+        let no_prompt_reason = no_prompt_reason();
         Ok(ApplySettings {
             input,
             name: args.name.clone(),
@@ -162,6 +160,87 @@ impl ApplySettings {
             output: args.output,
             sources: SourceSettings::resolve(&args.sources, env),
             no_prompt_reason,
+            prune: !args.no_prune,
+            purge: args.purge,
+        })
+    }
+}
+
+/// Why a confirmation cannot be asked (stdin or stderr is not a terminal), or `None`.
+fn no_prompt_reason() -> Option<String> {
+    if !std::io::stdin().is_terminal() {
+        Some("stdin is not a terminal".to_owned())
+    } else if !std::io::stderr().is_terminal() {
+        Some("stderr is not a terminal".to_owned())
+    } else {
+        None
+    }
+}
+
+/// How `kfctl delete` names the install it removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteTarget {
+    /// `--name`.
+    Name(String),
+    /// `-k DIR`: the name `kfctl apply -k DIR` gives.
+    Dir(PathBuf),
+    /// `-p`, `-f` or nothing: the platform default, `kubeflow`; with the platform the install
+    /// must have been recorded with, when one was given.
+    Platform(Option<String>),
+}
+
+/// What `kfctl delete` removes, where, and how.
+#[derive(Debug, Clone)]
+pub struct DeleteSettings {
+    pub target: DeleteTarget,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub purge: bool,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub timeout: Duration,
+    pub lock_timeout: Duration,
+    pub output: ListFormat,
+    /// `None` when a confirmation may be asked; otherwise why not.
+    pub no_prompt_reason: Option<String>,
+}
+
+impl DeleteSettings {
+    /// `--name` wins; otherwise the name apply would give for `-k`, `-p` or `-f` (flag or
+    /// environment).
+    pub fn resolve(args: &DeleteArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        let target = match (&args.name, &args.kustomize) {
+            (Some(name), _) => DeleteTarget::Name(name.clone()),
+            (None, Some(dir)) => DeleteTarget::Dir(dir.clone()),
+            (None, None) => {
+                let config = args
+                    .config
+                    .clone()
+                    .or_else(|| env.var(ENV_CONFIG).map(PathBuf::from))
+                    .map(|path| KfctlConfig::load(&RealFs, &absolute(&path)))
+                    .transpose()?;
+                let platform =
+                    flag_or_env(args.platform.as_deref(), "--platform", env, ENV_PLATFORM)
+                        .map(|(p, _)| p)
+                        .or_else(|| {
+                            config
+                                .as_ref()
+                                .and_then(|c| c.platform.as_ref().map(|l| l.value.clone()))
+                        });
+                DeleteTarget::Platform(platform)
+            }
+        };
+        Ok(DeleteSettings {
+            target,
+            kubeconfig: args.cluster.kubeconfig.clone(),
+            context: args.cluster.context.clone(),
+            purge: args.purge,
+            dry_run: args.dry_run,
+            yes: args.yes,
+            timeout: args.timeout,
+            lock_timeout: args.lock_timeout,
+            output: args.output,
+            no_prompt_reason: no_prompt_reason(),
         })
     }
 }
@@ -404,6 +483,34 @@ mod tests {
         );
         assert_eq!(request(&from_flag).platform.as_ref().unwrap().0, "azure");
         assert_eq!(request(&from_flag).release.as_ref().unwrap().0, "latest");
+    }
+
+    #[test]
+    fn delete_names_the_install_as_apply_does() {
+        let resolve = |argv: &[&str], env: &[(&'static str, &'static str)]| {
+            let Command::Delete(d) = Args::parse_from(argv).command else {
+                panic!("not a delete")
+            };
+            DeleteSettings::resolve(&d, &FakeEnv(env.iter().copied().collect()))
+                .unwrap()
+                .target
+        };
+        assert_eq!(
+            resolve(&["kfctl", "delete", "--name", "demo", "-k", "dir"], &[]),
+            DeleteTarget::Name("demo".into())
+        );
+        assert_eq!(
+            resolve(&["kfctl", "delete", "-k", "some/dir"], &[]),
+            DeleteTarget::Dir("some/dir".into())
+        );
+        assert_eq!(
+            resolve(&["kfctl", "delete"], &[(ENV_PLATFORM, "gcp")]),
+            DeleteTarget::Platform(Some("gcp".into()))
+        );
+        assert_eq!(
+            resolve(&["kfctl", "delete"], &[]),
+            DeleteTarget::Platform(None)
+        );
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub enum Action {
     Created,
     Configured,
     Unchanged,
+    /// Deleted after the apply: the install's, and not in the render any more.
+    Pruned,
 }
 
 impl fmt::Display for Action {
@@ -77,6 +79,7 @@ impl fmt::Display for Action {
             Action::Created => "created",
             Action::Configured => "configured",
             Action::Unchanged => "unchanged",
+            Action::Pruned => "pruned",
         })
     }
 }

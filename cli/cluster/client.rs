@@ -542,6 +542,27 @@ impl Cluster {
         })
     }
 
+    /// Every kind the server serves that can be listed, each in its group's preferred version:
+    /// what finding an install's members by label (and a namespace's other objects) walks.
+    pub async fn listable_kinds(&self) -> Result<Vec<(Gvk, Resolved)>, ClusterError> {
+        let found = self.discovery().await?;
+        let mut kinds = Vec::new();
+        for group in found.groups() {
+            for (resource, caps) in group.recommended_resources() {
+                if !caps.supports_operation(discovery::verbs::LIST) {
+                    continue;
+                }
+                let scope = match caps.scope {
+                    discovery::Scope::Cluster => Scope::Cluster,
+                    discovery::Scope::Namespaced => Scope::Namespaced,
+                };
+                let gvk = Gvk::new(&resource.group, &resource.version, &resource.kind);
+                kinds.push((gvk, Resolved { resource, scope }));
+            }
+        }
+        Ok(kinds)
+    }
+
     /// The namespace a request for `id` goes to: none for cluster-scoped kinds, the context's
     /// default for namespaced objects that name none.
     pub fn namespace_of(&self, id: &ResId, scope: Scope) -> Option<String> {

@@ -342,6 +342,19 @@ impl Inventory {
         Ok(true)
     }
 
+    /// Deletes the parent: the install is gone.
+    pub async fn delete(&self, cluster: &Cluster, dry_run: bool) -> Result<(), ClusterError> {
+        let params = kube::api::DeleteParams {
+            dry_run,
+            ..kube::api::DeleteParams::default()
+        };
+        match self.api(cluster).delete(&self.parent, &params).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(cluster.error(e, self.request("delete"))),
+        }
+    }
+
     /// After a successful apply: the parent lists exactly this apply's set, with its record.
     /// A record that differs from the stored one only in its time is not written.
     pub async fn record(

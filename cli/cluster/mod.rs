@@ -7,7 +7,8 @@
 //! object the server returned is ready, as pure functions over its JSON; `apply` sends a render
 //! wave by wave with server-side apply and waits until it is healthy; `inventory` records what
 //! an install owns as a kubectl ApplySet; `preflight` checks, before any write, that the cluster
-//! can take the install; `lock` holds a Lease per install so two runs never interleave.
+//! can take the install; `lock` holds a Lease per install so two runs never interleave; `prune`
+//! removes what an install no longer brings, or all of it.
 
 pub mod apply;
 pub mod client;
@@ -15,6 +16,7 @@ pub mod health;
 pub mod inventory;
 pub mod lock;
 pub mod preflight;
+pub mod prune;
 
 pub use client::{Cluster, ClusterError, Resolved, Scope};
 pub use health::{Health, health};

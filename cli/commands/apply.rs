@@ -20,6 +20,7 @@ use crate::cluster::apply::{
 use crate::cluster::inventory::{self, Inventory, Parent, Record};
 use crate::cluster::lock::{self, Lock};
 use crate::cluster::preflight::{self, Expectations, PreflightError};
+use crate::cluster::prune::RemoveError;
 use crate::errors::UserError;
 use crate::output::Printer;
 use crate::profile::PlatformProfile;
@@ -113,7 +114,7 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
 }
 
 /// The directory's own name, made a valid install name.
-fn default_name_of(dir: &Path) -> String {
+pub(super) fn default_name_of(dir: &Path) -> String {
     let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let base = absolute
         .file_name()
@@ -132,7 +133,7 @@ fn default_name_of(dir: &Path) -> String {
 }
 
 /// An install name must make a valid ConfigMap name `kfctl-<name>`.
-fn check_name(name: &str) -> Result<()> {
+pub(super) fn check_name(name: &str) -> Result<()> {
     let valid = !name.is_empty()
         && name.len() <= 50
         && name
@@ -311,7 +312,7 @@ async fn check_cluster(
 }
 
 /// Ends a run's hold on the install's lock; a failure only warns, the run's outcome stands.
-async fn release(guard: lock::LockGuard, printer: Printer) {
+pub(super) async fn release(guard: lock::LockGuard, printer: Printer) {
     if let Err(e) = guard.release().await {
         let hint = e
             .hint()
@@ -366,16 +367,17 @@ async fn apply_and_record(
             .unwrap_or_default(),
     };
     let on_event = |event: Event<'_>| print_event(printer, settings.dry_run, event);
-    let report = apply::apply(cluster, &install.resources, &options, &on_event).await;
+    let mut report = apply::apply(cluster, &install.resources, &options, &on_event).await;
 
+    let mut prune_report = None;
     if report.succeeded() {
-        let namespaces: BTreeSet<String> = report
+        let mut namespaces: BTreeSet<String> = report
             .applied
             .iter()
             .filter_map(|a| a.namespace.clone())
             .filter(|ns| ns != inventory::NAMESPACE)
             .collect();
-        let record = Record {
+        let mut record = Record {
             release: install.release.clone(),
             platform: install.platform.clone(),
             config_digest: install.config_digest.clone(),
@@ -394,6 +396,30 @@ async fn apply_and_record(
                 .collect(),
             applied_at: inventory::now_rfc3339(),
         };
+        let mut group_kinds = group_kinds.clone();
+        if settings.prune {
+            let request = super::prune::PruneRequest {
+                parent: live_parent.as_ref(),
+                group_kinds: &group_kinds,
+                namespaces: &planned_namespaces,
+                dry_run: settings.dry_run,
+                purge: settings.purge,
+                deadline,
+                timeout: settings.timeout,
+            };
+            let pruned =
+                super::prune::prune(cluster, inventory, &report, &request, printer).await?;
+            // What could not be pruned stays the install's, findable from the parent.
+            for (id, digest) in super::prune::remaining(&pruned, live_parent.as_ref()) {
+                group_kinds.insert(inventory::group_kind(&id.gvk));
+                if !id.namespace.is_empty() && id.namespace != inventory::NAMESPACE {
+                    namespaces.insert(id.namespace.clone());
+                }
+                record.objects.insert(id, digest);
+            }
+            report.applied.extend(super::prune::as_applied(&pruned));
+            prune_report = Some(pruned);
+        }
         inventory
             .record(
                 cluster,
@@ -409,15 +435,23 @@ async fn apply_and_record(
 
     printer.info(&summary(&report, settings.dry_run));
     if settings.output == ListFormat::Json {
-        let mut text = serde_json::to_string_pretty(&json_report(
-            &report,
-            cluster,
-            install,
-            inventory,
-            settings.dry_run,
-        ))?;
+        let mut value = json_report(&report, cluster, install, inventory, settings.dry_run);
+        if let Some(pruned) = &prune_report {
+            value["totals"]["kept"] = json!(pruned.kept.len());
+            value["kept"] = super::delete::kept_json(&pruned.kept);
+        }
+        let mut text = serde_json::to_string_pretty(&value)?;
         text.push('\n');
         printer.data(&text)?;
+    }
+    if let Some(pruned) = &prune_report
+        && let Some(err) = RemoveError::from_report(pruned, settings.timeout)
+    {
+        return Err(anyhow::Error::new(err).context(format!(
+            "cannot prune install `{}` on context `{}`",
+            install.name,
+            cluster.context()
+        )));
     }
     match ApplyError::from_report(report, settings.timeout) {
         None => Ok(Outcome::Success),
@@ -460,7 +494,7 @@ fn confirm(
     }
 }
 
-fn seconds(d: std::time::Duration) -> String {
+pub(super) fn seconds(d: std::time::Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
@@ -502,12 +536,15 @@ fn print_event(printer: Printer, dry_run: bool, event: Event<'_>) {
 }
 
 fn summary(report: &ApplyReport, dry_run: bool) -> String {
-    let counts = format!(
+    let mut counts = format!(
         "{} created, {} configured, {} unchanged",
         report.count(Action::Created),
         report.count(Action::Configured),
         report.count(Action::Unchanged)
     );
+    if report.count(Action::Pruned) > 0 {
+        counts.push_str(&format!(", {} pruned", report.count(Action::Pruned)));
+    }
     let mut line = if dry_run {
         format!("dry run: {counts}; nothing was written")
     } else {
@@ -525,7 +562,7 @@ fn summary(report: &ApplyReport, dry_run: bool) -> String {
     line
 }
 
-fn wave_name(wave: crate::plan::Wave) -> String {
+pub(super) fn wave_name(wave: crate::plan::Wave) -> String {
     format!("{wave:?}").to_lowercase()
 }
 
@@ -585,6 +622,7 @@ fn json_report(
             "created": report.count(Action::Created),
             "configured": report.count(Action::Configured),
             "unchanged": report.count(Action::Unchanged),
+            "pruned": report.count(Action::Pruned),
             "failed": report.failed.len(),
             "notReady": report.not_ready.len(),
             "skipped": report.skipped.iter().map(|(_, n)| n).sum::<usize>(),

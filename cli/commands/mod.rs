@@ -3,8 +3,10 @@
 mod apply;
 mod build;
 mod catalog;
+mod delete;
 mod images;
 mod init;
+mod prune;
 mod sources;
 
 use anyhow::{Context, Result};
@@ -12,7 +14,8 @@ use anyhow::{Context, Result};
 use crate::args::{Args, Command};
 use crate::output::Printer;
 use crate::settings::{
-    ApplySettings, BuildSettings, CatalogSettings, GlobalSettings, InitSettings, ProcessEnv,
+    ApplySettings, BuildSettings, CatalogSettings, DeleteSettings, GlobalSettings, InitSettings,
+    ProcessEnv,
 };
 
 /// How a command ended when it did not fail.
@@ -51,6 +54,15 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 return Ok(Outcome::Success);
             }
             apply::run(&settings, printer)
+        }
+        Command::Delete(delete_args) => {
+            let settings = DeleteSettings::resolve(&delete_args, &ProcessEnv)
+                .context("cannot load the configuration")?;
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            delete::run(&settings, printer)
         }
         Command::Init(init_args) => {
             let settings = InitSettings::resolve(&init_args);

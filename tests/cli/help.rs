@@ -18,6 +18,11 @@ fn apply_help() {
 }
 
 #[test]
+fn delete_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["delete", "--help"])));
+}
+
+#[test]
 fn init_help() {
     insta::assert_snapshot!(run(&mut kfctl(&["init", "--help"])));
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::cluster::{TestNamespace, cluster};
 
 /// `kfctl ARGS --kubeconfig <the harness's>`, stdin closed (not a terminal).
-fn kfctl(args: &[&str]) -> Output {
+pub(crate) fn kfctl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kfctl"))
         .args(args)
         .arg("--kubeconfig")
@@ -29,7 +29,7 @@ fn kfctl(args: &[&str]) -> Output {
         .expect("kfctl runs")
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
         out.status.code(),
@@ -38,12 +38,12 @@ fn text(out: &Output) -> String {
     )
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A kustomization directory holding `objects` (a YAML stream).
-fn kustomization(objects: &str) -> tempfile::TempDir {
+pub(crate) fn kustomization(objects: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temp dir");
     std::fs::write(
         dir.path().join("kustomization.yaml"),
@@ -54,7 +54,7 @@ fn kustomization(objects: &str) -> tempfile::TempDir {
     dir
 }
 
-fn path(dir: &tempfile::TempDir) -> &str {
+pub(crate) fn path(dir: &tempfile::TempDir) -> &str {
     dir.path().to_str().expect("a UTF-8 temp path")
 }
 
