@@ -64,15 +64,25 @@ requests() { grep -c "\"userAgent\":\"$1" "$audit" || true; }
 say "rendering $corpus/example"
 mkdir -p "$work/objects"
 "$kfctl" build "$corpus/example" 2>/dev/null >"$work/render.yaml" || fail "kfctl cannot render the example"
-python3 - "$work/render.yaml" "$work/objects/objects.yaml" <<'EOF'
-import sys, yaml
-docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
-for d in docs:
-    if d.get("kind") in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
-        for w in d.get("webhooks") or []:
-            w["failurePolicy"] = "Ignore"
-yaml.safe_dump_all(docs, open(sys.argv[2], "w"), sort_keys=False)
+# A kustomization over the render that sets every webhook's failurePolicy to Ignore (JSON patches,
+# so the objects are otherwise exactly the render), built once more into the file both tools apply.
+mkdir -p "$work/webhooks"
+mv "$work/render.yaml" "$work/webhooks/render.yaml"
+python3 - "$work/webhooks/render.yaml" >"$work/webhooks/kustomization.yaml" <<'EOF'
+import json, sys, yaml
+print("resources: [render.yaml]")
+print("patches:")
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    if not doc or doc.get("kind") not in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        continue
+    ops = [{"op": "add", "path": f"/webhooks/{i}/failurePolicy", "value": "Ignore"}
+           for i in range(len(doc.get("webhooks") or []))]
+    if ops:
+        target = {"kind": doc["kind"], "name": doc["metadata"]["name"]}
+        print(f"- target: {json.dumps(target)}")
+        print(f"  patch: {json.dumps(json.dumps(ops))}")
 EOF
+"$kfctl" build "$work/webhooks" 2>/dev/null >"$work/objects/objects.yaml" || fail "kfctl cannot build the webhook overlay"
 echo "resources: [objects.yaml]" >"$work/objects/kustomization.yaml"
 objects="$(grep -c '^kind:' "$work/objects/objects.yaml")"
 
