@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Render benchmark: `kfctl build` (release) against `kubectl kustomize` on the Kubeflow `example/`
 # platform, run alternately in the same session. Prints the median wall time and peak RSS of each
-# and the ratios, then runs the cluster benchmark if `hack/bench-cluster.sh` exists.
+# and the ratios, then runs the cluster benchmarks (`hack/bench-cluster.sh`, `hack/bench-apply.sh`).
 #
 #   RUNS           runs of each tool                       (default 5)
 #   KFCTL_CORPUS   the Kubeflow manifests corpus           (default <repo>/../shared/corpus/kubeflow-manifests)
@@ -92,9 +92,9 @@ if ! cmp -s <(grep -c '^kind:' "$work/kubectl.out") <(grep -c '^kind:' "$work/kf
   say "warning: the two renders hold different numbers of objects; see \`cargo test --test compat\`"
 fi
 
-if [[ -x "$repo/hack/bench-cluster.sh" ]]; then
+# The cluster benchmarks: start-up of the local control plane, then installing and re-applying
+# the example with kfctl against kubectl.
+for bench in bench-cluster.sh bench-apply.sh; do
   echo
-  "$repo/hack/bench-cluster.sh"
-elif [[ -f "$repo/hack/bench-cluster.sh" ]]; then
-  bash "$repo/hack/bench-cluster.sh"
-fi
+  bash "$repo/hack/$bench"
+done
