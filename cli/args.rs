@@ -261,6 +261,14 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub force_conflicts: bool,
 
+    /// Delete and create again objects whose change touches an immutable field
+    ///
+    /// Without it, a change the server refuses because a field cannot change once set (a
+    /// Deployment's `spec.selector`, a Job's `spec.template`, a Service's `clusterIP`) is
+    /// reported and nothing is written for that object.
+    #[arg(long)]
+    pub force: bool,
+
     /// Output format
     ///
     /// `text` prints progress and a summary on stderr; `json` also prints one report on stdout

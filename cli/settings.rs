@@ -114,6 +114,8 @@ pub struct ApplySettings {
     pub yes: bool,
     pub timeout: Duration,
     pub force_conflicts: bool,
+    /// Recreate objects whose change touches an immutable field.
+    pub force: bool,
     pub output: ListFormat,
     /// `None` when a confirmation may be asked; otherwise why not.
     pub no_prompt_reason: Option<String>,
@@ -152,6 +154,7 @@ impl ApplySettings {
             yes: args.yes,
             timeout: args.timeout,
             force_conflicts: args.force_conflicts,
+            force: args.force,
             output: args.output,
             no_prompt_reason,
         })

@@ -8,6 +8,7 @@
 //! wave by wave with server-side apply and waits until it is healthy; `inventory` records what
 //! an install owns as a kubectl ApplySet.
 
+pub mod admission;
 pub mod apply;
 pub mod client;
 pub mod health;

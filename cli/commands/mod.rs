@@ -4,6 +4,7 @@ mod apply;
 mod build;
 mod catalog;
 mod init;
+mod progress;
 
 use anyhow::{Context, Result};
 

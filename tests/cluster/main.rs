@@ -10,6 +10,7 @@ mod cluster;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 
+mod admission;
 mod apply;
 mod cluster_client;
 mod crd;
