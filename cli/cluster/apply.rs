@@ -927,6 +927,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(human(Duration::from_secs(300)), "5m");
+        assert_eq!(human(Duration::from_secs(90)), "1m30s");
+        assert_eq!(human(Duration::from_secs(45)), "45s");
+        assert_eq!(human(Duration::from_secs(3720)), "1h2m");
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
+    fn immutable_fields_are_told_from_other_validation_errors() {
+        let status = |message: &str, causes: Value| -> kube::core::Status {
+            serde_json::from_value(json!({
+                "status": "Failure", "code": 422, "reason": "Invalid", "message": message,
+                "details": {"causes": causes},
+            }))
+            .expect("a Status")
+        };
+        let selector = status(
+            "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: ...: field is immutable",
+            json!([{"reason": "FieldValueInvalid", "field": "spec.selector",
+                    "message": "Invalid value: ...: field is immutable"}]),
+        );
+        assert_eq!(
+            immutable_fields(&selector),
+            Some(vec!["spec.selector".to_owned()])
+        );
+        let replicas = status(
+            "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1",
+            json!([{"reason": "FieldValueInvalid", "field": "spec.replicas",
+                    "message": "Invalid value: -1: must be greater than or equal to 0"}]),
+        );
+        assert_eq!(immutable_fields(&replicas), None);
+    }
+
+    #[test]
     fn managers_are_read_from_conflict_causes() {
         assert_eq!(
             manager_of("conflict with \"kubectl-client-side-apply\" using v1").as_deref(),

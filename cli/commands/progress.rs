@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cluster::apply::{Action, Event, human};
+use crate::cluster::apply::{Action, Event, NotReady, human};
 use crate::output::Printer;
 
 pub struct Progress {
@@ -25,6 +25,16 @@ struct State {
     bar: Option<ProgressBar>,
     /// The objects last reported as not ready, to say it again only when it changes.
     pending: BTreeSet<String>,
+}
+
+impl State {
+    /// Whether the objects not ready differ from those last reported; remembers them.
+    fn pending_changed(&mut self, pending: &[NotReady]) -> bool {
+        let now: BTreeSet<String> = pending.iter().map(|n| n.id.to_string()).collect();
+        let changed = now != self.pending;
+        self.pending = now;
+        changed
+    }
 }
 
 const TICK: Duration = Duration::from_millis(120);
@@ -175,9 +185,7 @@ impl Progress {
                     }
                     return;
                 }
-                let now: BTreeSet<String> = pending.iter().map(|n| n.id.to_string()).collect();
-                if now != state.pending {
-                    state.pending = now;
+                if state.pending_changed(pending) {
                     self.printer.info(&format!("  {text}"));
                 }
             }
@@ -193,5 +201,33 @@ impl Progress {
         if let Some(bar) = state.bar.take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::health::Health;
+    use crate::plan::Wave;
+    use crate::resource::{Gvk, ResId};
+
+    fn not_ready(name: &str, why: &str) -> NotReady {
+        NotReady {
+            id: ResId::new(Gvk::new("apps", "v1", "Deployment"), name, "ns"),
+            wave: Wave::Workloads,
+            health: Health::InProgress(why.to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_pending_line_repeats_only_when_the_objects_change() {
+        let mut state = State::default();
+        assert!(state.pending_changed(&[not_ready("a", "0/1"), not_ready("b", "0/1")]));
+        assert!(!state.pending_changed(&[not_ready("a", "0/1"), not_ready("b", "0/1")]));
+        assert!(
+            !state.pending_changed(&[not_ready("a", "1/2"), not_ready("b", "0/1")]),
+            "a new reason for the same objects is not a change"
+        );
+        assert!(state.pending_changed(&[not_ready("b", "0/1")]));
     }
 }
