@@ -71,7 +71,7 @@ impl fmt::Display for Backend {
 
 /// A webhook that kept failing its calls until the deadline.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("webhook `{webhook}` ({backend}) did not admit requests before the {} timeout passed: {last}", super::apply::human(*.timeout))]
+#[error("behind webhook `{webhook}` ({backend}), which did not admit requests before the {} timeout passed", super::apply::human(*.timeout))]
 pub struct WebhookDown {
     pub webhook: String,
     pub backend: Backend,

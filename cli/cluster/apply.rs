@@ -234,6 +234,19 @@ fn describe_failures(failed: &[Failed], skipped: usize) -> String {
     for f in failed {
         text.push_str(&format!("\n    {} ({}): {}", f.id, f.origin, f.error));
     }
+    // Once per webhook, however many objects wait behind it.
+    let mut named: Vec<&str> = Vec::new();
+    for f in failed {
+        if let ObjectError::WebhookDown(down) = &f.error
+            && !named.contains(&down.webhook.as_str())
+        {
+            named.push(&down.webhook);
+            text.push_str(&format!(
+                "\n    the last call to webhook `{}`: {}",
+                down.webhook, down.last
+            ));
+        }
+    }
     text
 }
 

@@ -364,3 +364,51 @@ async fn an_immutable_field_is_named_and_changed_only_with_force() {
         Some("two")
     );
 }
+
+#[tokio::test]
+async fn a_webhook_that_never_admits_is_named_with_its_backend() {
+    let ns = cluster().namespace("admission-down").await;
+    let name = ns.name().to_owned();
+    ns.delete_later(&format!("validatingwebhookconfiguration/{name}"));
+    ns.delete_later(&format!("crd/widgets.{name}.kfctl.test"));
+
+    let never = Instant::now() + Duration::from_secs(24 * 3600);
+    let (port, cert_pem, _) = start_webhook(never).await;
+    let dir = kustomization(&render(&ns, port, &cert_pem));
+    let out = kfctl(&[
+        "apply",
+        "-k",
+        path(dir.path()),
+        "--name",
+        &name,
+        "--yes",
+        "--timeout",
+        "40s",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "Service/{name}/front (objects.yaml:38): behind webhook `guard.{name}.kfctl.test` (URL https://127.0.0.1:{port}/validate), which did not admit requests before the 40s timeout passed"
+        ).replace("(objects.yaml", &format!("({}/objects.yaml", dir.path().display()))),
+        "{err}"
+    );
+    let last = format!("the last call to webhook `guard.{name}.kfctl.test`: ");
+    assert_eq!(err.matches(&last).count(), 1, "named once: {err}");
+    assert!(
+        err[err.find(&last).unwrap_or(0)..].contains("failed calling webhook"),
+        "the last error: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "hint: check that the server at `https://127.0.0.1:{port}/validate` is up"
+        )),
+        "{err}"
+    );
+    // What the webhook does not intercept went through.
+    let services: Api<Service> = Api::namespaced(ns.client(), &name);
+    assert!(services.get_opt("front").await.expect("get").is_none());
+    let deployments: Api<Deployment> = Api::namespaced(ns.client(), &name);
+    assert!(deployments.get_opt("free").await.expect("get").is_some());
+}

@@ -19,5 +19,6 @@ mod gpu;
 mod gpu_manifests;
 mod health;
 mod platforms;
+mod progress;
 mod server_side_apply;
 mod webhook;
