@@ -64,10 +64,13 @@ fn path(dir: &Path) -> &str {
 /// What the webhook server saw: `(kind, name, dryRun)` of each admission review it answered.
 type Seen = Arc<Mutex<Vec<(String, String, bool)>>>;
 
+/// When the webhook server starts answering; the test may move it.
+type AnswersAt = Arc<Mutex<Instant>>;
+
 /// An HTTPS validating webhook on 127.0.0.1 that admits everything, but until `answers_at`
 /// drops every connection as soon as it is accepted, as a server that is not up yet. Returns
 /// its port, the PEM of its certificate, and what it saw.
-async fn start_webhook(answers_at: Instant) -> (u16, String, Seen) {
+async fn start_webhook(answers_at: AnswersAt) -> (u16, String, Seen) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
         .expect("a self-signed certificate");
@@ -91,15 +94,16 @@ async fn start_webhook(answers_at: Instant) -> (u16, String, Seen) {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            if Instant::now() < answers_at {
+            if Instant::now() < *answers_at.lock().unwrap_or_else(|e| e.into_inner()) {
                 drop(stream);
                 continue;
             }
             let acceptor = acceptor.clone();
             let record = record.clone();
+            let answers_at = answers_at.clone();
             tokio::spawn(async move {
                 if let Ok(tls) = acceptor.accept(stream).await {
-                    let _ = serve(tls, record).await;
+                    let _ = serve(tls, record, answers_at).await;
                 }
             });
         }
@@ -107,8 +111,9 @@ async fn start_webhook(answers_at: Instant) -> (u16, String, Seen) {
     (port, cert_pem, seen)
 }
 
-/// HTTP/1.1 with keep-alive, enough for the API server's admission requests.
-async fn serve<S>(stream: S, seen: Seen) -> std::io::Result<()>
+/// HTTP/1.1 with keep-alive, enough for the API server's admission requests; a connection kept
+/// open from before is dropped while the server is "down".
+async fn serve<S>(stream: S, seen: Seen, answers_at: AnswersAt) -> std::io::Result<()>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -137,6 +142,9 @@ where
         }
         let mut body = vec![0; length];
         stream.read_exact(&mut body).await?;
+        if Instant::now() < *answers_at.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Ok(());
+        }
         let review: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let request = &review["request"];
         seen.lock().unwrap_or_else(|e| e.into_inner()).push((
@@ -159,8 +167,10 @@ where
     }
 }
 
-/// The webhook's configuration, a CRD and a custom resource of it, two Services it intercepts
-/// and a Deployment it does not; all in (or named after) the test's namespace.
+/// The webhook's configuration, a CRD and a custom resource of it, two Services and a ConfigMap
+/// it intercepts and a Deployment it does not; all in (or named after) the test's namespace.
+/// The ConfigMap goes before the webhook configuration: only a webhook already on the cluster
+/// intercepts it.
 fn render(ns: &TestNamespace, port: u16, cert_pem: &str) -> String {
     let name = ns.name();
     let ca = base64::engine::general_purpose::STANDARD.encode(cert_pem);
@@ -176,7 +186,7 @@ webhooks:
   admissionReviewVersions: [v1]
   timeoutSeconds: 5
   rules:
-  - {{apiGroups: ["", "{name}.kfctl.test"], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: [services, widgets]}}
+  - {{apiGroups: ["", "{name}.kfctl.test"], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: [services, widgets, configmaps]}}
   # Only this test's namespace: other tests must not see the webhook.
   namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {name}}}}}
 ---
@@ -201,6 +211,11 @@ apiVersion: {name}.kfctl.test/v1
 kind: Widget
 metadata: {{name: small, namespace: {name}}}
 spec: {{size: 3}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: conf, namespace: {name}}}
+data: {{mode: fast}}
 ---
 apiVersion: v1
 kind: Service
@@ -234,7 +249,8 @@ async fn objects_behind_a_webhook_wait_until_it_admits_and_no_request_fails() {
     ns.delete_later(&format!("validatingwebhookconfiguration/{name}"));
     ns.delete_later(&format!("crd/widgets.{name}.kfctl.test"));
 
-    let (port, cert_pem, seen) = start_webhook(Instant::now() + Duration::from_secs(10)).await;
+    let answers_at: AnswersAt = Arc::new(Mutex::new(Instant::now() + Duration::from_secs(10)));
+    let (port, cert_pem, seen) = start_webhook(answers_at.clone()).await;
     let dir = kustomization(&render(&ns, port, &cert_pem));
     let out = kfctl(&[
         "apply",
@@ -283,20 +299,65 @@ async fn objects_behind_a_webhook_wait_until_it_admits_and_no_request_fails() {
     assert!(free < admits, "{err}");
 
     // The webhook really was asked, for the writes themselves and not only for dry runs.
-    let seen = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let first_seen = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for (kind, object) in [
         ("Service", "front"),
         ("Service", "back"),
         ("Widget", "small"),
     ] {
         assert!(
-            seen.iter()
+            first_seen
+                .iter()
                 .any(|(k, n, dry)| k == kind && n == object && !dry),
-            "the webhook never admitted the write of {kind} {object}: {seen:?}"
+            "the webhook never admitted the write of {kind} {object}: {first_seen:?}"
         );
     }
     let services: Api<Service> = Api::namespaced(ns.client(), &name);
     assert!(services.get_opt("front").await.expect("get").is_some());
+
+    // Now the webhook is on the cluster, and goes down for a while: a changed ConfigMap, of a
+    // wave before the webhook configurations, waits for it too.
+    *answers_at.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now() + Duration::from_secs(8);
+    let changed = render(&ns, port, &cert_pem).replace("mode: fast", "mode: safe");
+    std::fs::write(dir.path().join("objects.yaml"), changed).expect("rewrite");
+    let again = kfctl(&[
+        "apply",
+        "-k",
+        path(dir.path()),
+        "--name",
+        &name,
+        "--yes",
+        "--timeout",
+        "4m",
+    ])
+    .await;
+    assert!(again.status.success(), "{}", text(&again));
+    let err = String::from_utf8_lossy(&again.stderr);
+    let configuration = err
+        .find("wave 1/4: RBAC, classes and configuration")
+        .or_else(|| err.find("RBAC, classes and configuration"))
+        .expect("the configuration wave");
+    let waiting = err
+        .find(&format!("waiting for webhook `{hook}`"))
+        .unwrap_or_else(|| panic!("no wait for the webhook on the cluster: {err}"));
+    assert!(configuration < waiting, "{err}");
+    assert!(
+        err.contains(&format!("configured ConfigMap/{name}/conf")),
+        "{err}"
+    );
+    for line in err.lines() {
+        let line = line.trim_start();
+        assert!(
+            !line.starts_with("failed") && !line.contains("failed calling webhook"),
+            "a failed request reached the user: {line}\n{err}"
+        );
+    }
+    let seen = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert!(
+        seen.iter()
+            .any(|(k, n, dry)| k == "ConfigMap" && n == "conf" && !dry),
+        "the webhook never admitted the write of ConfigMap conf: {seen:?}"
+    );
 }
 
 /// A Deployment whose selector changes.
@@ -373,7 +434,7 @@ async fn a_webhook_that_never_admits_is_named_with_its_backend() {
     ns.delete_later(&format!("crd/widgets.{name}.kfctl.test"));
 
     let never = Instant::now() + Duration::from_secs(24 * 3600);
-    let (port, cert_pem, _) = start_webhook(never).await;
+    let (port, cert_pem, _) = start_webhook(Arc::new(Mutex::new(never))).await;
     let dir = kustomization(&render(&ns, port, &cert_pem));
     let out = kfctl(&[
         "apply",
@@ -388,11 +449,17 @@ async fn a_webhook_that_never_admits_is_named_with_its_backend() {
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
+    let front = format!("    Service/{name}/front (");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with(&front))
+        .unwrap_or_else(|| panic!("Service front is named: {err}"));
+    assert!(line.contains("/objects.yaml:"), "with its origin: {line}");
     assert!(
-        err.contains(&format!(
-            "Service/{name}/front (objects.yaml:38): behind webhook `guard.{name}.kfctl.test` (URL https://127.0.0.1:{port}/validate), which did not admit requests before the 40s timeout passed"
-        ).replace("(objects.yaml", &format!("({}/objects.yaml", dir.path().display()))),
-        "{err}"
+        line.ends_with(&format!(
+            ": behind webhook `guard.{name}.kfctl.test` (URL https://127.0.0.1:{port}/validate), which did not admit requests before the 40s timeout passed"
+        )),
+        "{line}"
     );
     let last = format!("the last call to webhook `guard.{name}.kfctl.test`: ");
     assert_eq!(err.matches(&last).count(), 1, "named once: {err}");
