@@ -685,11 +685,11 @@ async fn apply_one(
     {
         Ok(would_be) => would_be,
         Err(ObjectError::Immutable { fields, .. }) if options.force => {
-            on_event(Event::Recreating {
-                id: &id,
-                fields: &fields,
-            });
             if !options.dry_run {
+                on_event(Event::Recreating {
+                    id: &id,
+                    fields: &fields,
+                });
                 let uid = live.metadata.uid.clone();
                 let delete = Request {
                     verb: "delete",
