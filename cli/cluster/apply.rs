@@ -966,6 +966,15 @@ mod tests {
             immutable_fields(&selector),
             Some(vec!["spec.selector".to_owned()])
         );
+        let cluster_ip = status(
+            "Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: []string{\"10.0.0.9\"}: may not change once set",
+            json!([{"reason": "FieldValueInvalid", "field": "spec.clusterIPs[0]",
+                    "message": "Invalid value: []string{\"10.0.0.9\"}: may not change once set"}]),
+        );
+        assert_eq!(
+            immutable_fields(&cluster_ip),
+            Some(vec!["spec.clusterIPs[0]".to_owned()])
+        );
         let replicas = status(
             "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1",
             json!([{"reason": "FieldValueInvalid", "field": "spec.replicas",
