@@ -363,6 +363,13 @@ pub struct ApplyArgs {
     pub lock_timeout: std::time::Duration,
     #[command(flatten)]
     pub sources: SourceArgs,
+    /// Delete and create again objects whose change touches an immutable field
+    ///
+    /// Without it, a change the server refuses because a field cannot change once set (a
+    /// Deployment's `spec.selector`, a Job's `spec.template`, a Service's `clusterIP`) is
+    /// reported and nothing is written for that object.
+    #[arg(long)]
+    pub force: bool,
 
     /// Output format
     ///

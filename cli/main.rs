@@ -60,9 +60,11 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 fn init_tracing(global: &GlobalSettings) {
     use tracing_subscriber::EnvFilter;
+    // kube's transport logs every 5xx as an error with no object named; kfctl reports each failed
+    // request itself, with its object, and retries or waits out those that pass.
     let default = match (global.quiet, global.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
+        (true, _) => "error,kube_client=off",
+        (false, 0) => "warn,kube_client=off",
         (false, 1) => "kfctl=info",
         (false, 2) => "kfctl=debug",
         _ => "trace",

@@ -170,6 +170,8 @@ pub struct Webhook {
     pub name: String,
     /// The Service it calls, `(namespace, name)`; `None` for a webhook reached by URL.
     pub service: Option<(String, String)>,
+    /// `clientConfig.url` of a webhook reached by URL.
+    pub url: Option<String>,
     /// `failurePolicy: Ignore`: the server admits when the webhook does not answer, so nothing
     /// needs to wait for it.
     pub ignores_failure: bool,
@@ -205,6 +207,7 @@ pub fn webhooks(set: &ResourceSet) -> Vec<Webhook> {
                 configuration: res.id(),
                 name: text("/name").unwrap_or("").to_owned(),
                 service,
+                url: text("/clientConfig/url").map(str::to_owned),
                 ignores_failure: text("/failurePolicy") == Some("Ignore"),
                 rules: hook
                     .get("rules")

@@ -118,6 +118,8 @@ pub struct ApplySettings {
     pub force_conflicts: bool,
     pub take_over: bool,
     pub lock_timeout: Duration,
+    /// Recreate objects whose change touches an immutable field.
+    pub force: bool,
     pub output: ListFormat,
     pub sources: SourceSettings,
     /// `None` when a confirmation may be asked; otherwise why not.
@@ -157,6 +159,7 @@ impl ApplySettings {
             force_conflicts: args.force_conflicts,
             take_over: args.take_over,
             lock_timeout: args.lock_timeout,
+            force: args.force,
             output: args.output,
             sources: SourceSettings::resolve(&args.sources, env),
             no_prompt_reason,

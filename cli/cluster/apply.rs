@@ -5,22 +5,25 @@
 //! makes no write the second time (Flux's `ssa` does the same). Inside a wave, objects go with
 //! bounded concurrency; between waves, kfctl waits for what the next wave needs: after
 //! Definitions, every CRD Established and every Namespace active, then discovery is fetched
-//! again so the new kinds resolve. Requests that fail for a reason that passes (an optimistic
-//! concurrency conflict, throttling, a server error, a webhook whose backend is not up yet, a
-//! dropped connection) are retried with backoff until the deadline; requests the server refuses
-//! (an invalid object, a field another manager owns) are not, and end in the report with the
-//! server's message. After the last wave, every applied object is watched until it is healthy
-//! ([`health`]) or the deadline passes.
+//! again so the new kinds resolve. An object an admission webhook intercepts waits until that
+//! webhook admits ([`admission`]); the others go at once. Requests that fail for a reason that
+//! passes (an optimistic concurrency conflict, throttling, a server error, a webhook not
+//! answering yet, a dropped connection) are retried with backoff until the deadline; requests
+//! the server refuses (an invalid object, a field another manager owns) are not, and end in the
+//! report with the server's message. A change to an immutable field is refused too, unless
+//! `force` asks for the object to be deleted and created again. After the last wave, every
+//! applied object is watched until it is healthy ([`health`]) or the deadline passes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::api::{Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
+use super::admission::{Gatekeeper, WebhookDown};
 use super::client::{Cluster, ClusterError, Request};
 use super::health::{Health, health};
 use crate::plan::{self, Wave, WaveWait};
@@ -48,6 +51,8 @@ pub struct ApplyOptions {
     pub dry_run: bool,
     /// Take over fields another field manager owns.
     pub force_conflicts: bool,
+    /// Delete and create again an object whose change touches an immutable field.
+    pub force: bool,
     pub concurrency: usize,
     /// When waiting and retrying stop.
     pub deadline: Instant,
@@ -69,6 +74,8 @@ pub enum Action {
     Created,
     Configured,
     Unchanged,
+    /// Deleted and created again, for a change to an immutable field (`--force`).
+    Recreated,
     /// Deleted after the apply: the install's, and not in the render any more.
     Pruned,
 }
@@ -79,6 +86,7 @@ impl fmt::Display for Action {
             Action::Created => "created",
             Action::Configured => "configured",
             Action::Unchanged => "unchanged",
+            Action::Recreated => "recreated",
             Action::Pruned => "pruned",
         })
     }
@@ -127,8 +135,19 @@ pub enum ObjectError {
         message: String,
     },
 
+    /// The change touches fields the server does not let change.
+    #[error("{} immutable: {message}", match .fields.as_slice() { [] => "a field is".to_owned(), [f] => format!("field `{f}` is"), fs => format!("fields {} are", listing(fs)) })]
+    Immutable {
+        fields: Vec<String>,
+        message: String,
+    },
+
+    /// An admission webhook in front of the object never admitted.
+    #[error(transparent)]
+    WebhookDown(#[from] WebhookDown),
+
     /// Failures that can pass kept failing until the deadline.
-    #[error("still failing after {attempts} attempts, when the {timeout:?} timeout passed: {last}")]
+    #[error("still failing after {attempts} attempts, when the {} timeout passed: {last}", human(*.timeout))]
     GaveUp {
         attempts: u32,
         timeout: Duration,
@@ -137,6 +156,26 @@ pub enum ObjectError {
 
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+}
+
+/// A duration as a person writes it: `300ms`, `45s`, `5m`, `1m30s`, `1h2m`.
+pub fn human(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut text = String::new();
+    if h > 0 {
+        text.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        text.push_str(&format!("{m}m"));
+    }
+    if s > 0 || text.is_empty() {
+        text.push_str(&format!("{s}s"));
+    }
+    text
 }
 
 fn listing(items: &[String]) -> String {
@@ -203,16 +242,30 @@ fn describe_failures(failed: &[Failed], skipped: usize) -> String {
     for f in failed {
         text.push_str(&format!("\n    {} ({}): {}", f.id, f.origin, f.error));
     }
+    // Once per webhook, however many objects wait behind it.
+    let mut named: Vec<&str> = Vec::new();
+    for f in failed {
+        if let ObjectError::WebhookDown(down) = &f.error
+            && !named.contains(&down.webhook.as_str())
+        {
+            named.push(&down.webhook);
+            text.push_str(&format!(
+                "\n    the last call to webhook `{}`: {}",
+                down.webhook, down.last
+            ));
+        }
+    }
     text
 }
 
 fn describe_not_ready(not_ready: &[NotReady], timeout: Duration) -> String {
     let mut text = format!(
-        "{} not ready when the {timeout:?} timeout passed",
+        "{} not ready when the {} timeout passed",
         match not_ready.len() {
             1 => "1 object was".to_owned(),
             n => format!("{n} objects were"),
-        }
+        },
+        human(timeout)
     );
     for n in not_ready {
         text.push_str(&format!("\n    {}: {}", n.id, n.health));
@@ -259,6 +312,20 @@ impl ApplyError {
                         listing(&names)
                     ));
                 }
+                if let Some(down) = failed.iter().find_map(|f| match &f.error {
+                    ObjectError::WebhookDown(down) => Some(down),
+                    _ => None,
+                }) {
+                    return Some(down.backend.hint());
+                }
+                if failed
+                    .iter()
+                    .any(|f| matches!(f.error, ObjectError::Immutable { .. }))
+                {
+                    return Some(
+                        "pass `--force` to delete these objects and create them again (their pods restart; data in them is lost)".to_owned(),
+                    );
+                }
                 if failed
                     .iter()
                     .any(|f| matches!(f.error, ObjectError::GaveUp { .. }))
@@ -298,10 +365,25 @@ pub enum Event<'a> {
         wave: Wave,
         elapsed: Duration,
     },
-    /// Still waiting for these many objects to become healthy.
+    /// Objects waiting for an admission webhook that does not admit yet.
+    WaitingForWebhook {
+        webhook: &'a str,
+        backend: &'a super::admission::Backend,
+        objects: usize,
+    },
+    /// The webhook admits now; the objects behind it go.
+    WebhookAdmits {
+        webhook: &'a str,
+        waited: Duration,
+    },
+    /// Deleting an object to create it again (`force`, immutable fields).
+    Recreating {
+        id: &'a ResId,
+        fields: &'a [String],
+    },
+    /// The objects still not healthy, after each read; the first is the example to show.
     NotHealthyYet {
-        pending: usize,
-        example: String,
+        pending: &'a [NotReady],
     },
 }
 
@@ -340,7 +422,16 @@ fn classify(cluster: &Cluster, err: kube::Error, request: &Request) -> Failure {
                     message: status.message,
                 });
             }
-            let webhook_down = status.message.contains("failed calling webhook");
+            if status.code == 422
+                && let Some(fields) = immutable_fields(&status)
+            {
+                return Failure::Fatal(ObjectError::Immutable {
+                    fields,
+                    message: status.message,
+                });
+            }
+            let webhook_down = super::admission::webhook_call_failed(&status.message)
+                && !matches!(status.code, 400 | 422);
             let transient = matches!(status.code, 409 | 429 | 500..=599) || webhook_down;
             if transient {
                 return Failure::Transient(
@@ -364,6 +455,27 @@ fn classify(cluster: &Cluster, err: kube::Error, request: &Request) -> Failure {
         }
         err => Failure::Fatal(ObjectError::Cluster(cluster.error(err, request.clone()))),
     }
+}
+
+/// Messages of the API server's validation for a field that cannot change once set.
+const IMMUTABLE: &[&str] = &["field is immutable", "may not change once set"];
+
+/// The fields a 422 refuses to change, when that is why it refused; `None` for other
+/// validation errors.
+fn immutable_fields(status: &kube::core::Status) -> Option<Vec<String>> {
+    let causes = status.details.as_ref().map(|d| d.causes.as_slice());
+    let mut fields: Vec<String> = causes
+        .into_iter()
+        .flatten()
+        .filter(|c| IMMUTABLE.iter().any(|m| c.message.contains(m)))
+        .map(|c| c.field.clone())
+        .filter(|f| !f.is_empty())
+        .collect();
+    if fields.is_empty() && !IMMUTABLE.iter().any(|m| status.message.contains(m)) {
+        return None;
+    }
+    fields.dedup();
+    Some(fields)
 }
 
 /// `conflict with "kubectl-client-side-apply" using v1` → the manager's name.
@@ -418,7 +530,7 @@ where
 /// aggregated ClusterRole (one with an `aggregationRule`) goes without `rules`: the API server's
 /// clusterrole-aggregation-controller owns them, and sending any would conflict with it on every
 /// apply after the first.
-fn desired(res: &Resource, labels: &BTreeMap<String, String>) -> Value {
+pub(super) fn desired(res: &Resource, labels: &BTreeMap<String, String>) -> Value {
     let mut body = res.body.clone();
     if res.kind() == "ClusterRole"
         && res.api_version().starts_with("rbac.authorization.k8s.io/")
@@ -572,6 +684,7 @@ async fn apply_one(
     options: &ApplyOptions,
     brought: &Brought,
     known: &Known,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Result<Applied, ObjectError> {
     let started = Instant::now();
     let id = res.id();
@@ -644,10 +757,38 @@ async fn apply_one(
             Err(e) => Err(e),
         };
     };
-    let would_be = with_retries(cluster, &request, options, &mut retries, || {
+    let would_be = match with_retries(cluster, &request, options, &mut retries, || {
         api.patch(&id.name, &dry, &patch)
     })
-    .await?;
+    .await
+    {
+        Ok(would_be) => would_be,
+        Err(ObjectError::Immutable { fields, .. }) if options.force => {
+            if !options.dry_run {
+                on_event(Event::Recreating {
+                    id: &id,
+                    fields: &fields,
+                });
+                let uid = live.metadata.uid.clone();
+                let delete = Request {
+                    verb: "delete",
+                    ..request.clone()
+                };
+                let background = DeleteParams::background();
+                with_retries(cluster, &delete, options, &mut retries, || {
+                    api.delete(&id.name, &background)
+                })
+                .await?;
+                wait_gone(cluster, &api, &get_request, &id.name, uid, options).await?;
+                with_retries(cluster, &request, options, &mut retries, || {
+                    api.patch(&id.name, &params, &patch)
+                })
+                .await?;
+            }
+            return Ok(done(Action::Recreated, namespace, retries, false));
+        }
+        Err(e) => return Err(e),
+    };
     let live = serde_json::to_value(&live).unwrap_or(Value::Null);
     let would_be = serde_json::to_value(&would_be).unwrap_or(Value::Null);
     if unchanged(&live, &would_be) {
@@ -660,6 +801,44 @@ async fn apply_one(
         .await?;
     }
     Ok(done(Action::Configured, namespace, retries, false))
+}
+
+/// Waits until the object `name` with `uid` is gone (its finalizers done), so that it can be
+/// created again.
+async fn wait_gone(
+    cluster: &Cluster,
+    api: &kube::Api<kube::api::DynamicObject>,
+    request: &Request,
+    name: &str,
+    uid: Option<String>,
+    options: &ApplyOptions,
+) -> Result<(), ObjectError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let live = api
+            .get_opt(name)
+            .await
+            .map_err(|e| ObjectError::Cluster(cluster.error(e, request.clone())))?;
+        match live {
+            None => return Ok(()),
+            Some(obj) if obj.metadata.uid != uid => return Ok(()),
+            Some(obj) => {
+                if Instant::now() + HEALTH_POLL > options.deadline {
+                    let finalizers = obj.metadata.finalizers.unwrap_or_default();
+                    return Err(ObjectError::GaveUp {
+                        attempts,
+                        timeout: options.timeout,
+                        last: format!(
+                            "deleted to be created again, but still there (finalizers: {})",
+                            listing(&finalizers)
+                        ),
+                    });
+                }
+            }
+        }
+        tokio::time::sleep(HEALTH_POLL).await;
+    }
 }
 
 /// Reads `ids` again and again until each is healthy or the deadline passes; returns those
@@ -678,7 +857,6 @@ async fn wait_healthy(
             health: Health::InProgress("not read yet".to_owned()),
         })
         .collect();
-    let mut reported = Instant::now();
     loop {
         let checked: Vec<NotReady> = futures::stream::iter(pending)
             .map(|mut item| async move {
@@ -699,13 +877,7 @@ async fn wait_healthy(
         if pending.is_empty() || Instant::now() + HEALTH_POLL > options.deadline {
             return pending;
         }
-        if reported.elapsed() >= Duration::from_secs(10) {
-            reported = Instant::now();
-            on_event(Event::NotHealthyYet {
-                pending: pending.len(),
-                example: format!("{}: {}", pending[0].id, pending[0].health),
-            });
-        }
+        on_event(Event::NotHealthyYet { pending: &pending });
         tokio::time::sleep(HEALTH_POLL).await;
     }
 }
@@ -734,6 +906,8 @@ pub async fn apply(
     };
     let mut report = ApplyReport::default();
     let stages = plan::stages(set);
+    let mut gatekeeper = Gatekeeper::new(cluster, set).await;
+    let slots = tokio::sync::Semaphore::new(options.concurrency.max(1));
     for (index, stage) in stages.iter().enumerate() {
         let wave_started = Instant::now();
         on_event(Event::WaveStarted {
@@ -742,36 +916,54 @@ pub async fn apply(
             number: index + 1,
             of: stages.len(),
         });
-        let results: Vec<(&Resource, Result<Applied, ObjectError>)> =
-            futures::stream::iter(stage.resources.iter().copied())
-                .map(|res| {
-                    let (brought, known) = (&brought, &known);
+        let gates = gatekeeper
+            .gates(cluster, stage.wave, &stage.resources, options.dry_run)
+            .await;
+        // Every object starts at once and waits for its gates, then for a slot: an object
+        // behind a webhook that does not admit yet holds no slot the others need.
+        let results: Vec<Result<Applied, Failed>> =
+            futures::future::join_all(stage.resources.iter().copied().enumerate().map(
+                |(index, res)| {
+                    let (brought, known, gates, slots) = (&brought, &known, &gates, &slots);
                     async move {
-                        (
-                            res,
-                            apply_one(cluster, res, stage.wave, options, brought, known).await,
-                        )
+                        let result = match gates.wait(index, cluster, options, on_event).await {
+                            Err(down) => Err(down.into()),
+                            Ok(()) => {
+                                // The semaphore is never closed; were it, the object would go anyway.
+                                let _slot = slots.acquire().await.ok();
+                                apply_one(
+                                    cluster, res, stage.wave, options, brought, known, on_event,
+                                )
+                                .await
+                            }
+                        };
+                        match result {
+                            Ok(applied) => {
+                                on_event(Event::Applied(&applied));
+                                Ok(applied)
+                            }
+                            Err(error) => {
+                                let failed = Failed {
+                                    id: res.id(),
+                                    origin: res.origin.clone(),
+                                    wave: stage.wave,
+                                    error,
+                                };
+                                on_event(Event::Failed(&failed));
+                                Err(failed)
+                            }
+                        }
                     }
-                })
-                .buffered(options.concurrency)
-                .collect()
-                .await;
+                },
+            ))
+            .await;
+        gatekeeper.passed(&gates);
         let mut wave_failed = false;
-        for (res, result) in results {
+        for result in results {
             match result {
-                Ok(applied) => {
-                    on_event(Event::Applied(&applied));
-                    report.applied.push(applied);
-                }
-                Err(error) => {
+                Ok(applied) => report.applied.push(applied),
+                Err(failed) => {
                     wave_failed = true;
-                    let failed = Failed {
-                        id: res.id(),
-                        origin: res.origin.clone(),
-                        wave: stage.wave,
-                        error,
-                    };
-                    on_event(Event::Failed(&failed));
                     report.failed.push(failed);
                 }
             }
@@ -850,6 +1042,50 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(human(Duration::from_secs(300)), "5m");
+        assert_eq!(human(Duration::from_secs(90)), "1m30s");
+        assert_eq!(human(Duration::from_secs(45)), "45s");
+        assert_eq!(human(Duration::from_secs(3720)), "1h2m");
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
+    fn immutable_fields_are_told_from_other_validation_errors() {
+        let status = |message: &str, causes: Value| -> kube::core::Status {
+            serde_json::from_value(json!({
+                "status": "Failure", "code": 422, "reason": "Invalid", "message": message,
+                "details": {"causes": causes},
+            }))
+            .expect("a Status")
+        };
+        let selector = status(
+            "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: ...: field is immutable",
+            json!([{"reason": "FieldValueInvalid", "field": "spec.selector",
+                    "message": "Invalid value: ...: field is immutable"}]),
+        );
+        assert_eq!(
+            immutable_fields(&selector),
+            Some(vec!["spec.selector".to_owned()])
+        );
+        let cluster_ip = status(
+            "Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: []string{\"10.0.0.9\"}: may not change once set",
+            json!([{"reason": "FieldValueInvalid", "field": "spec.clusterIPs[0]",
+                    "message": "Invalid value: []string{\"10.0.0.9\"}: may not change once set"}]),
+        );
+        assert_eq!(
+            immutable_fields(&cluster_ip),
+            Some(vec!["spec.clusterIPs[0]".to_owned()])
+        );
+        let replicas = status(
+            "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1",
+            json!([{"reason": "FieldValueInvalid", "field": "spec.replicas",
+                    "message": "Invalid value: -1: must be greater than or equal to 0"}]),
+        );
+        assert_eq!(immutable_fields(&replicas), None);
+    }
 
     #[test]
     fn managers_are_read_from_conflict_causes() {

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::Outcome;
+use super::progress::Progress;
 use crate::args::ListFormat;
 use crate::cluster::Cluster;
 use crate::cluster::apply::{
@@ -357,6 +358,7 @@ async fn apply_and_record(
     let options = ApplyOptions {
         dry_run: settings.dry_run,
         force_conflicts: settings.force_conflicts,
+        force: settings.force,
         concurrency: CONCURRENCY,
         deadline,
         timeout: settings.timeout,
@@ -366,8 +368,10 @@ async fn apply_and_record(
             .map(|p| p.record.objects.clone())
             .unwrap_or_default(),
     };
-    let on_event = |event: Event<'_>| print_event(printer, settings.dry_run, event);
+    let progress = Progress::new(printer, settings.dry_run, std::io::stderr().is_terminal());
+    let on_event = |event: Event<'_>| progress.event(event);
     let mut report = apply::apply(cluster, &install.resources, &options, &on_event).await;
+    progress.finish();
 
     let mut prune_report = None;
     if report.succeeded() {
@@ -498,43 +502,6 @@ pub(super) fn seconds(d: std::time::Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
-fn print_event(printer: Printer, dry_run: bool, event: Event<'_>) {
-    match event {
-        Event::WaveStarted {
-            wave,
-            objects,
-            number,
-            of,
-        } => printer.info(&format!("wave {number}/{of}: {wave} ({objects} objects)")),
-        Event::Applied(a) => {
-            let note = if a.unchecked {
-                " (not checked: its namespace or CRD does not exist yet)"
-            } else {
-                ""
-            };
-            let verb = if dry_run {
-                format!("{} (dry run)", a.action)
-            } else {
-                a.action.to_string()
-            };
-            let line = format!("  {verb} {}{note}", a.id);
-            if a.action == Action::Unchanged {
-                tracing::info!("{}", line.trim_start());
-            } else {
-                printer.info(&line);
-            }
-        }
-        Event::Failed(f) => printer.info(&format!("  failed {}: {}", f.id, f.error)),
-        Event::Waiting { what, .. } => printer.info(&format!("  waiting for {what}")),
-        Event::WaveDone { wave, elapsed } => {
-            tracing::info!("wave `{wave}` done in {}", seconds(elapsed))
-        }
-        Event::NotHealthyYet { pending, example } => {
-            printer.info(&format!("  {pending} not ready yet, e.g. {example}"))
-        }
-    }
-}
-
 fn summary(report: &ApplyReport, dry_run: bool) -> String {
     let mut counts = format!(
         "{} created, {} configured, {} unchanged",
@@ -542,6 +509,9 @@ fn summary(report: &ApplyReport, dry_run: bool) -> String {
         report.count(Action::Configured),
         report.count(Action::Unchanged)
     );
+    if report.count(Action::Recreated) > 0 {
+        counts.push_str(&format!(", {} recreated", report.count(Action::Recreated)));
+    }
     if report.count(Action::Pruned) > 0 {
         counts.push_str(&format!(", {} pruned", report.count(Action::Pruned)));
     }
@@ -622,6 +592,7 @@ fn json_report(
             "created": report.count(Action::Created),
             "configured": report.count(Action::Configured),
             "unchanged": report.count(Action::Unchanged),
+            "recreated": report.count(Action::Recreated),
             "pruned": report.count(Action::Pruned),
             "failed": report.failed.len(),
             "notReady": report.not_ready.len(),

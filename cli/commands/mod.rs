@@ -6,6 +6,7 @@ mod catalog;
 mod delete;
 mod images;
 mod init;
+mod progress;
 mod prune;
 mod sources;
 

@@ -10,6 +10,7 @@ mod cluster;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 
+mod admission;
 mod apply;
 mod cluster_client;
 mod crd;
@@ -22,6 +23,7 @@ mod interrupted;
 mod lock;
 mod platforms;
 mod preflight;
+mod progress;
 mod prune;
 mod server_side_apply;
 mod webhook;
