@@ -6,10 +6,11 @@
 //! and classifies what the API server refuses into [`ClusterError`]; `health` judges whether an
 //! object the server returned is ready, as pure functions over its JSON; `apply` sends a render
 //! wave by wave with server-side apply and waits until it is healthy; `inventory` records what
-//! an install owns as a kubectl ApplySet.
+//! an install owns as a kubectl ApplySet; `drift` compares the live members with it.
 
 pub mod apply;
 pub mod client;
+pub mod drift;
 pub mod health;
 pub mod inventory;
 

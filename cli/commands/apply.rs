@@ -25,16 +25,16 @@ use crate::resource::{ResId, ResourceSet};
 use crate::settings::{ApplySettings, BuildInput};
 
 /// What is being installed, before it reaches the cluster.
-struct Install {
-    name: String,
-    resources: ResourceSet,
-    release: String,
-    platform: String,
-    config_digest: String,
+pub(super) struct Install {
+    pub name: String,
+    pub resources: ResourceSet,
+    pub release: String,
+    pub platform: String,
+    pub config_digest: String,
 }
 
 pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
-    let install = render_install(settings, printer)?;
+    let install = render_install(settings.input.as_ref(), settings.name.as_deref(), printer)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -43,8 +43,13 @@ pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
     runtime.block_on(apply_install(settings, install, printer))
 }
 
-fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install> {
-    let Some(input) = &settings.input else {
+/// Renders what `-p`/`-f`/`-k` name, with the install's name (given, or the input's default).
+pub(super) fn render_install(
+    input: Option<&BuildInput>,
+    name: Option<&str>,
+    printer: Printer,
+) -> Result<Install> {
+    let Some(input) = input else {
         return Err(UserError::new(
             "nothing to apply: no platform, `kfctl.yaml` or kustomization was given",
         )
@@ -63,10 +68,7 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
                     .as_bytes(),
             );
             Install {
-                name: settings
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| default_name_of(dir)),
+                name: name.map_or_else(|| default_name_of(dir), str::to_owned),
                 resources: rendered.resources,
                 release: String::new(),
                 platform: String::new(),
@@ -83,10 +85,7 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
                 "parameters": resolved.parameters,
             });
             Install {
-                name: settings
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| "kubeflow".to_owned()),
+                name: name.unwrap_or("kubeflow").to_owned(),
                 resources: rendered.resources,
                 release: resolved.release,
                 platform: resolved.platform,
@@ -102,7 +101,7 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
 }
 
 /// The directory's own name, made a valid install name.
-fn default_name_of(dir: &Path) -> String {
+pub(super) fn default_name_of(dir: &Path) -> String {
     let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let base = absolute
         .file_name()
@@ -121,7 +120,7 @@ fn default_name_of(dir: &Path) -> String {
 }
 
 /// An install name must make a valid ConfigMap name `kfctl-<name>`.
-fn check_name(name: &str) -> Result<()> {
+pub(super) fn check_name(name: &str) -> Result<()> {
     let valid = !name.is_empty()
         && name.len() <= 50
         && name
@@ -225,7 +224,7 @@ async fn apply_install(
             .filter_map(|a| a.namespace.clone())
             .filter(|ns| ns != inventory::NAMESPACE)
             .collect();
-        let record = Record {
+        let mut record = Record {
             release: install.release.clone(),
             platform: install.platform.clone(),
             config_digest: install.config_digest.clone(),
@@ -242,8 +241,14 @@ async fn apply_install(
                     Some((key, inventory::digest(res)))
                 })
                 .collect(),
+            owned: Default::default(),
             applied_at: inventory::now_rfc3339(),
         };
+        if !settings.dry_run {
+            let mut owned = owned_digests(&cluster, &inventory, &install.resources, printer).await;
+            owned.retain(|id, _| record.objects.contains_key(id));
+            record.owned = owned;
+        }
         inventory
             .record(
                 &cluster,
@@ -276,6 +281,26 @@ async fn apply_install(
             install.name,
             cluster.context()
         ))),
+    }
+}
+
+/// The kfctl-owned projection digest of every member, so `kfctl diff` and `kfctl status` see
+/// drift without a dry run. Without them they still work, with a dry run per object.
+async fn owned_digests(
+    cluster: &Cluster,
+    inventory: &Inventory,
+    resources: &ResourceSet,
+    printer: Printer,
+) -> std::collections::BTreeMap<ResId, String> {
+    let gvks = resources.iter().map(|r| r.gvk()).collect();
+    match crate::cluster::drift::owned_digests(cluster, inventory, &gvks).await {
+        Ok(digests) => digests,
+        Err(e) => {
+            printer.warn(&format!(
+                "cannot record what kfctl owns, for drift checks: {e}"
+            ));
+            Default::default()
+        }
     }
 }
 

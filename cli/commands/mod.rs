@@ -3,14 +3,17 @@
 mod apply;
 mod build;
 mod catalog;
+mod diff;
 mod init;
+mod status;
 
 use anyhow::{Context, Result};
 
 use crate::args::{Args, Command};
 use crate::output::Printer;
 use crate::settings::{
-    ApplySettings, BuildSettings, CatalogSettings, GlobalSettings, InitSettings, ProcessEnv,
+    ApplySettings, BuildSettings, CatalogSettings, DiffSettings, GlobalSettings, InitSettings,
+    ProcessEnv, StatusSettings,
 };
 
 /// How a command ended when it did not fail.
@@ -49,6 +52,24 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 return Ok(Outcome::Success);
             }
             apply::run(&settings, printer)
+        }
+        Command::Diff(diff_args) => {
+            let settings = DiffSettings::resolve(&diff_args, &ProcessEnv)
+                .context("cannot load the configuration")?;
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            diff::run(&settings, printer)
+        }
+        Command::Status(status_args) => {
+            let settings = StatusSettings::resolve(&status_args, &ProcessEnv)
+                .context("cannot load the configuration")?;
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            status::run(&settings, printer)
         }
         Command::Init(init_args) => {
             let settings = InitSettings::resolve(&init_args);
