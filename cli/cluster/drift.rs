@@ -197,13 +197,14 @@ fn trie_owns(fields: &Value, path: &FieldPath) -> bool {
     true
 }
 
-/// The managers other than kfctl's `Apply` that own `path` in `obj`.
-fn other_owners(obj: &Value, path: &FieldPath) -> Vec<String> {
-    let mut owners: Vec<String> = managed_entries(obj)
+/// The managers other than kfctl's `Apply` that own `path` in `obj`, each with whether it
+/// took the field with server-side apply (rather than an update such as `kubectl edit`).
+fn other_owners(obj: &Value, path: &FieldPath) -> Vec<(String, bool)> {
+    let mut owners: Vec<(String, bool)> = managed_entries(obj)
         .into_iter()
         .filter(|(m, op, _)| !(*m == FIELD_MANAGER && *op == "Apply"))
         .filter(|(_, _, fields)| trie_owns(fields, path))
-        .map(|(m, _, _)| m.to_owned())
+        .map(|(m, op, _)| (m.to_owned(), op == "Apply"))
         .collect();
     owners.sort();
     owners.dedup();
@@ -316,19 +317,24 @@ pub fn compare(would: &Value, live: &Value, ignored: &Ignored) -> Vec<FieldDrift
             continue;
         }
         let (w, l) = (value_at(would, path), value_at(live, path));
+        let owners = other_owners(live, path);
+        let lost = live_fields.is_none_or(|f| !trie_owns(f, path));
+        // Every write takes ownership of what it changes: an update (`kubectl edit`, `scale`,
+        // `set image`) is a modification; another manager's server-side apply is a takeover.
+        let applied_by_other = lost && owners.iter().any(|(_, apply)| *apply);
         let state = if l.is_none() && w.is_some() {
             FieldState::Missing
+        } else if applied_by_other || (w == l && lost) {
+            FieldState::ForeignOwned
         } else if w != l {
             FieldState::Modified
-        } else if live_fields.is_none_or(|f| !trie_owns(f, path)) {
-            FieldState::ForeignOwned
         } else {
             continue;
         };
         out.push(FieldDrift {
             path: text,
             state,
-            managers: other_owners(live, path),
+            managers: owners.into_iter().map(|(m, _)| m).collect(),
         });
     }
     if let Some(fields) = live_fields {
@@ -1037,6 +1043,32 @@ mod tests {
                 path: "/metadata/labels/app.kubernetes.io~1name".into(),
                 state: FieldState::ForeignOwned,
                 managers: vec!["injector".into()]
+            }]
+        );
+    }
+
+    #[test]
+    fn an_update_that_took_a_field_is_a_modification() {
+        let would = deployment();
+        let mut scaled = would.clone();
+        scaled["spec"]["replicas"] = json!(3);
+        scaled["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
+            .as_object_mut()
+            .expect("f:spec")
+            .remove("f:replicas");
+        scaled["metadata"]["managedFields"]
+            .as_array_mut()
+            .expect("managedFields")
+            .push(
+                json!({"manager": "kubectl", "operation": "Update", "subresource": "scale",
+                         "fieldsV1": {"f:spec": {"f:replicas": {}}}}),
+            );
+        assert_eq!(
+            compare(&would, &scaled, &Ignored::default()),
+            [FieldDrift {
+                path: "/spec/replicas".into(),
+                state: FieldState::Modified,
+                managers: vec!["kubectl".into()]
             }]
         );
     }
