@@ -324,6 +324,8 @@ pub struct DiffArgs {
     pub fix: bool,
 
     /// With `--fix`, apply without asking for confirmation
+    ///
+    /// Required for `--fix` when stdin is not a terminal.
     #[arg(short, long)]
     pub yes: bool,
 
@@ -360,6 +362,8 @@ pub struct StatusArgs {
     pub name: Option<String>,
 
     /// Refresh until interrupted
+    ///
+    /// Prints the status again every `--interval`; with `-o json`, one report per refresh.
     #[arg(short, long)]
     pub watch: bool,
 
@@ -370,6 +374,8 @@ pub struct StatusArgs {
     pub interval: std::time::Duration,
 
     /// Exit with 2 when something drifted
+    ///
+    /// Without it, `status` exits 0 whatever drifted; errors exit 1.
     #[arg(long)]
     pub exit_code: bool,
 
@@ -385,12 +391,14 @@ pub struct StatusArgs {
 #[derive(Debug, clap::Args)]
 pub struct InputArgs {
     /// Render a kustomization directory
+    ///
+    /// A directory holding `kustomization.yaml`, rendered as `kfctl build DIR` renders it.
     #[arg(short = 'k', long = "kustomize", value_name = "DIR", conflicts_with_all = ["platform", "config", "set", "release", "source"])]
     pub kustomize: Option<PathBuf>,
 
     /// Render a platform's components
     ///
-    /// Environment: `KFCTL_PLATFORM`.
+    /// One of the platforms `kfctl platforms` lists. Environment: `KFCTL_PLATFORM`.
     #[arg(short, long, value_name = "PLATFORM")]
     pub platform: Option<String>,
 
@@ -401,6 +409,8 @@ pub struct InputArgs {
     pub config: Option<PathBuf>,
 
     /// Set a platform parameter (repeatable)
+    ///
+    /// `--set project=my-proj`, or `--set <component>.<name>=VALUE`, as for `kfctl build`.
     #[arg(long, value_name = "NAME=VALUE")]
     pub set: Vec<String>,
 
@@ -408,6 +418,8 @@ pub struct InputArgs {
     pub release: ReleaseArg,
 
     /// Use another location for an upstream source (repeatable)
+    ///
+    /// `--source kubeflow-manifests=PATH`, as for `kfctl build`.
     #[arg(long, value_name = "NAME=PATH")]
     pub source: Vec<String>,
 
