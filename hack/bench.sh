@@ -98,3 +98,8 @@ if [[ -x "$repo/hack/bench-cluster.sh" ]]; then
 elif [[ -f "$repo/hack/bench-cluster.sh" ]]; then
   bash "$repo/hack/bench-cluster.sh"
 fi
+
+if [[ -x "$repo/hack/bench-drift.sh" ]]; then
+  echo
+  "$repo/hack/bench-drift.sh"
+fi
