@@ -653,19 +653,21 @@ pub async fn owned_digests(
         .collect())
 }
 
-/// The recorded id a rendered object is kept under: the same kind and name, and its namespace,
-/// or for one that names none, the namespace it went to.
-fn recorded_id<'a>(res: &Resource, record: &'a BTreeMap<ResId, String>) -> Option<&'a ResId> {
-    let id = res.id();
-    if id.namespace.is_empty() {
-        record
-            .range(ResId::new(id.gvk.clone(), &id.name, "")..)
-            .take_while(|(k, _)| k.gvk == id.gvk && k.name == id.name)
-            .map(|(k, _)| k)
-            .next()
-    } else {
-        record.get_key_value(&id).map(|(k, _)| k)
-    }
+/// The recorded id a rendered object is kept under: the same kind and name, and its namespace;
+/// none for a cluster-scoped object (whose render may still name one, which the server drops);
+/// for one that names none, the namespace it went to.
+fn recorded_id<'a>(id: &ResId, record: &'a BTreeMap<ResId, String>) -> Option<&'a ResId> {
+    let candidates: Vec<&ResId> = record
+        .range(ResId::new(id.gvk.clone(), &id.name, "")..)
+        .take_while(|(k, _)| k.gvk == id.gvk && k.name == id.name)
+        .map(|(k, _)| k)
+        .collect();
+    candidates
+        .iter()
+        .find(|k| k.namespace == id.namespace)
+        .or_else(|| candidates.iter().find(|k| k.namespace.is_empty()))
+        .or_else(|| candidates.first().filter(|_| id.namespace.is_empty()))
+        .copied()
 }
 
 /// Checks an install: its inventory, its live members, and (when given) the render.
@@ -710,7 +712,7 @@ pub async fn check(
 
     if let Some(d) = desired_set {
         for res in d.resources.iter() {
-            let key = recorded_id(res, &record.objects).cloned();
+            let key = recorded_id(&res.id(), &record.objects).cloned();
             let live_id = key.clone().unwrap_or_else(|| res.id());
             let live_obj = live.get(&live_id).cloned();
             seen.insert(live_id.clone());
@@ -1070,6 +1072,33 @@ mod tests {
                 state: FieldState::Modified,
                 managers: vec!["kubectl".into()]
             }]
+        );
+    }
+
+    #[test]
+    fn rendered_objects_find_their_record() {
+        let role = Gvk::new("rbac.authorization.k8s.io", "v1", "ClusterRole");
+        let cm = Gvk::new("", "v1", "ConfigMap");
+        let record = BTreeMap::from([
+            (ResId::new(role.clone(), "r", ""), "1".to_owned()),
+            (ResId::new(cm.clone(), "c", "default"), "2".to_owned()),
+            (ResId::new(cm.clone(), "d", "team"), "3".to_owned()),
+        ]);
+        let find = |id: ResId| recorded_id(&id, &record).cloned();
+        // A cluster-scoped object whose render names a namespace.
+        assert_eq!(
+            find(ResId::new(role.clone(), "r", "kubeflow")),
+            Some(ResId::new(role, "r", ""))
+        );
+        // A namespaced object that names none went to the context's namespace.
+        assert_eq!(
+            find(ResId::new(cm.clone(), "c", "")),
+            Some(ResId::new(cm.clone(), "c", "default"))
+        );
+        assert_eq!(find(ResId::new(cm.clone(), "d", "other")), None);
+        assert_eq!(
+            find(ResId::new(cm.clone(), "d", "team")),
+            Some(ResId::new(cm, "d", "team"))
         );
     }
 
