@@ -305,6 +305,17 @@ pub enum FieldState {
     Removed,
 }
 
+impl fmt::Display for FieldState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FieldState::Modified => "modified",
+            FieldState::Missing => "missing",
+            FieldState::ForeignOwned => "foreign-owned",
+            FieldState::Removed => "removed",
+        })
+    }
+}
+
 /// Compares the server's dry run of the desired object (`would`) with `live` on the fields
 /// kfctl owns in either.
 pub fn compare(would: &Value, live: &Value, ignored: &Ignored) -> Vec<FieldDrift> {

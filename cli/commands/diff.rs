@@ -123,27 +123,12 @@ pub(super) fn describe(object: &ObjectReport) -> String {
         line.push(')');
     }
     for field in &object.fields {
-        line.push_str(&format!("\n      {} {}", field.state_text(), field.path));
+        line.push_str(&format!("\n      {} {}", field.state, field.path));
         if !field.managers.is_empty() {
             line.push_str(&format!(" (owned by {})", field.managers.join(", ")));
         }
     }
     line
-}
-
-trait StateText {
-    fn state_text(&self) -> &'static str;
-}
-
-impl StateText for drift::FieldDrift {
-    fn state_text(&self) -> &'static str {
-        match self.state {
-            drift::FieldState::Modified => "modified",
-            drift::FieldState::Missing => "missing",
-            drift::FieldState::ForeignOwned => "foreign-owned",
-            drift::FieldState::Removed => "removed",
-        }
-    }
 }
 
 fn print_text(report: &DriftReport, printer: Printer) -> Result<()> {

@@ -1,6 +1,6 @@
 //! No false drift on whole platforms, on a control plane of this test binary's own: right after
-//! `kfctl apply -p local`, and then after `kfctl apply` of the upstream `example/` (its webhooks
-//! set to `failurePolicy: Ignore`, since kwok pods never answer), `kfctl diff` and `kfctl status`
+//! `kfctl apply -p local`, and then after `kfctl apply` of the upstream `example/` over it (its
+//! webhooks set to `failurePolicy: Ignore`, since kwok pods never answer), `kfctl diff` and `kfctl status`
 //! report nothing: no defaults, controller-owned fields or injected content show as changes, and
 //! no object needs a dry run.
 //!
@@ -76,7 +76,9 @@ fn assert_no_drift(input: &[&str], name: &str, objects_at_least: usize) {
 }
 
 /// `example/` rendered, with every admission webhook made to fail open and fast, as a
-/// kustomization in a temp dir.
+/// kustomization in a temp dir. It goes over the local platform's objects, whose PVCs name the
+/// cluster's default StorageClass (`standard`) where example's name none: a PVC's spec is
+/// immutable, so they name it here too (which the server would default them to anyway).
 fn example_failing_open() -> tempfile::TempDir {
     let example = kubeflow_corpus::dir("kubeflow-manifests").join("example");
     let built = Command::new(env!("CARGO_BIN_EXE_kfctl"))
@@ -94,6 +96,9 @@ fn example_failing_open() -> tempfile::TempDir {
                 webhook["failurePolicy"] = json!("Ignore");
                 webhook["timeoutSeconds"] = json!(1);
             }
+        }
+        if kind == "PersistentVolumeClaim" && item["spec"]["storageClassName"].is_null() {
+            item["spec"]["storageClassName"] = json!("standard");
         }
         docs.push(serde_json::to_string(&item).expect("JSON"));
     }
