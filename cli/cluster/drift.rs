@@ -706,7 +706,12 @@ pub async fn check(
     }
     // Resolving kinds fetches discovery once: two requests with aggregated discovery.
     requests.fetch_add(2, Ordering::Relaxed);
-    let live = list_members(cluster, inventory, &gvks, &requests).await?;
+    let listed = list_members(cluster, inventory, &gvks, &requests).await?;
+    let mut known: BTreeSet<ResId> = record.objects.keys().cloned().collect();
+    if let Some(d) = desired_set {
+        known.extend(d.resources.iter().map(Resource::id));
+    }
+    let live = one_version_each(listed, &known);
 
     let ignored_for = |id: &ResId, obj: Option<&Value>| {
         let mut paths = obj.map(Ignored::from_annotation).unwrap_or_default().0;
@@ -900,6 +905,40 @@ pub async fn check(
         requests: requests.load(Ordering::Relaxed),
         dry_runs: 0,
     })
+}
+
+/// A kind served in several versions (a CRD's `v1alpha1` and `v1beta1`) lists every object
+/// under each: keeps each object under the version it is known by, and an unknown one (a
+/// stray) once.
+fn one_version_each(
+    listed: BTreeMap<ResId, Value>,
+    known: &BTreeSet<ResId>,
+) -> BTreeMap<ResId, Value> {
+    let unversioned = |id: &ResId| {
+        (
+            id.gvk.group.clone(),
+            id.gvk.kind.clone(),
+            id.namespace.clone(),
+            id.name.clone(),
+        )
+    };
+    let known_any: BTreeSet<_> = known.iter().map(unversioned).collect();
+    let mut strays_seen = BTreeSet::new();
+    listed
+        .into_iter()
+        .filter(|(id, _)| {
+            if known.contains(id) {
+                return true;
+            }
+            let key = unversioned(id);
+            // Known under another version, or a namespaced object whose render names none.
+            let known_elsewhere = known_any.contains(&key)
+                || known
+                    .iter()
+                    .any(|k| k.gvk == id.gvk && k.name == id.name && k.namespace.is_empty());
+            !known_elsewhere && strays_seen.insert(key)
+        })
+        .collect()
 }
 
 /// The id a dry run goes to: the live object's namespace when there is one.
@@ -1110,6 +1149,33 @@ mod tests {
         assert_eq!(
             find(ResId::new(cm.clone(), "d", "team")),
             Some(ResId::new(cm, "d", "team"))
+        );
+    }
+
+    #[test]
+    fn a_kind_listed_in_two_versions_keeps_each_object_once() {
+        let v1 = Gvk::new("x.io", "v1", "Thing");
+        let v2 = Gvk::new("x.io", "v2", "Thing");
+        let listed = BTreeMap::from([
+            (ResId::new(v1.clone(), "a", "n"), json!(1)),
+            (ResId::new(v2.clone(), "a", "n"), json!(2)),
+            (ResId::new(v1.clone(), "b", "n"), json!(3)),
+            (ResId::new(v2.clone(), "b", "n"), json!(4)),
+            (ResId::new(v1.clone(), "stray", "n"), json!(5)),
+            (ResId::new(v2.clone(), "stray", "n"), json!(6)),
+        ]);
+        let known = BTreeSet::from([
+            ResId::new(v2.clone(), "a", "n"),
+            ResId::new(v1.clone(), "b", "n"),
+        ]);
+        let kept: Vec<ResId> = one_version_each(listed, &known).into_keys().collect();
+        assert_eq!(
+            kept,
+            [
+                ResId::new(v1.clone(), "b", "n"),
+                ResId::new(v1, "stray", "n"),
+                ResId::new(v2, "a", "n"),
+            ]
         );
     }
 

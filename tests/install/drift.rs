@@ -47,15 +47,26 @@ fn assert_no_drift(input: &[&str], name: &str, objects_at_least: usize) {
     let mut args = vec!["diff", "-o", "json", "--name", name];
     args.extend_from_slice(input);
     let diff = kfctl(&args);
-    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
-    let report: Value = serde_json::from_slice(&diff.stdout).expect("a JSON report");
+    let report: Value = serde_json::from_slice(&diff.stdout)
+        .unwrap_or_else(|e| panic!("not a JSON report ({e}): {}", text(&diff)));
     let changed: Vec<&Value> = report["objects"]
         .as_array()
         .expect("objects")
         .iter()
         .filter(|o| o["action"] != "unchanged" || !o["drift"].is_null())
         .collect();
-    assert!(changed.is_empty(), "false drift: {changed:#?}");
+    let ids: Vec<String> = changed
+        .iter()
+        .map(|o| format!("{} {} {}", o["id"], o["action"], o["drift"]))
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "false drift in {} objects: {ids:#?}\n{:#?}\n{}",
+        ids.len(),
+        changed.iter().take(3).collect::<Vec<_>>(),
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
     assert!(
         report["totals"]["unchanged"].as_u64().unwrap_or(0) >= objects_at_least as u64,
         "{}",
