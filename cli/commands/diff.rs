@@ -99,8 +99,23 @@ async fn diff_install(
         printer.data(&text)?;
     }
     if settings.fix {
-        // What differed was restored; a failure returned an error above.
-        return Ok(Outcome::Success);
+        // What differed was restored (a failure returned an error above), except objects the
+        // render no longer has: `--fix` deletes nothing.
+        let left = report
+            .objects
+            .iter()
+            .filter(|o| o.action == Some(Action::Prune) && o.drift != Some(drift::Drift::Stray))
+            .count();
+        if left > 0 {
+            printer.warn(&format!(
+                "{left} objects recorded in the install are no longer in the render; `--fix` leaves them in place"
+            ));
+        }
+        return Ok(if settings.exit_code && left > 0 {
+            Outcome::Changes
+        } else {
+            Outcome::Success
+        });
     }
     Ok(if settings.exit_code && report.has_changes() {
         Outcome::Changes
