@@ -27,6 +27,13 @@ use crate::settings::DiffSettings;
 pub(super) const SCHEMA_VERSION: u32 = 1;
 
 pub fn run(settings: &DiffSettings, printer: Printer) -> Result<Outcome> {
+    if settings.input.is_none() {
+        return Err(UserError::new(
+            "nothing to compare: no platform, `kfctl.yaml` or kustomization was given",
+        )
+        .with_hint("pass `-p PLATFORM`, `-f kfctl.yaml` or `-k DIR`, as to `kfctl apply`")
+        .into());
+    }
     let install = render_install(settings.input.as_ref(), settings.name.as_deref(), printer)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
