@@ -90,6 +90,24 @@ pub enum Command {
     /// unless `--purge`. An object still there when `--timeout` passes is named with the
     /// finalizers holding it. The inventory goes last.
     Delete(DeleteArgs),
+    /// Show what an apply would change, and what drifted since the last one
+    ///
+    /// Renders like `kfctl apply` and compares with the install's live objects on the fields
+    /// kfctl's field manager owns: each object is created, changed, pruned or unchanged, with a
+    /// unified diff (Secret values masked) and its drift: modified, missing, foreign-owned (another
+    /// field manager took a field kfctl set) or stray (labelled as a member, not recorded). Server
+    /// defaults, controllers' fields and injected sidecars are not drift. One LIST per kind; a
+    /// server-side dry run only for objects that changed. Exit codes: 0 no changes, 2 changes
+    /// (with `--exit-code`, the default when stdin is not a terminal), 1 error.
+    Diff(DiffArgs),
+
+    /// Show an install: what was applied, its health per component, and drift per object
+    ///
+    /// Reads the install's inventory (release, platform, when it was applied), lists its members
+    /// (one request per kind), judges each with the readiness rules of `kfctl apply` and groups
+    /// them by component, and reports each object that drifted. Given the render (`-p`, `-f`,
+    /// `-k`), drift names the fields; without it, drift is judged from what was recorded.
+    Status(StatusArgs),
 
     /// Write a `kfctl.yaml` by answering a few questions
     ///
@@ -468,6 +486,151 @@ pub struct DeleteArgs {
     /// (each object deleted or kept, and totals). Default: `text`.
     #[arg(short, long, value_enum, default_value_t = ListFormat::Text)]
     pub output: ListFormat,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kfctl diff -p local                               what `kfctl apply -p local` would change
+  kfctl diff -k DIR --exit-code                     exit 2 when something changed or drifted
+  kfctl diff -f kfctl.yaml --fix --yes              apply what drifted, and report it
+  kfctl diff -p local -o json                       one JSON report (docs/schema/diff.json)")]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub sources: SourceArgs,
+
+    /// The install's name
+    ///
+    /// As for `kfctl apply`. Default: `kubeflow` for a platform, the directory's name for `-k`.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Exit with 2 when something would change or drifted
+    ///
+    /// `--exit-code=false` exits 0 whatever was found. Default: on when stdin is not a
+    /// terminal (pipelines), off otherwise. Errors exit 1 either way.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub exit_code: Option<bool>,
+
+    /// Apply the objects that differ, then report what was restored
+    ///
+    /// Runs `kfctl apply` for the created and changed objects only, taking back fields other
+    /// field managers took (`--force-conflicts`), and takes stray objects out of the install
+    /// (removes their membership label; they are not deleted). Asks for confirmation unless
+    /// `--yes`.
+    #[arg(long)]
+    pub fix: bool,
+
+    /// With `--fix`, apply without asking for confirmation
+    ///
+    /// Required for `--fix` when stdin is not a terminal.
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// With `--fix`, how long the apply may take, waiting included
+    ///
+    /// Default: `10m`.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Output format
+    ///
+    /// `text` prints a coloured unified diff per changed object on stdout and a summary on stderr;
+    /// `json` prints one report whose schema is `docs/schema/diff.json`. Default: `text`.
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Text)]
+    pub output: ListFormat,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kfctl status                                      the install `kubeflow`
+  kfctl status --name demo --watch                  refresh every 5 seconds
+  kfctl status -p local -o json                     with the drifted fields, as JSON")]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub sources: SourceArgs,
+
+    /// The install's name
+    ///
+    /// Default: `kubeflow`, or the directory's name with `-k`.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Refresh until interrupted
+    ///
+    /// Prints the status again every `--interval`; with `-o json`, one report per refresh.
+    #[arg(short, long)]
+    pub watch: bool,
+
+    /// With `--watch`, how often to refresh
+    ///
+    /// Default: `5s`.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+
+    /// Exit with 2 when something drifted
+    ///
+    /// Without it, `status` exits 0 whatever drifted; errors exit 1.
+    #[arg(long)]
+    pub exit_code: bool,
+
+    /// Output format
+    ///
+    /// `text` prints a table on stdout; `json` one report (`docs/schema/status.json`).
+    /// Default: `text`.
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Text)]
+    pub output: ListFormat,
+}
+
+/// What to render, as `kfctl apply` takes it.
+#[derive(Debug, clap::Args)]
+pub struct InputArgs {
+    /// Render a kustomization directory
+    ///
+    /// A directory holding `kustomization.yaml`, rendered as `kfctl build DIR` renders it.
+    #[arg(short = 'k', long = "kustomize", value_name = "DIR", conflicts_with_all = ["platform", "config", "set", "release", "source"])]
+    pub kustomize: Option<PathBuf>,
+
+    /// Render a platform's components
+    ///
+    /// One of the platforms `kfctl platforms` lists. Environment: `KFCTL_PLATFORM`.
+    #[arg(short, long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+
+    /// Render what a `kfctl.yaml` describes, and use its `spec.drift.ignore` rules
+    ///
+    /// Environment: `KFCTL_CONFIG`.
+    #[arg(short = 'f', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Set a platform parameter (repeatable)
+    ///
+    /// `--set project=my-proj`, or `--set <component>.<name>=VALUE`, as for `kfctl build`.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+
+    #[command(flatten)]
+    pub release: ReleaseArg,
+
+    /// Use another location for an upstream source (repeatable)
+    ///
+    /// `--source kubeflow-manifests=PATH`, as for `kfctl build`.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub source: Vec<String>,
+
+    #[command(flatten)]
+    pub root: RootArg,
 }
 
 /// Which cluster to talk to.

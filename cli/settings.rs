@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::args::{
-    ApplyArgs, BuildArgs, ColorChoice, DeleteArgs, GlobalArgs, InitArgs, ListFormat, OutputFormat,
-    ReleaseArg, RootArg, SourceArgs,
+    ApplyArgs, BuildArgs, ColorChoice, DeleteArgs, DiffArgs, GlobalArgs, InitArgs, InputArgs,
+    ListFormat, OutputFormat, ReleaseArg, RootArg, SourceArgs, StatusArgs,
 };
+use crate::profile::config::DriftIgnore;
 use crate::profile::{self, KfctlConfig, ProfileError, Request, Where};
 use crate::render::RealFs;
 
@@ -245,6 +246,109 @@ impl DeleteSettings {
             output: args.output,
             no_prompt_reason: no_prompt_reason(),
         })
+    }
+}
+
+/// What `kfctl diff` compares, with what, and what it does with the result.
+#[derive(Debug, Clone)]
+pub struct DiffSettings {
+    pub input: Option<BuildInput>,
+    pub name: Option<String>,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// Exit 2 on changes: `--exit-code`, else on when stdin is not a terminal.
+    pub exit_code: bool,
+    pub fix: bool,
+    pub yes: bool,
+    pub timeout: Duration,
+    pub output: ListFormat,
+    /// `spec.drift.ignore` of `kfctl.yaml`.
+    pub ignore: Vec<DriftIgnore>,
+    pub sources: SourceSettings,
+    /// `None` when a confirmation may be asked; otherwise why not.
+    pub no_prompt_reason: Option<String>,
+}
+
+impl DiffSettings {
+    pub fn resolve(args: &DiffArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        let input = input_of(&args.input, env)?;
+        let interactive = std::io::stdin().is_terminal();
+        Ok(DiffSettings {
+            ignore: ignore_rules(input.as_ref()),
+            sources: SourceSettings::resolve(&args.sources, env),
+            input,
+            name: args.name.clone(),
+            kubeconfig: args.cluster.kubeconfig.clone(),
+            context: args.cluster.context.clone(),
+            exit_code: args.exit_code.unwrap_or(!interactive),
+            fix: args.fix,
+            yes: args.yes,
+            timeout: args.timeout,
+            output: args.output,
+            no_prompt_reason: no_prompt_reason(),
+        })
+    }
+}
+
+/// What `kfctl status` shows.
+#[derive(Debug, Clone)]
+pub struct StatusSettings {
+    /// The render, when given: drift then names fields.
+    pub input: Option<BuildInput>,
+    pub name: Option<String>,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub watch: bool,
+    pub interval: Duration,
+    pub exit_code: bool,
+    pub output: ListFormat,
+    pub ignore: Vec<DriftIgnore>,
+    pub sources: SourceSettings,
+}
+
+impl StatusSettings {
+    pub fn resolve(args: &StatusArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        let input = input_of(&args.input, env)?;
+        Ok(StatusSettings {
+            ignore: ignore_rules(input.as_ref()),
+            sources: SourceSettings::resolve(&args.sources, env),
+            input,
+            name: args.name.clone(),
+            kubeconfig: args.cluster.kubeconfig.clone(),
+            context: args.cluster.context.clone(),
+            watch: args.watch,
+            interval: args.interval,
+            exit_code: args.exit_code,
+            output: args.output,
+        })
+    }
+}
+
+fn input_of(args: &InputArgs, env: &dyn Env) -> Result<Option<BuildInput>, ProfileError> {
+    match &args.kustomize {
+        Some(dir) => Ok(Some(BuildInput::Dir(dir.clone()))),
+        None => profile_input(
+            ProfileArgs {
+                platform: args.platform.as_deref(),
+                config: args.config.as_deref(),
+                release: &args.release,
+                root: &args.root,
+                set: &args.set,
+                source: &args.source,
+            },
+            env,
+        ),
+    }
+}
+
+fn ignore_rules(input: Option<&BuildInput>) -> Vec<DriftIgnore> {
+    match input {
+        Some(BuildInput::Profile(request)) => request
+            .config
+            .as_ref()
+            .map(|c| c.drift_ignore.clone())
+            .unwrap_or_default(),
+        _ => Vec::new(),
     }
 }
 

@@ -94,7 +94,7 @@ fi
 
 # The cluster benchmarks: start-up of the local control plane, then installing and re-applying
 # the example with kfctl against kubectl.
-for bench in bench-cluster.sh bench-apply.sh; do
+for bench in bench-cluster.sh bench-apply.sh bench-drift.sh; do
   echo
   bash "$repo/hack/$bench"
 done

@@ -530,7 +530,7 @@ where
 /// aggregated ClusterRole (one with an `aggregationRule`) goes without `rules`: the API server's
 /// clusterrole-aggregation-controller owns them, and sending any would conflict with it on every
 /// apply after the first.
-pub(super) fn desired(res: &Resource, labels: &BTreeMap<String, String>) -> Value {
+pub fn desired(res: &Resource, labels: &BTreeMap<String, String>) -> Value {
     let mut body = res.body.clone();
     if res.kind() == "ClusterRole"
         && res.api_version().starts_with("rbac.authorization.k8s.io/")

@@ -38,6 +38,7 @@ const KEY_RELEASE: &str = "release";
 const KEY_PLATFORM: &str = "platform";
 const KEY_CONFIG_DIGEST: &str = "configDigest";
 const KEY_OBJECTS: &str = "objects";
+const KEY_OWNED: &str = "ownedDigests";
 const KEY_APPLIED_AT: &str = "appliedAt";
 const KEY_VERSION: &str = "kfctlVersion";
 
@@ -91,40 +92,52 @@ pub struct Record {
     /// Every object of the install (namespace as the API server sees it: none for cluster-scoped
     /// kinds) → sha256 of its rendered body.
     pub objects: BTreeMap<ResId, String>,
+    /// Object → sha256 of its kfctl-owned projection right after the apply
+    /// (`drift::owned_digest`), so drift shows without a dry run.
+    pub owned: BTreeMap<ResId, String>,
     /// RFC 3339, UTC: when an apply last changed the record.
     pub applied_at: String,
 }
 
 impl Record {
     fn to_data(&self) -> BTreeMap<String, String> {
-        let objects: String = self
-            .objects
-            .iter()
-            .map(|(id, digest)| format!("{} {digest}\n", object_line(id)))
-            .collect();
-        BTreeMap::from([
+        let lines = |map: &BTreeMap<ResId, String>| -> String {
+            map.iter()
+                .map(|(id, digest)| format!("{} {digest}\n", object_line(id)))
+                .collect()
+        };
+        let objects = lines(&self.objects);
+        let mut data = BTreeMap::from([
             (KEY_RELEASE.to_owned(), self.release.clone()),
             (KEY_PLATFORM.to_owned(), self.platform.clone()),
             (KEY_CONFIG_DIGEST.to_owned(), self.config_digest.clone()),
             (KEY_OBJECTS.to_owned(), objects),
             (KEY_APPLIED_AT.to_owned(), self.applied_at.clone()),
             (KEY_VERSION.to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
-        ])
+        ]);
+        if !self.owned.is_empty() {
+            data.insert(KEY_OWNED.to_owned(), lines(&self.owned));
+        }
+        data
     }
 
     fn from_data(data: &BTreeMap<String, String>) -> Record {
         let get = |k: &str| data.get(k).cloned().unwrap_or_default();
-        Record {
-            release: get(KEY_RELEASE),
-            platform: get(KEY_PLATFORM),
-            config_digest: get(KEY_CONFIG_DIGEST),
-            objects: get(KEY_OBJECTS)
+        let lines = |k: &str| -> BTreeMap<ResId, String> {
+            get(k)
                 .lines()
                 .filter_map(|l| {
                     let (id, digest) = l.rsplit_once(' ')?;
                     Some((parse_object_line(id)?, digest.to_owned()))
                 })
-                .collect(),
+                .collect()
+        };
+        Record {
+            release: get(KEY_RELEASE),
+            platform: get(KEY_PLATFORM),
+            config_digest: get(KEY_CONFIG_DIGEST),
+            objects: lines(KEY_OBJECTS),
+            owned: lines(KEY_OWNED),
             applied_at: get(KEY_APPLIED_AT),
         }
     }
@@ -422,6 +435,10 @@ mod tests {
                     "11ee".to_owned(),
                 ),
             ]),
+            owned: BTreeMap::from([(
+                ResId::new(Gvk::new("", "v1", "Namespace"), "kubeflow", ""),
+                "22dd".to_owned(),
+            )]),
             applied_at: "2025-01-02T03:04:05Z".into(),
         };
         assert_eq!(Record::from_data(&record.to_data()), record);

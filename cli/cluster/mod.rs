@@ -7,13 +7,15 @@
 //! object the server returned is ready, as pure functions over its JSON; `apply` sends a render
 //! wave by wave with server-side apply and waits until it is healthy, holding the objects an
 //! admission webhook intercepts until it admits (`admission`); `inventory` records what an
-//! install owns as a kubectl ApplySet; `preflight` checks, before any write, that the cluster
-//! can take the install; `lock` holds a Lease per install so two runs never interleave; `prune`
-//! removes what an install no longer brings, or all of it.
+//! install owns as a kubectl ApplySet; `drift` compares the live members with it; `preflight`
+//! checks, before any write, that the cluster can take the install; `lock` holds a Lease per
+//! install so two runs never interleave; `prune` removes what an install no longer brings, or
+//! all of it.
 
 pub mod admission;
 pub mod apply;
 pub mod client;
+pub mod drift;
 pub mod health;
 pub mod inventory;
 pub mod lock;

@@ -28,21 +28,26 @@ use crate::profile::PlatformProfile;
 use crate::profile::platform::Preflight;
 use crate::render::RealFs;
 use crate::resource::{ResId, ResourceSet};
-use crate::settings::{ApplySettings, BuildInput};
+use crate::settings::{ApplySettings, BuildInput, SourceSettings};
 
 /// What is being installed, before it reaches the cluster.
-struct Install {
-    name: String,
-    resources: ResourceSet,
-    release: String,
-    platform: String,
-    config_digest: String,
+pub(super) struct Install {
+    pub name: String,
+    pub resources: ResourceSet,
+    pub release: String,
+    pub platform: String,
+    pub config_digest: String,
     /// What the platform expects of the cluster; `None` for a kustomization.
-    preflight: Option<Preflight>,
+    pub preflight: Option<Preflight>,
 }
 
 pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
-    let install = render_install(settings, printer)?;
+    let install = render_install(
+        settings.input.as_ref(),
+        settings.name.as_deref(),
+        &settings.sources,
+        printer,
+    )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -51,8 +56,14 @@ pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
     runtime.block_on(apply_install(settings, install, printer))
 }
 
-fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install> {
-    let Some(input) = &settings.input else {
+/// Renders what `-p`/`-f`/`-k` name, with the install's name (given, or the input's default).
+pub(super) fn render_install(
+    input: Option<&BuildInput>,
+    name: Option<&str>,
+    sources: &SourceSettings,
+    printer: Printer,
+) -> Result<Install> {
+    let Some(input) = input else {
         return Err(UserError::new(
             "nothing to apply: no platform, `kfctl.yaml` or kustomization was given",
         )
@@ -61,8 +72,7 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
     };
     let install = match input {
         BuildInput::Dir(dir) => {
-            let (_, rendered, _) =
-                super::build::render_input(input, &settings.sources, false, printer)?;
+            let (_, rendered, _) = super::build::render_input(input, sources, false, printer)?;
             for warning in &rendered.warnings {
                 printer.warn(warning);
             }
@@ -71,10 +81,7 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
                     .as_bytes(),
             );
             Install {
-                name: settings
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| default_name_of(dir)),
+                name: name.map_or_else(|| default_name_of(dir), str::to_owned),
                 resources: rendered.resources,
                 release: String::new(),
                 platform: String::new(),
@@ -84,7 +91,7 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
         }
         BuildInput::Profile(request) => {
             let (resolved, rendered, _) =
-                super::build::render_input(input, &settings.sources, false, printer)?;
+                super::build::render_input(input, sources, false, printer)?;
             let resolved = resolved.context("a profile render resolves its profile")?;
             let profile = PlatformProfile::load(&RealFs, &request.root, &resolved.platform)?;
             let config = json!({
@@ -95,10 +102,7 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
                 "parameters": resolved.parameters,
             });
             Install {
-                name: settings
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| "kubeflow".to_owned()),
+                name: name.unwrap_or("kubeflow").to_owned(),
                 resources: rendered.resources,
                 release: resolved.release,
                 platform: resolved.platform,
@@ -398,6 +402,7 @@ async fn apply_and_record(
                     Some((key, inventory::digest(res)))
                 })
                 .collect(),
+            owned: Default::default(),
             applied_at: inventory::now_rfc3339(),
         };
         let mut group_kinds = group_kinds.clone();
@@ -423,6 +428,11 @@ async fn apply_and_record(
             }
             report.applied.extend(super::prune::as_applied(&pruned));
             prune_report = Some(pruned);
+        }
+        if !settings.dry_run {
+            let mut owned = owned_digests(cluster, inventory, &install.resources, printer).await;
+            owned.retain(|id, _| record.objects.contains_key(id));
+            record.owned = owned;
         }
         inventory
             .record(
@@ -464,6 +474,26 @@ async fn apply_and_record(
             install.name,
             cluster.context()
         ))),
+    }
+}
+
+/// The kfctl-owned projection digest of every member, so `kfctl diff` and `kfctl status` see
+/// drift without a dry run. Without them they still work, with a dry run per object.
+async fn owned_digests(
+    cluster: &Cluster,
+    inventory: &Inventory,
+    resources: &ResourceSet,
+    printer: Printer,
+) -> std::collections::BTreeMap<ResId, String> {
+    let gvks = resources.iter().map(|r| r.gvk()).collect();
+    match crate::cluster::drift::owned_digests(cluster, inventory, &gvks).await {
+        Ok(digests) => digests,
+        Err(e) => {
+            printer.warn(&format!(
+                "cannot record what kfctl owns, for drift checks: {e}"
+            ));
+            Default::default()
+        }
     }
 }
 

@@ -4,19 +4,21 @@ mod apply;
 mod build;
 mod catalog;
 mod delete;
+mod diff;
 mod images;
 mod init;
 mod progress;
 mod prune;
 mod sources;
+mod status;
 
 use anyhow::{Context, Result};
 
 use crate::args::{Args, Command};
 use crate::output::Printer;
 use crate::settings::{
-    ApplySettings, BuildSettings, CatalogSettings, DeleteSettings, GlobalSettings, InitSettings,
-    ProcessEnv,
+    ApplySettings, BuildSettings, CatalogSettings, DeleteSettings, DiffSettings, GlobalSettings,
+    InitSettings, ProcessEnv, StatusSettings,
 };
 
 /// How a command ended when it did not fail.
@@ -64,6 +66,24 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 return Ok(Outcome::Success);
             }
             delete::run(&settings, printer)
+        }
+        Command::Diff(diff_args) => {
+            let settings = DiffSettings::resolve(&diff_args, &ProcessEnv)
+                .context("cannot load the configuration")?;
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            diff::run(&settings, printer)
+        }
+        Command::Status(status_args) => {
+            let settings = StatusSettings::resolve(&status_args, &ProcessEnv)
+                .context("cannot load the configuration")?;
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            status::run(&settings, printer)
         }
         Command::Init(init_args) => {
             let settings = InitSettings::resolve(&init_args);

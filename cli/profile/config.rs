@@ -35,6 +35,19 @@ pub struct KfctlConfig {
     pub parameters_at: Loc,
     pub admin: Option<Admin>,
     pub secrets: Vec<(String, Located<SecretRef>)>,
+    /// `spec.drift.ignore`: fields whose changes `kfctl diff` and `kfctl status` do not report.
+    pub drift_ignore: Vec<DriftIgnore>,
+}
+
+/// One `spec.drift.ignore` rule: the objects it applies to (fields left out match any) and the
+/// JSON pointers (`/spec/replicas`, `*` for any one segment) whose changes are not drift.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DriftIgnore {
+    pub group: Option<String>,
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub paths: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +100,7 @@ impl KfctlConfig {
             "parameters",
             "admin",
             "secrets",
+            "drift",
         ])?;
         let base = file.path.parent().unwrap_or(Path::new("."));
         Ok(KfctlConfig {
@@ -110,6 +124,10 @@ impl KfctlConfig {
             admin: spec.get("admin").map(|n| parse_admin(&n)).transpose()?,
             secrets: match spec.get("secrets") {
                 Some(n) => parse_secrets(&n, base)?,
+                None => Vec::new(),
+            },
+            drift_ignore: match spec.get("drift") {
+                Some(n) => parse_drift(&n)?,
                 None => Vec::new(),
             },
         })
@@ -195,6 +213,45 @@ fn parse_sources(
         ));
     }
     Ok(out)
+}
+
+/// `drift: {ignore: [{target: {group, kind, namespace, name}, paths: [...]}]}`.
+fn parse_drift(node: &Node<'_>) -> Result<Vec<DriftIgnore>, ProfileError> {
+    node.fields(&["ignore"])?;
+    let Some(list) = node.get("ignore") else {
+        return Ok(Vec::new());
+    };
+    let mut rules = Vec::new();
+    for item in list.list()? {
+        item.fields(&["target", "paths"])?;
+        let mut rule = DriftIgnore::default();
+        if let Some(target) = item.get("target") {
+            target.fields(&["group", "kind", "namespace", "name"])?;
+            let get = |k: &str| -> Result<Option<String>, ProfileError> {
+                target
+                    .get(k)
+                    .map(|n| n.str().map(str::to_owned))
+                    .transpose()
+            };
+            rule.group = get("group")?;
+            rule.kind = get("kind")?;
+            rule.namespace = get("namespace")?;
+            rule.name = get("name")?;
+        }
+        let paths = item.require("paths")?;
+        rule.paths = paths.strings()?;
+        if let Some(bad) = rule.paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(ProfileError::Invalid {
+                message: format!("`{bad}` is not a JSON pointer"),
+                at: paths.loc(),
+                hint: Some(
+                    "write paths such as `/spec/replicas` or `/metadata/labels/team`".to_owned(),
+                ),
+            });
+        }
+        rules.push(rule);
+    }
+    Ok(rules)
 }
 
 fn parse_admin(node: &Node<'_>) -> Result<Admin, ProfileError> {
@@ -293,6 +350,38 @@ mod tests {
         assert_eq!(c.sources[0].1.value, PathBuf::from("/m"));
         assert_eq!(c.parameters[0].1.at.line, Some(15));
         assert_eq!(c.secrets[0].1.value, SecretRef::Env("KF_SECRET".to_owned()));
+    }
+
+    #[test]
+    fn reads_drift_ignore_rules() {
+        let c = parse(&format!(
+            "{HEAD}  drift:\n    ignore:\n    - target: {{kind: Deployment, namespace: kubeflow}}\n      paths: [/spec/replicas]\n    - paths: [/metadata/labels/team]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.drift_ignore,
+            [
+                DriftIgnore {
+                    kind: Some("Deployment".into()),
+                    namespace: Some("kubeflow".into()),
+                    paths: vec!["/spec/replicas".into()],
+                    ..DriftIgnore::default()
+                },
+                DriftIgnore {
+                    paths: vec!["/metadata/labels/team".into()],
+                    ..DriftIgnore::default()
+                },
+            ]
+        );
+        let err = parse(&format!(
+            "{HEAD}  drift:\n    ignore:\n    - paths: [spec.replicas]\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`spec.replicas` is not a JSON pointer"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -43,6 +43,16 @@ fn releases_help() {
 }
 
 #[test]
+fn diff_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["diff", "--help"])));
+}
+
+#[test]
+fn status_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["status", "--help"])));
+}
+
+#[test]
 fn completions_help() {
     insta::assert_snapshot!(run(&mut kfctl(&["completions", "--help"])));
 }

@@ -7,6 +7,8 @@
 
 #[path = "../support/cluster.rs"]
 mod cluster;
+#[path = "../support/json_schema.rs"]
+mod json_schema;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 
@@ -16,6 +18,7 @@ mod cluster_client;
 mod crd;
 mod delete;
 mod deployment;
+mod drift;
 mod gpu;
 mod gpu_manifests;
 mod health;

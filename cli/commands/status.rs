@@ -1,0 +1,213 @@
+//! `kfctl status`: the recorded install, the health of its members grouped by component, and
+//! the objects that drifted (`cluster::drift`); `--watch` refreshes, `-o json` prints one report
+//! per refresh (`docs/schema/status.json`).
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use super::Outcome;
+use super::apply::{Install, default_name_of, render_install};
+use super::diff::{SCHEMA_VERSION, describe, object_json, recorded_json, rules};
+use crate::args::ListFormat;
+use crate::cluster::drift::{self, Desired, DriftReport};
+use crate::cluster::inventory::Inventory;
+use crate::cluster::{Cluster, Health, health};
+use crate::errors::UserError;
+use crate::output::Printer;
+use crate::settings::{BuildInput, StatusSettings};
+
+/// The labels that name the component an object belongs to, most specific first.
+const COMPONENT_LABELS: [&str; 3] = [
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/name",
+];
+
+pub fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
+    let name = match (&settings.name, &settings.input) {
+        (Some(n), _) => n.clone(),
+        (None, Some(BuildInput::Dir(dir))) => default_name_of(dir),
+        (None, _) => "kubeflow".to_owned(),
+    };
+    let install = match &settings.input {
+        Some(input) => Some(render_install(
+            Some(input),
+            Some(&name),
+            &settings.sources,
+            printer,
+        )?),
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(status(settings, &name, install.as_ref(), printer))
+}
+
+async fn status(
+    settings: &StatusSettings,
+    name: &str,
+    install: Option<&Install>,
+    printer: Printer,
+) -> Result<Outcome> {
+    let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
+        .await
+        .context("cannot connect to the cluster")?;
+    let inventory = Inventory::new(name);
+    let rules = rules(&settings.ignore);
+    loop {
+        let desired = install.map(|i| Desired {
+            resources: &i.resources,
+            labels: inventory.member_labels(),
+        });
+        let report = drift::check(&cluster, &inventory, desired.as_ref(), &rules)
+            .await
+            .with_context(|| format!("cannot read the status of install `{name}`"))?;
+        let Some(parent) = &report.parent else {
+            return Err(UserError::new(format!(
+                "install `{name}` has no inventory in context `{}`",
+                cluster.context()
+            ))
+            .with_hint("name the install with `--name`, or install it with `kfctl apply`")
+            .into());
+        };
+        let components = components(&report);
+        match settings.output {
+            ListFormat::Json => {
+                let mut text = serde_json::to_string_pretty(&json_report(
+                    &report,
+                    &components,
+                    &cluster,
+                    name,
+                    &inventory,
+                ))?;
+                text.push('\n');
+                printer.data(&text)?;
+            }
+            ListFormat::Text => {
+                let recorded = &parent.record;
+                let mut text = format!(
+                    "install:   {name} (inventory {})\ncontext:   {}\n",
+                    inventory.parent_id(),
+                    cluster.context()
+                );
+                if !recorded.platform.is_empty() {
+                    text.push_str(&format!(
+                        "platform:  {}, release {}\n",
+                        recorded.platform, recorded.release
+                    ));
+                }
+                text.push_str(&format!(
+                    "applied:   {} ({} objects)\n\ncomponents:\n",
+                    recorded.applied_at,
+                    recorded.objects.len()
+                ));
+                for c in &components {
+                    let ready = c.objects - c.not_ready.len();
+                    let mark = if c.not_ready.is_empty() {
+                        "ok  "
+                    } else {
+                        "WAIT"
+                    };
+                    text.push_str(&format!(
+                        "  {mark} {:<40} {ready}/{} ready\n",
+                        c.name, c.objects
+                    ));
+                    for (id, h) in c.not_ready.iter().take(3) {
+                        text.push_str(&format!("         {id}: {h}\n"));
+                    }
+                }
+                let drifted: Vec<_> = report.drifted().collect();
+                if drifted.is_empty() {
+                    text.push_str("\ndrift: none\n");
+                } else {
+                    text.push_str(&format!("\ndrift: {} objects\n", drifted.len()));
+                    for object in drifted {
+                        text.push_str(&format!("  {}\n", describe(object)));
+                    }
+                }
+                printer.data(&text)?;
+            }
+        }
+        if !settings.watch {
+            let drifted = report.drifted().next().is_some();
+            return Ok(if settings.exit_code && drifted {
+                Outcome::Changes
+            } else {
+                Outcome::Success
+            });
+        }
+        tokio::time::sleep(settings.interval).await;
+        if settings.output == ListFormat::Text {
+            printer.data("\n")?;
+        }
+    }
+}
+
+/// The health of one component's members.
+struct Component {
+    name: String,
+    objects: usize,
+    not_ready: Vec<(String, Health)>,
+}
+
+/// Groups the live members by their component label, else their namespace.
+fn components(report: &DriftReport) -> Vec<Component> {
+    let mut groups: BTreeMap<String, Component> = BTreeMap::new();
+    for (id, obj) in &report.live {
+        let labels = obj.pointer("/metadata/labels");
+        let name = COMPONENT_LABELS
+            .iter()
+            .find_map(|l| labels.and_then(|m| m.get(*l)).and_then(Value::as_str))
+            .map(str::to_owned)
+            .unwrap_or_else(|| match id.namespace.as_str() {
+                "" => "(cluster-scoped)".to_owned(),
+                ns => format!("namespace {ns}"),
+            });
+        let entry = groups.entry(name.clone()).or_insert(Component {
+            name,
+            objects: 0,
+            not_ready: Vec::new(),
+        });
+        entry.objects += 1;
+        let h = health(obj);
+        if !h.is_current() {
+            entry.not_ready.push((id.to_string(), h));
+        }
+    }
+    groups.into_values().collect()
+}
+
+fn json_report(
+    report: &DriftReport,
+    components: &[Component],
+    cluster: &Cluster,
+    name: &str,
+    inventory: &Inventory,
+) -> Value {
+    json!({
+        "schemaVersion": SCHEMA_VERSION,
+        "context": cluster.context(),
+        "install": name,
+        "inventory": inventory.parent_id().to_string(),
+        "recorded": recorded_json(report),
+        "healthy": components.iter().all(|c| c.not_ready.is_empty()),
+        "components": components.iter().map(|c| json!({
+            "name": c.name,
+            "objects": c.objects,
+            "ready": c.objects - c.not_ready.len(),
+            "notReady": c.not_ready.iter().map(|(id, h)| json!({"id": id, "health": h.to_string()})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "drifted": report.drifted().count(),
+        "drift": report.drifted().map(|o| object_json(o, false)).collect::<Vec<_>>(),
+        "cost": {
+            "requests": report.requests,
+            "kinds": report.kinds,
+            "dryRuns": report.dry_runs,
+        },
+    })
+}

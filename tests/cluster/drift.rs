@@ -1,0 +1,466 @@
+//! `kfctl diff` and `kfctl status`, the real binary against the control plane: no drift right
+//! after an apply, none from fields other managers inject (a sidecar, a `caBundle`); each kind of
+//! drift found with its object and field path; `--fix` restores; ignored paths stay quiet; exit
+//! codes; the JSON reports validate against `docs/schema/`.
+
+use std::process::{Command, Output, Stdio};
+
+use kfctl::cluster::inventory::{Inventory, LABEL_PART_OF};
+use serde_json::{Value, json};
+
+use crate::cluster::{TestNamespace, cluster};
+use crate::json_schema::validate;
+
+fn kfctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(cluster().kubeconfig())
+        .env("NO_COLOR", "1")
+        .env_remove("KFCTL_PLATFORM")
+        .env_remove("KFCTL_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("kfctl runs")
+}
+
+fn kubectl(args: &[&str]) {
+    let out = Command::new("kubectl")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(cluster().kubeconfig())
+        .stdin(Stdio::null())
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `kubectl apply --server-side` of `manifest` as field manager `manager`, taking over conflicts.
+fn apply_as(manager: &str, manifest: &str) {
+    let mut child = Command::new("kubectl")
+        .args([
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager",
+            manager,
+            "-f",
+            "-",
+        ])
+        .arg("--kubeconfig")
+        .arg(cluster().kubeconfig())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(manifest.as_bytes())
+        .expect("write the manifest");
+    let out = child.wait_with_output().expect("kubectl ends");
+    assert!(
+        out.status.success(),
+        "apply as {manager}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)))
+}
+
+/// A Deployment, a Service, two ConfigMaps (one with an ignored path), a Secret and a
+/// MutatingWebhookConfiguration that intercepts nothing, in the test's namespace.
+fn sample(ns: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {ns}, labels: {{app.kubernetes.io/component: web}}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - {{name: web, image: registry.k8s.io/pause:3.10, ports: [{{containerPort: 8080}}], resources: {{requests: {{cpu: 10m}}}}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: {ns}, labels: {{app.kubernetes.io/component: web}}}}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: 8080}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: settings, namespace: {ns}, labels: {{team: platform}}}}
+data: {{mode: fast}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: tuned
+  namespace: {ns}
+  annotations: {{kfctl.dev/ignore-drift: /data/level}}
+data: {{level: "1", other: x}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: creds, namespace: {ns}}}
+data: {{password: c2VjcmV0LXZhbHVl}}
+stringData: {{token: plain-token-value}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {{name: {ns}-inject}}
+webhooks:
+- name: inject.{ns}.kfctl.test
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  failurePolicy: Ignore
+  clientConfig:
+    service: {{name: web, namespace: {ns}, path: /inject}}
+  rules:
+  - {{apiGroups: [{ns}.kfctl.test], apiVersions: [v1], operations: [CREATE], resources: [nothing]}}
+"#
+    )
+}
+
+fn kustomization(objects: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources: [objects.yaml]\n",
+    )
+    .expect("write the kustomization");
+    std::fs::write(dir.path().join("objects.yaml"), objects).expect("write the objects");
+    dir
+}
+
+/// The object of a diff report with id `id`.
+fn object<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["objects"]
+        .as_array()
+        .and_then(|objects| objects.iter().find(|o| o["id"] == id))
+        .unwrap_or_else(|| panic!("no {id} in {report:#}"))
+}
+
+/// `path → state` of an object's drifted fields.
+fn fields(object: &Value) -> Vec<(String, String)> {
+    object["fields"]
+        .as_array()
+        .map(|fields| {
+            fields
+                .iter()
+                .map(|f| {
+                    (
+                        f["path"].as_str().unwrap_or_default().to_owned(),
+                        f["state"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn assert_valid(schema: &str, report: &Value) {
+    let errors = validate(schema, report);
+    assert!(errors.is_empty(), "{schema}: {errors:#?}\n{report:#}");
+}
+
+#[test]
+fn the_schema_validator_rejects_what_the_schema_does_not_allow() {
+    let errors = validate(
+        "diff.json",
+        &json!({"schemaVersion": 2, "context": 1, "surprise": true}),
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("`install` is required")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("/schemaVersion")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("`surprise`")),
+        "{errors:?}"
+    );
+}
+
+fn cleanup(ns: &TestNamespace) {
+    ns.delete_later(&format!(
+        "mutatingwebhookconfiguration/{}-inject",
+        ns.name()
+    ));
+}
+
+#[tokio::test]
+async fn drift_is_found_on_kfctl_fields_only_and_fixed() {
+    let ns = cluster().namespace("drift").await;
+    cleanup(&ns);
+    let name = ns.name().to_owned();
+    let dir = kustomization(&sample(&name));
+    let dir_path = dir.path().to_str().expect("a UTF-8 path").to_owned();
+    let k = |extra: &[&str]| -> Output {
+        let mut args = vec![extra[0], "-k", &dir_path, "--name", &name];
+        args.extend_from_slice(&extra[1..]);
+        kfctl(&args)
+    };
+
+    let applied = k(&["apply", "--yes", "--timeout", "3m"]);
+    assert!(applied.status.success(), "{}", text(&applied));
+
+    // Right after the apply: nothing to report, and `--exit-code` (the default without a
+    // terminal) exits 0.
+    let clean = k(&["diff", "-o", "json"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
+    let report = json_of(&clean);
+    assert_valid("diff.json", &report);
+    assert_eq!(report["changes"], json!(false), "{report:#}");
+    assert_eq!(report["totals"]["unchanged"], json!(6), "{report:#}");
+    assert_eq!(
+        report["cost"]["dryRuns"],
+        json!(0),
+        "no dry run without drift: {report:#}"
+    );
+    let status = k(&["status", "-o", "json", "--exit-code"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    let status = json_of(&status);
+    assert_valid("status.json", &status);
+    assert_eq!(status["drifted"], json!(0), "{status:#}");
+
+    // Another manager injects a sidecar and a caBundle: not drift.
+    apply_as(
+        "injector",
+        &format!(
+            r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {name}}}
+spec:
+  template:
+    spec:
+      containers:
+      - {{name: sidecar, image: registry.k8s.io/pause:3.9}}
+"#
+        ),
+    );
+    apply_as(
+        "injector",
+        &format!(
+            r#"apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {{name: {name}-inject}}
+webhooks:
+- name: inject.{name}.kfctl.test
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  clientConfig:
+    caBundle: dGVzdC1jYS1idW5kbGU=
+"#
+        ),
+    );
+    let injected = k(&["diff", "--exit-code"]);
+    assert_eq!(injected.status.code(), Some(0), "{}", text(&injected));
+    let injected = k(&["status", "--exit-code"]);
+    assert_eq!(injected.status.code(), Some(0), "{}", text(&injected));
+
+    // Now drift of every kind.
+    kubectl(&["scale", "-n", &name, "deployment/web", "--replicas=3"]);
+    kubectl(&[
+        "set",
+        "image",
+        "-n",
+        &name,
+        "deployment/web",
+        "web=registry.k8s.io/pause:3.9",
+    ]);
+    kubectl(&[
+        "patch",
+        "-n",
+        &name,
+        "configmap/settings",
+        "-p",
+        r#"{"data":{"mode":"slow"}}"#,
+    ]);
+    kubectl(&[
+        "patch",
+        "-n",
+        &name,
+        "configmap/tuned",
+        "-p",
+        r#"{"data":{"level":"7"}}"#,
+    ]);
+    kubectl(&["delete", "-n", &name, "service/web", "--wait=true"]);
+    apply_as(
+        "labeller",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {name}, labels: {{team: data}}}}\n"
+        ),
+    );
+    let id = Inventory::new(&name).id;
+    apply_as(
+        "someone",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: stray, namespace: {name}, labels: {{{LABEL_PART_OF}: {id}}}}}\ndata: {{a: b}}\n"
+        ),
+    );
+
+    let drifted = k(&["diff", "-o", "json"]);
+    assert_eq!(drifted.status.code(), Some(2), "{}", text(&drifted));
+    let report = json_of(&drifted);
+    assert_valid("diff.json", &report);
+    let web = object(&report, &format!("Deployment/{name}/web"));
+    assert_eq!(web["drift"], json!("modified"), "{web:#}");
+    assert_eq!(
+        fields(web),
+        [
+            ("/spec/replicas".to_owned(), "modified".to_owned()),
+            (
+                "/spec/template/spec/containers/name=web/image".to_owned(),
+                "modified".to_owned()
+            ),
+        ],
+        "{web:#}"
+    );
+    let settings = object(&report, &format!("ConfigMap/{name}/settings"));
+    assert_eq!(
+        fields(settings),
+        [
+            ("/data/mode".to_owned(), "modified".to_owned()),
+            (
+                "/metadata/labels/team".to_owned(),
+                "foreign-owned".to_owned()
+            ),
+        ],
+        "{settings:#}"
+    );
+    assert!(
+        settings["fields"][1]["managers"]
+            .as_array()
+            .is_some_and(|m| m.contains(&json!("labeller"))),
+        "{settings:#}"
+    );
+    let service = object(&report, &format!("Service/{name}/web"));
+    assert_eq!(service["drift"], json!("missing"));
+    assert_eq!(service["action"], json!("create"));
+    let stray = object(&report, &format!("ConfigMap/{name}/stray"));
+    assert_eq!(stray["drift"], json!("stray"));
+    let tuned = object(&report, &format!("ConfigMap/{name}/tuned"));
+    assert_eq!(
+        tuned["drift"],
+        Value::Null,
+        "an ignored path is not drift: {tuned:#}"
+    );
+    assert_eq!(tuned["action"], json!("unchanged"), "{tuned:#}");
+    let secret = object(&report, &format!("Secret/{name}/creds"));
+    assert_eq!(secret["drift"], Value::Null, "{secret:#}");
+    assert_eq!(report["totals"]["drifted"], json!(4), "{report:#}");
+    let stdout = String::from_utf8_lossy(&drifted.stdout);
+    assert!(
+        !stdout.contains("c2VjcmV0LXZhbHVl") && !stdout.contains("plain-token-value"),
+        "Secret values never show"
+    );
+
+    // The text diff: a unified diff on stdout, exit 2 without a terminal.
+    let plain = k(&["diff"]);
+    assert_eq!(plain.status.code(), Some(2), "{}", text(&plain));
+    let out = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        out.contains("-    replicas: 3") || out.contains("-  replicas: 3"),
+        "{out}"
+    );
+    assert!(out.contains("+  replicas: 1"), "{out}");
+    let quiet = k(&["diff", "--exit-code=false"]);
+    assert_eq!(quiet.status.code(), Some(0), "{}", text(&quiet));
+
+    // Status with the render names the same objects; without it, judged from the record.
+    let status = k(&["status", "-o", "json", "--exit-code"]);
+    assert_eq!(status.status.code(), Some(2), "{}", text(&status));
+    let status = json_of(&status);
+    assert_valid("status.json", &status);
+    assert_eq!(status["drifted"], json!(4), "{status:#}");
+    let coarse = kfctl(&["status", "--name", &name, "-o", "json"]);
+    assert_eq!(coarse.status.code(), Some(0), "{}", text(&coarse));
+    let coarse = json_of(&coarse);
+    assert_valid("status.json", &coarse);
+    let states: Vec<(String, String)> = coarse["drift"]
+        .as_array()
+        .expect("drift")
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap_or("").to_owned(),
+                o["drift"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        (format!("Deployment/{name}/web"), "modified"),
+        (format!("ConfigMap/{name}/settings"), "modified"),
+        (format!("Service/{name}/web"), "missing"),
+        (format!("ConfigMap/{name}/stray"), "stray"),
+    ] {
+        assert!(
+            states.contains(&(expected.0.clone(), expected.1.to_owned())),
+            "{expected:?} in {states:?}"
+        );
+    }
+
+    // `--fix` restores, and the next diff is clean.
+    let fixed = k(&["diff", "--fix", "--yes", "-o", "json", "--timeout", "3m"]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", text(&fixed));
+    let fixed = json_of(&fixed);
+    assert_valid("diff.json", &fixed);
+    assert_eq!(
+        fixed["fixed"].as_array().map(Vec::len),
+        Some(4),
+        "{fixed:#}"
+    );
+    let after = k(&["diff", "-o", "json"]);
+    assert_eq!(after.status.code(), Some(0), "{}", text(&after));
+    let after = json_of(&after);
+    assert_eq!(after["changes"], json!(false), "{after:#}");
+    let status = k(&["status", "--exit-code"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    let coarse = kfctl(&["status", "--name", &name, "--exit-code"]);
+    assert_eq!(coarse.status.code(), Some(0), "{}", text(&coarse));
+
+    // The sidecar another manager injected is still there, the ignored value too.
+    let client = ns.client();
+    let deployment: k8s_openapi::api::apps::v1::Deployment =
+        kube::Api::namespaced(client.clone(), &name)
+            .get("web")
+            .await
+            .expect("read the Deployment");
+    let spec = deployment.spec.expect("a spec");
+    assert_eq!(spec.replicas, Some(1));
+    let containers = spec.template.spec.expect("a pod spec").containers;
+    assert_eq!(containers.len(), 2, "the sidecar stays");
+    let tuned: k8s_openapi::api::core::v1::ConfigMap = kube::Api::namespaced(client, &name)
+        .get("tuned")
+        .await
+        .expect("read tuned");
+    assert_eq!(
+        tuned.data.and_then(|d| d.get("level").cloned()).as_deref(),
+        Some("7")
+    );
+}

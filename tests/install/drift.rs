@@ -1,0 +1,153 @@
+//! No false drift on whole platforms, on a control plane of this test binary's own: right after
+//! `kfctl apply -p local`, and then after `kfctl apply` of the upstream `example/` over it (its
+//! webhooks set to `failurePolicy: Ignore`, since kwok pods never answer), `kfctl diff` and `kfctl status`
+//! report nothing: no defaults, controller-owned fields or injected content show as changes, and
+//! no object needs a dry run.
+//!
+//! With `KFCTL_TEST_KUBECONFIG` this installs Kubeflow on that cluster: use a throwaway one.
+
+#[path = "../support/cluster.rs"]
+mod cluster;
+#[path = "../support/kubeflow_corpus.rs"]
+mod kubeflow_corpus;
+
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::cluster::cluster;
+
+fn kfctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(cluster().kubeconfig())
+        .env("NO_COLOR", "1")
+        .env_remove("KFCTL_PLATFORM")
+        .env_remove("KFCTL_CONFIG")
+        .env_remove("KFCTL_RELEASE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("kfctl runs")
+}
+
+fn text(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let shown: String = stdout.chars().take(20_000).collect();
+    format!(
+        "exit {:?}\n--- stdout\n{shown}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `kfctl diff` (with the render) and `kfctl status` (with it and from the record alone) of an
+/// install report no drift.
+fn assert_no_drift(input: &[&str], name: &str, objects_at_least: usize) {
+    let mut args = vec!["diff", "-o", "json", "--name", name];
+    args.extend_from_slice(input);
+    let diff = kfctl(&args);
+    let report: Value = serde_json::from_slice(&diff.stdout)
+        .unwrap_or_else(|e| panic!("not a JSON report ({e}): {}", text(&diff)));
+    let changed: Vec<&Value> = report["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter(|o| o["action"] != "unchanged" || !o["drift"].is_null())
+        .collect();
+    let ids: Vec<String> = changed
+        .iter()
+        .map(|o| format!("{} {} {}", o["id"], o["action"], o["drift"]))
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "false drift in {} objects: {ids:#?}\n{:#?}\n{}",
+        ids.len(),
+        changed.iter().take(3).collect::<Vec<_>>(),
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
+    assert!(
+        report["totals"]["unchanged"].as_u64().unwrap_or(0) >= objects_at_least as u64,
+        "{}",
+        report["totals"]
+    );
+    assert_eq!(report["cost"]["dryRuns"], json!(0), "{}", report["cost"]);
+
+    for with_render in [true, false] {
+        let mut args = vec!["status", "-o", "json", "--exit-code", "--name", name];
+        if with_render {
+            args.extend_from_slice(input);
+        }
+        let status = kfctl(&args);
+        assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+        let status: Value = serde_json::from_slice(&status.stdout).expect("a JSON report");
+        assert_eq!(status["drifted"], json!(0), "{:#}", status["drift"]);
+    }
+}
+
+/// `example/` rendered, with every admission webhook made to fail open and fast, as a
+/// kustomization in a temp dir. It goes over the local platform's objects, whose PVCs name the
+/// cluster's default StorageClass (`standard`) where example's name none: a PVC's spec is
+/// immutable, so they name it here too (which the server would default them to anyway).
+fn example_failing_open() -> tempfile::TempDir {
+    let example = kubeflow_corpus::dir("kubeflow-manifests").join("example");
+    let built = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        .args(["build", "-o", "json"])
+        .arg(&example)
+        .output()
+        .expect("kfctl build runs");
+    assert!(built.status.success(), "{}", text(&built));
+    let list: Value = serde_json::from_slice(&built.stdout).expect("a JSON List");
+    let mut docs = Vec::new();
+    for mut item in list["items"].as_array().cloned().unwrap_or_default() {
+        let kind = item["kind"].as_str().unwrap_or_default().to_owned();
+        if kind == "MutatingWebhookConfiguration" || kind == "ValidatingWebhookConfiguration" {
+            for webhook in item["webhooks"].as_array_mut().into_iter().flatten() {
+                webhook["failurePolicy"] = json!("Ignore");
+                webhook["timeoutSeconds"] = json!(1);
+            }
+        }
+        if kind == "PersistentVolumeClaim" && item["spec"]["storageClassName"].is_null() {
+            item["spec"]["storageClassName"] = json!("standard");
+        }
+        docs.push(serde_json::to_string(&item).expect("JSON"));
+    }
+    let dir = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources: [objects.yaml]\n",
+    )
+    .expect("write the kustomization");
+    std::fs::write(dir.path().join("objects.yaml"), docs.join("\n---\n")).expect("write");
+    dir
+}
+
+#[tokio::test]
+async fn no_false_drift_after_installing_the_local_platform_and_the_upstream_example() {
+    let source = format!(
+        "kubeflow-manifests={}",
+        kubeflow_corpus::dir("kubeflow-manifests").display()
+    );
+    let local_input = ["-p", "local", "--source", &source];
+    let mut args = vec!["apply", "--yes", "--timeout", "8m"];
+    args.extend_from_slice(&local_input);
+    let local = kfctl(&args);
+    assert!(local.status.success(), "{}", text(&local));
+    assert_no_drift(&local_input, "kubeflow", 100);
+
+    let example = example_failing_open();
+    let path = example.path().to_str().expect("a UTF-8 path");
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path,
+        "--name",
+        "example",
+        "--yes",
+        "--timeout",
+        "15m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    assert_no_drift(&["-k", path], "example", 600);
+}
