@@ -243,6 +243,7 @@ async fn apply_install(
                 })
                 .collect(),
             applied_at: inventory::now_rfc3339(),
+            revisions: Vec::new(),
         };
         inventory
             .record(
