@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod client;
 pub mod health;
+pub mod identity;
 pub mod inventory;
 
 pub use client::{Cluster, ClusterError, Resolved, Scope};

@@ -2,7 +2,7 @@
 //! apply wave by wave (`cluster::apply`), wait until healthy, record the install
 //! (`cluster::inventory`) and report.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -23,27 +23,22 @@ use crate::output::Printer;
 use crate::render::{self, RealFs};
 use crate::resource::{ResId, ResourceSet};
 use crate::settings::{ApplySettings, BuildInput};
+use crate::upgrade::revision::{Pin, Revision, RevisionAction};
 
 /// What is being installed, before it reaches the cluster.
-struct Install {
-    name: String,
-    resources: ResourceSet,
-    release: String,
-    platform: String,
-    config_digest: String,
+pub(crate) struct Install {
+    pub name: String,
+    pub resources: ResourceSet,
+    pub release: String,
+    pub platform: String,
+    pub config_digest: String,
+    /// What the render is made from, to make it again (history, rollback).
+    pub pin: Pin,
+    /// Each component and what it is made of (upstream paths, the components it needs).
+    pub components: BTreeMap<String, Vec<String>>,
 }
 
 pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
-    let install = render_install(settings, printer)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(apply_install(settings, install, printer))
-}
-
-fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install> {
     let Some(input) = &settings.input else {
         return Err(UserError::new(
             "nothing to apply: no platform, `kfctl.yaml` or kustomization was given",
@@ -51,6 +46,21 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
         .with_hint("pass `-p PLATFORM`, `-f kfctl.yaml` or `-k DIR`")
         .into());
     };
+    let install = render_install(input, settings.name.as_deref(), printer)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(apply_command(settings, install, printer))
+}
+
+/// Renders `input` as install `name` (default: by input).
+pub(crate) fn render_install(
+    input: &BuildInput,
+    name: Option<&str>,
+    printer: Printer,
+) -> Result<Install> {
     let install = match input {
         BuildInput::Dir(dir) => {
             let rendered = render::build(&RealFs, dir)
@@ -62,15 +72,18 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
                 crate::resource::yaml::to_yaml_stream(rendered.resources.iter().map(|r| &r.body))
                     .as_bytes(),
             );
+            let config_digest = inventory::hex(&digest);
             Install {
-                name: settings
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| default_name_of(dir)),
+                name: name.map_or_else(|| default_name_of(dir), str::to_owned),
                 resources: rendered.resources,
                 release: String::new(),
                 platform: String::new(),
-                config_digest: inventory::hex(&digest),
+                pin: Pin::Kustomize {
+                    dir: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone()),
+                    render_digest: config_digest.clone(),
+                },
+                config_digest,
+                components: BTreeMap::new(),
             }
         }
         BuildInput::Profile(request) => {
@@ -82,15 +95,15 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
                 "components": resolved.components.iter().map(|c| &c.name).collect::<Vec<_>>(),
                 "parameters": resolved.parameters,
             });
+            let pin = super::upgrade::profile_pin(request, &resolved);
             Install {
-                name: settings
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| "kubeflow".to_owned()),
+                name: name.map_or_else(|| "kubeflow".to_owned(), str::to_owned),
                 resources: rendered.resources,
+                components: super::upgrade::component_parts(&resolved),
                 release: resolved.release,
                 platform: resolved.platform,
                 config_digest: inventory::hex(&Sha256::digest(config.to_string().as_bytes())),
+                pin,
             }
         }
     };
@@ -102,7 +115,7 @@ fn render_install(settings: &ApplySettings, printer: Printer) -> Result<Install>
 }
 
 /// The directory's own name, made a valid install name.
-fn default_name_of(dir: &Path) -> String {
+pub(crate) fn default_name_of(dir: &Path) -> String {
     let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let base = absolute
         .file_name()
@@ -140,26 +153,66 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-async fn apply_install(
+async fn apply_command(
     settings: &ApplySettings,
     install: Install,
     printer: Printer,
 ) -> Result<Outcome> {
-    let started = Instant::now();
-    let deadline = started + settings.timeout;
     let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
         .await
         .context("cannot connect to the cluster")?;
+    let inventory = Inventory::new(&install.name);
+    let live_parent = describe_target(&cluster, &inventory, printer).await?;
+    if !settings.dry_run && !settings.yes {
+        confirm(settings, &install, cluster.context(), printer)?;
+    }
+    let done = apply_install(
+        settings,
+        &cluster,
+        &install,
+        live_parent,
+        RevisionAction::Apply,
+        None,
+        printer,
+    )
+    .await?;
+    let report = done.report;
+    printer.info(&summary(&report, settings.dry_run));
+    if settings.output == ListFormat::Json {
+        let mut text = serde_json::to_string_pretty(&json_report(
+            &report,
+            &cluster,
+            &install,
+            &inventory,
+            settings.dry_run,
+        ))?;
+        text.push('\n');
+        printer.data(&text)?;
+    }
+    match ApplyError::from_report(report, settings.timeout) {
+        None => Ok(Outcome::Success),
+        Some(err) => Err(anyhow::Error::new(err).context(format!(
+            "cannot apply install `{}` to context `{}`",
+            install.name,
+            cluster.context()
+        ))),
+    }
+}
+
+/// Names the cluster and the install about to change; returns the install's parent as stored.
+pub(crate) async fn describe_target(
+    cluster: &Cluster,
+    inventory: &Inventory,
+    printer: Printer,
+) -> Result<Option<inventory::Parent>> {
     let version = cluster
         .server_version()
         .await
         .context("cannot reach the cluster")?;
-    let inventory = Inventory::new(&install.name);
     let live_parent = inventory
-        .read(&cluster)
+        .read(cluster)
         .await
         .context("cannot read the install's inventory")?;
-
     printer.info(&format!(
         "target: context `{}`, server {} (Kubernetes {version})",
         cluster.context(),
@@ -177,14 +230,35 @@ async fn apply_install(
     };
     printer.info(&format!(
         "install: `{}` ({recorded}), inventory {}",
-        install.name,
+        inventory.install,
         inventory.parent_id()
     ));
+    Ok(live_parent)
+}
 
-    if !settings.dry_run && !settings.yes {
-        confirm(settings, &install, cluster.context(), printer)?;
-    }
+/// What [`apply_install`] did.
+pub(crate) struct Installed {
+    pub report: ApplyReport,
+    /// The revision it recorded; `None` for a dry run or an apply that changed nothing.
+    pub revision: Option<Revision>,
+}
 
+/// Applies a rendered install to `cluster` as one revision: widens the inventory, records the
+/// revision as pending, applies wave by wave until healthy, and records the install (or how the
+/// revision failed). Failures of objects are in the report; errors are for what stops the run.
+pub(crate) async fn apply_install(
+    settings: &ApplySettings,
+    cluster: &Cluster,
+    install: &Install,
+    live_parent: Option<inventory::Parent>,
+    action: RevisionAction,
+    source_revision: Option<u32>,
+    printer: Printer,
+) -> Result<Installed> {
+    let started = Instant::now();
+    let deadline = started + settings.timeout;
+    let inventory = Inventory::new(&install.name);
+    let started_at = inventory::now_rfc3339();
     let group_kinds: BTreeSet<String> = install
         .resources
         .iter()
@@ -198,7 +272,7 @@ async fn apply_install(
         .collect();
     inventory
         .widen(
-            &cluster,
+            cluster,
             live_parent.as_ref(),
             &group_kinds,
             &planned_namespaces,
@@ -215,8 +289,18 @@ async fn apply_install(
         timeout: settings.timeout,
         labels: inventory.member_labels(),
     };
+    let history = super::history::History::begin(
+        cluster,
+        &inventory,
+        install,
+        action,
+        source_revision,
+        started_at,
+        settings.dry_run,
+    )
+    .await?;
     let on_event = |event: Event<'_>| print_event(printer, settings.dry_run, event);
-    let report = apply::apply(&cluster, &install.resources, &options, &on_event).await;
+    let report = apply::apply(cluster, &install.resources, &options, &on_event).await;
 
     if report.succeeded() {
         let namespaces: BTreeSet<String> = report
@@ -245,9 +329,10 @@ async fn apply_install(
             applied_at: inventory::now_rfc3339(),
             revisions: Vec::new(),
         };
+        let (record, revision) = history.succeeded(record, &report);
         inventory
             .record(
-                &cluster,
+                cluster,
                 live_parent.as_ref(),
                 &group_kinds,
                 &namespaces,
@@ -256,31 +341,15 @@ async fn apply_install(
             )
             .await
             .context("cannot record the install in its inventory")?;
+        return Ok(Installed { report, revision });
     }
-
-    printer.info(&summary(&report, settings.dry_run));
-    if settings.output == ListFormat::Json {
-        let mut text = serde_json::to_string_pretty(&json_report(
-            &report,
-            &cluster,
-            &install,
-            &inventory,
-            settings.dry_run,
-        ))?;
-        text.push('\n');
-        printer.data(&text)?;
-    }
-    match ApplyError::from_report(report, settings.timeout) {
-        None => Ok(Outcome::Success),
-        Some(err) => Err(anyhow::Error::new(err).context(format!(
-            "cannot apply install `{}` to context `{}`",
-            install.name,
-            cluster.context()
-        ))),
-    }
+    let revision = history
+        .failed(cluster, &inventory, &report, settings.timeout)
+        .await?;
+    Ok(Installed { report, revision })
 }
 
-fn confirm(
+pub(crate) fn confirm(
     settings: &ApplySettings,
     install: &Install,
     context: &str,
@@ -352,7 +421,7 @@ fn print_event(printer: Printer, dry_run: bool, event: Event<'_>) {
     }
 }
 
-fn summary(report: &ApplyReport, dry_run: bool) -> String {
+pub(crate) fn summary(report: &ApplyReport, dry_run: bool) -> String {
     let counts = format!(
         "{} created, {} configured, {} unchanged",
         report.count(Action::Created),

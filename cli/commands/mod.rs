@@ -3,14 +3,19 @@
 mod apply;
 mod build;
 mod catalog;
+mod generate;
+mod history;
 mod init;
+mod rollback;
+mod upgrade;
 
 use anyhow::{Context, Result};
 
 use crate::args::{Args, Command};
 use crate::output::Printer;
 use crate::settings::{
-    ApplySettings, BuildSettings, CatalogSettings, GlobalSettings, InitSettings, ProcessEnv,
+    ApplySettings, BuildSettings, CatalogSettings, GlobalSettings, HistorySettings, InitSettings,
+    ProcessEnv, RollbackSettings, UpgradeJobSettings, UpgradeSettings,
 };
 
 /// How a command ended when it did not fail.
@@ -49,6 +54,39 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 return Ok(Outcome::Success);
             }
             apply::run(&settings, printer)
+        }
+        Command::Upgrade(a) => {
+            let settings = UpgradeSettings::resolve(&a, &ProcessEnv)
+                .context("cannot load the configuration")?;
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            upgrade::run(&settings, printer)
+        }
+        Command::Rollback(a) => {
+            let settings = RollbackSettings::resolve(&a);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            rollback::run(&settings, printer)
+        }
+        Command::History(a) => {
+            let settings = HistorySettings::resolve(&a);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            history::run(&settings, printer)
+        }
+        Command::Generate(crate::args::GenerateCommand::UpgradeJob(a)) => {
+            let settings = UpgradeJobSettings::resolve(&a);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            generate::upgrade_job(&settings, printer)
         }
         Command::Init(init_args) => {
             let settings = InitSettings::resolve(&init_args);

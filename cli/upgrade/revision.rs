@@ -76,26 +76,30 @@ pub enum Pin {
 #[serde(rename_all = "camelCase")]
 pub struct ProfilePin {
     /// kfctl's root (catalog, platforms, overlays).
-    root: PathBuf,
-    platform: String,
-    release: String,
+    pub root: PathBuf,
+    pub platform: String,
+    pub release: String,
     /// The catalog's source name and version (`kubeflow-manifests`, `v1.11.0`).
-    source: String,
-    source_version: String,
+    pub source: String,
+    pub source_version: String,
     /// Where the source was read from, and the sha256 of that path.
-    source_dir: PathBuf,
-    source_dir_digest: String,
+    pub source_dir: PathBuf,
+    pub source_dir_digest: String,
     /// The components rendered, in dependency order.
-    components: Vec<String>,
+    pub components: Vec<String>,
     /// Every parameter as resolved (`name` or `component.name`), empty ones left out.
-    parameters: BTreeMap<String, String>,
+    pub parameters: BTreeMap<String, String>,
     /// The `kfctl.yaml` the install was made from, when there was one (for the secrets
     /// and admin settings it names, which are not copied into the record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    config: Option<PathBuf>,
+    pub config: Option<PathBuf>,
     /// `--source NAME=PATH` overrides, as given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    sources: Vec<String>,
+    pub sources: Vec<String>,
+    /// `--set NAME=VALUE` arguments, as given: an upgrade keeps them and takes the new
+    /// release's defaults for the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<String>,
 }
 
 impl Pin {
@@ -213,6 +217,7 @@ pub(crate) mod tests {
                     .collect(),
                 config: Some("/home/someone/kfctl.yaml".into()),
                 sources: Vec::new(),
+                sets: vec!["gpu.enabled=true".into()],
             })),
             result: RevisionResult::Failed,
             message: Some("x".repeat(300)),
