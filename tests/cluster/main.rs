@@ -19,4 +19,5 @@ mod gpu_manifests;
 mod health;
 mod platforms;
 mod server_side_apply;
+mod upgrade;
 mod webhook;
