@@ -262,9 +262,9 @@ fn new_render(
             sets.extend(settings.sets.iter().cloned());
             let mut request = pin_request_at(p, to, sets)?;
             request.release = Some((to.clone(), Where::Flag(format!("--to {to}"))));
-            if !settings.sources.is_empty() {
-                request.sources = settings.sources.clone();
-            }
+            // A `--source` of the installed release names that release's manifests, not the
+            // new one's: only those given now apply.
+            request.sources = settings.sources.clone();
             request.root = settings.root.clone();
             apply::render_install(&BuildInput::Profile(Box::new(request)), Some(name), printer)
         }
