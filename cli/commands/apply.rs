@@ -329,7 +329,7 @@ pub(crate) async fn apply_install(
             applied_at: inventory::now_rfc3339(),
             revisions: Vec::new(),
         };
-        let (record, revision) = history.succeeded(record, &report);
+        let (record, revision) = history.succeeded(cluster, record, &report).await;
         inventory
             .record(
                 cluster,

@@ -160,7 +160,7 @@ impl History {
             message: None,
             started,
             ended: None,
-            who: identity::who(cluster).await,
+            who: String::new(),
             objects: install.resources.len(),
             source_revision,
         };
@@ -178,6 +178,7 @@ impl History {
             && !already_recorded
             && let Some(parent) = &parent
         {
+            history.revision.who = identity::who(cluster).await;
             let with_pending = revision::push(&history.revisions, history.revision.clone());
             inventory
                 .put_revisions(cluster, parent, &with_pending, false)
@@ -190,13 +191,21 @@ impl History {
 
     /// The record to write after a run that succeeded, with its revisions; and the revision,
     /// when one is recorded.
-    pub fn succeeded(self, mut record: Record, report: &ApplyReport) -> (Record, Option<Revision>) {
+    pub async fn succeeded(
+        self,
+        cluster: &Cluster,
+        mut record: Record,
+        report: &ApplyReport,
+    ) -> (Record, Option<Revision>) {
         let wrote = report.count(Action::Created) + report.count(Action::Configured) > 0;
         if self.dry_run || (!self.pending_written && !wrote && !self.revisions.is_empty()) {
             record.revisions = self.revisions;
             return (record, None);
         }
         let mut revision = self.revision;
+        if revision.who.is_empty() {
+            revision.who = identity::who(cluster).await;
+        }
         revision.result = RevisionResult::Succeeded;
         revision.ended = Some(inventory::now_rfc3339());
         revision.objects = report.applied.len();
@@ -216,6 +225,9 @@ impl History {
             return Ok(None);
         }
         let mut revision = self.revision;
+        if revision.who.is_empty() {
+            revision.who = identity::who(cluster).await;
+        }
         revision.result = RevisionResult::Failed;
         revision.ended = Some(inventory::now_rfc3339());
         revision.objects = report.applied.len();

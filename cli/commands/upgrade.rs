@@ -17,7 +17,9 @@ use super::apply::{self, Install, Installed};
 use super::history::{self, failure_line};
 use crate::args::ListFormat;
 use crate::cluster::Cluster;
-use crate::cluster::apply::{self as cluster_apply, ApplyOptions, CONCURRENCY, ObjectError};
+use crate::cluster::apply::{
+    self as cluster_apply, ApplyError, ApplyOptions, CONCURRENCY, ObjectError,
+};
 use crate::cluster::inventory::{self, Inventory, Parent};
 use crate::errors::UserError;
 use crate::output::Printer;
@@ -776,7 +778,7 @@ async fn upgrade(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome
 
     let reason = failure_line(&done.report, apply_settings.timeout);
     out["reason"] = json!(reason);
-    let mut message = format!("the upgrade of install `{name}` to {to} failed: {reason}");
+    let mut message = format!("the upgrade of install `{name}` to {to} failed");
     let rollback_to = current.filter(|_| settings.atomic && !apply_settings.dry_run);
     if let Some(previous) = rollback_to {
         printer.info(&format!(
@@ -816,9 +818,12 @@ async fn upgrade(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome
     if apply_settings.output == ListFormat::Json {
         printer.data(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
     }
-    Err(UserError::new(message)
-        .with_hint("`kfctl history` shows the revisions; `kfctl rollback` goes back to one")
-        .into())
+    // What failed, object by object, with the hint for it (a missing permission, a conflict),
+    // under a line saying whether kfctl went back.
+    match ApplyError::from_report(done.report, apply_settings.timeout) {
+        Some(err) => Err(anyhow::Error::new(err).context(message)),
+        None => Err(UserError::new(format!("{message}: {reason}")).into()),
+    }
 }
 
 /// Renders `target` again and applies it as a rollback revision; newer CRDs that hold data

@@ -52,6 +52,15 @@ impl Run {
             .expect("kfctl runs")
     }
 
+    fn build(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kfctl"))
+            .arg("build")
+            .args(args)
+            .env("KFCTL_ROOT", &self.root)
+            .output()
+            .expect("kfctl runs")
+    }
+
     fn admin(&self, args: &[&str]) -> Output {
         self.kfctl(cluster().kubeconfig(), args)
     }
@@ -59,23 +68,27 @@ impl Run {
 
 fn text(out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    // The whole log of a platform install is long: its end says what failed.
-    let tail: String = stderr
-        .lines()
-        .rev()
-        .take(80)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect::<Vec<_>>()
-        .join("\n");
+    // The whole log of a platform install is long: what failed, and its end.
+    let lines: Vec<&str> = stderr.lines().collect();
+    let failures: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| {
+            l.starts_with("error")
+                || l.contains("caused by")
+                || l.starts_with("hint")
+                || l.contains("failed")
+        })
+        .collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
     format!(
-        "exit {:?}\n--- stdout (head)\n{}\n--- stderr (tail)\n{tail}",
+        "exit {:?}\n--- stdout (head)\n{}\n--- stderr (failures)\n{}\n--- stderr (tail)\n{tail}",
         out.status.code(),
         String::from_utf8_lossy(&out.stdout)
             .chars()
             .take(3000)
-            .collect::<String>()
+            .collect::<String>(),
+        failures.join("\n")
     )
 }
 
@@ -227,7 +240,9 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
         .await
         .expect("label the Deployment");
 
-    // The upgrade job's manifests pass a server-side dry run, as a Job and as a CronJob.
+    // The upgrade job's manifests pass a server-side dry run, as a Job and as a CronJob (in a
+    // dry run nothing is created, so the namespace they go to must exist first).
+    ok(kubectl(&["create", "namespace", "kfctl-system"], None));
     let job = ok(run.admin(&["generate", "upgrade-job", "--to", "1.11.0"]));
     assert!(job.contains("kind: Job"), "{job}");
     ok(kubectl(
@@ -357,8 +372,7 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
         "15m",
     ]);
     assert!(rolled.status.success(), "{}", text(&rolled));
-    let render: Value = serde_json::from_str(&ok(run.admin(&[
-        "build",
+    let render: Value = serde_json::from_str(&ok(run.build(&[
         "-p",
         "local",
         "--release",
