@@ -627,3 +627,105 @@ async fn objects_a_release_dropped_are_pruned() {
     );
     assert!(cms.get_opt("only-v1").await.expect("read").is_some());
 }
+
+/// A kill -9 in the middle of an upgrade leaves the revision pending in the record; the next
+/// upgrade completes it.
+#[tokio::test]
+async fn an_interrupted_upgrade_is_recorded_and_completed_by_the_next() {
+    use std::io::{BufRead, BufReader};
+
+    let ns = cluster().namespace("interrupted").await;
+    let name = ns.name();
+    let v1 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.10",
+        "one",
+        "only-v1",
+        "",
+    ));
+    let v2 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.9",
+        "two",
+        "only-v2",
+        "",
+    ));
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&v1),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        .args([
+            "upgrade",
+            "-k",
+            path(&v2),
+            "--name",
+            name,
+            "--yes",
+            "--timeout",
+            "3m",
+        ])
+        .arg("--kubeconfig")
+        .arg(cluster().kubeconfig())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kfctl starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut seen = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.expect("a line of stderr");
+        let started = line.starts_with("wave 1/");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    // The revision is recorded as pending before the first wave starts.
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    assert!(
+        seen.iter().any(|l| l.starts_with("wave 1/")),
+        "kfctl ended before its first wave:\n{}",
+        seen.join("\n")
+    );
+    assert_eq!(
+        summary(&history(name)),
+        vec![
+            (1, "apply".into(), "succeeded".into()),
+            (2, "upgrade".into(), "pending".into()),
+        ]
+    );
+
+    let rerun = kfctl(&[
+        "upgrade",
+        "-k",
+        path(&v2),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(rerun.status.success(), "{}", text(&rerun));
+    assert_eq!(mode(&ns).await, "two");
+    assert_eq!(image(&ns).await, "registry.k8s.io/pause:3.9");
+    assert_eq!(
+        summary(&history(name)),
+        vec![
+            (1, "apply".into(), "succeeded".into()),
+            (2, "upgrade".into(), "pending".into()),
+            (3, "upgrade".into(), "succeeded".into()),
+        ]
+    );
+}
