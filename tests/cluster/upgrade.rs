@@ -729,3 +729,71 @@ async fn an_interrupted_upgrade_is_recorded_and_completed_by_the_next() {
         ]
     );
 }
+
+/// Going back to a revision whose CRD lacks a version objects are now stored in keeps the newer
+/// CRD, and says so.
+#[tokio::test]
+async fn a_rollback_keeps_a_newer_crd_that_holds_stored_versions() {
+    let ns = cluster().namespace("keepcrd").await;
+    let name = ns.name();
+    ns.delete_later(&format!("crd/gizmos.{name}.kfctl.test"));
+    let crd = |versions: &[(&str, bool)]| {
+        let versions: String = versions
+            .iter()
+            .map(|(v, storage)| {
+                format!(
+                    "  - name: {v}\n    served: true\n    storage: {storage}\n    schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}\n"
+                )
+            })
+            .collect();
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: gizmos.{name}.kfctl.test}}\nspec:\n  group: {name}.kfctl.test\n  names: {{kind: Gizmo, plural: gizmos}}\n  scope: Namespaced\n  versions:\n{versions}"
+        )
+    };
+    let old = kustomization(&crd(&[("v1alpha1", true)]));
+    let new = kustomization(&format!(
+        "{}---\napiVersion: {name}.kfctl.test/v1\nkind: Gizmo\nmetadata: {{name: g, namespace: {name}}}\nspec: {{size: 1}}\n",
+        crd(&[("v1alpha1", false), ("v1", true)])
+    ));
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&old),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    let upgraded = kfctl(&[
+        "upgrade",
+        "-k",
+        path(&new),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(upgraded.status.success(), "{}", text(&upgraded));
+
+    let rolled = kfctl(&["rollback", "--name", name, "--yes", "--timeout", "3m"]);
+    assert!(rolled.status.success(), "{}", text(&rolled));
+    let err = String::from_utf8_lossy(&rolled.stderr);
+    assert!(
+        err.contains(&format!(
+            "keeping the newer CustomResourceDefinition `gizmos.{name}.kfctl.test`"
+        )) && err.contains("`v1`"),
+        "{}",
+        text(&rolled)
+    );
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(ns.client());
+    let live = crds
+        .get(&format!("gizmos.{name}.kfctl.test"))
+        .await
+        .expect("read the CRD");
+    let served: Vec<String> = live.spec.versions.iter().map(|v| v.name.clone()).collect();
+    assert_eq!(served, vec!["v1alpha1", "v1"]);
+}
