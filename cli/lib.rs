@@ -14,6 +14,7 @@ pub mod render;
 pub mod resource;
 pub mod settings;
 pub mod source;
+pub mod upgrade;
 pub mod wizard;
 
 pub use commands::{Outcome, run};

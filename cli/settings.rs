@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::args::{
-    ApplyArgs, BuildArgs, ColorChoice, DeleteArgs, DiffArgs, GlobalArgs, InitArgs, InputArgs,
-    ListFormat, OutputFormat, ReleaseArg, RootArg, SourceArgs, StatusArgs,
+    ApplyArgs, BuildArgs, ColorChoice, DeleteArgs, DiffArgs, GlobalArgs, HistoryArgs, InitArgs,
+    InputArgs, ListFormat, OutputFormat, ReleaseArg, RollbackArgs, RootArg, SourceArgs, StatusArgs,
+    UpgradeArgs, UpgradeJobArgs,
 };
 use crate::profile::config::DriftIgnore;
 use crate::profile::{self, KfctlConfig, ProfileError, Request, Where};
@@ -167,6 +168,125 @@ impl ApplySettings {
             prune: !args.no_prune,
             purge: args.purge,
         })
+    }
+}
+
+/// What `kfctl upgrade` does: an apply with a target release and a plan.
+#[derive(Debug, Clone)]
+pub struct UpgradeSettings {
+    /// The apply's settings; `input` is `None` when the install's record says what to render.
+    pub apply: ApplySettings,
+    pub to: Option<String>,
+    /// kfctl's root, the `--set` and `--source` given: for a render from the record.
+    pub root: PathBuf,
+    pub sets: Vec<String>,
+    pub sources: Vec<String>,
+    pub plan_out: Option<PathBuf>,
+    pub plan: Option<PathBuf>,
+    pub atomic: bool,
+    pub exit_code: bool,
+}
+
+impl UpgradeSettings {
+    pub fn resolve(args: &UpgradeArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        let mut apply = ApplySettings::resolve(&args.apply, env)?;
+        if let (Some(to), Some(BuildInput::Profile(request))) = (&args.to, &mut apply.input) {
+            request.release = Some((to.clone(), Where::Flag(format!("--to {to}"))));
+        }
+        Ok(UpgradeSettings {
+            apply,
+            to: args.to.clone(),
+            root: root_dir(&args.apply.root, env),
+            sets: args.apply.set.clone(),
+            sources: args.apply.source.clone(),
+            plan_out: args.plan_out.clone(),
+            plan: args.plan.clone(),
+            atomic: args.atomic,
+            exit_code: args.exit_code,
+        })
+    }
+}
+
+/// What `kfctl rollback` does: an apply of a recorded revision.
+#[derive(Debug, Clone)]
+pub struct RollbackSettings {
+    pub apply: ApplySettings,
+    pub name: String,
+    pub to_revision: Option<u32>,
+}
+
+impl RollbackSettings {
+    pub fn resolve(args: &RollbackArgs) -> Self {
+        RollbackSettings {
+            apply: ApplySettings {
+                input: None,
+                name: Some(args.name.clone()),
+                kubeconfig: args.cluster.kubeconfig.clone(),
+                context: args.cluster.context.clone(),
+                dry_run: args.dry_run,
+                yes: args.yes,
+                timeout: args.timeout,
+                force_conflicts: args.force_conflicts,
+                force: false,
+                output: args.output,
+                no_prompt_reason: no_prompt_reason(),
+                sources: SourceSettings::from_env(),
+                prune: true,
+                purge: false,
+                take_over: false,
+                lock_timeout: Duration::from_secs(20),
+            },
+            name: args.name.clone(),
+            to_revision: args.to_revision,
+        }
+    }
+}
+
+/// Which install `kfctl history` lists, from where.
+#[derive(Debug, Clone)]
+pub struct HistorySettings {
+    pub name: String,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub output: ListFormat,
+}
+
+impl HistorySettings {
+    pub fn resolve(args: &HistoryArgs) -> Self {
+        HistorySettings {
+            name: args.name.clone(),
+            kubeconfig: args.cluster.kubeconfig.clone(),
+            context: args.cluster.context.clone(),
+            output: args.output,
+        }
+    }
+}
+
+/// What `kfctl generate upgrade-job` writes.
+#[derive(Debug, Clone)]
+pub struct UpgradeJobSettings {
+    pub to: String,
+    pub schedule: Option<String>,
+    pub image: String,
+    pub name: String,
+    pub namespace: String,
+    pub timeout: String,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+}
+
+impl UpgradeJobSettings {
+    pub fn resolve(args: &UpgradeJobArgs) -> Self {
+        UpgradeJobSettings {
+            to: args.to.clone(),
+            schedule: args.schedule.clone(),
+            image: args.image.clone(),
+            name: args.name.clone(),
+            namespace: args.namespace.clone(),
+            timeout: args.timeout.clone(),
+            kubeconfig: args.cluster.kubeconfig.clone(),
+            context: args.cluster.context.clone(),
+        }
     }
 }
 
@@ -647,6 +767,12 @@ pub struct SourceSettings {
 }
 
 impl SourceSettings {
+    /// From the environment alone (`KFCTL_OFFLINE`, `KFCTL_REGISTRY_MIRROR`, ...): for renders
+    /// of what a record pins, which no flag names.
+    pub fn from_env() -> Self {
+        SourceSettings::resolve(&SourceArgs::default(), &ProcessEnv)
+    }
+
     pub fn resolve(args: &SourceArgs, env: &dyn Env) -> Self {
         let offline_env = env
             .var("KFCTL_OFFLINE")

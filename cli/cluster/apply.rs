@@ -676,6 +676,34 @@ impl Known {
     }
 }
 
+/// The API for a kind a CRD of this apply defines, once discovery serves it: a CRD that was
+/// updated with a new version is Established before the version is served.
+async fn served_kind(
+    cluster: &Cluster,
+    id: &ResId,
+    options: &ApplyOptions,
+    retries: &mut u32,
+) -> Result<(kube::Api<kube::api::DynamicObject>, Request), ObjectError> {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        if Instant::now() + backoff > options.deadline {
+            return cluster
+                .api_for(id, "patch")
+                .await
+                .map_err(ObjectError::from);
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        *retries += 1;
+        cluster.refresh_discovery().await?;
+        match cluster.api_for(id, "patch").await {
+            Ok(found) => return Ok(found),
+            Err(ClusterError::NoApi { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Applies one object: read, dry run when it exists, write only when something changes.
 async fn apply_one(
     cluster: &Cluster,
@@ -707,6 +735,9 @@ async fn apply_one(
                 0,
                 true,
             ));
+        }
+        Err(ClusterError::NoApi { .. }) if !options.dry_run && brought.defines(&id) => {
+            served_kind(cluster, &id, options, &mut retries).await?
         }
         Err(e) => return Err(e.into()),
     };

@@ -44,6 +44,8 @@ pub enum KubeconfigSource {
     Env(OsString),
     /// `~/.kube/config`.
     Default(PathBuf),
+    /// No kubeconfig, inside a pod: its service account's token and the cluster's CA.
+    InCluster,
 }
 
 impl fmt::Display for KubeconfigSource {
@@ -53,6 +55,7 @@ impl fmt::Display for KubeconfigSource {
                 write!(f, "`{}`", p.display())
             }
             KubeconfigSource::Env(v) => write!(f, "`{}` (from `KUBECONFIG`)", v.to_string_lossy()),
+            KubeconfigSource::InCluster => f.write_str("of the pod (in-cluster service account)"),
         }
     }
 }
@@ -76,6 +79,12 @@ pub struct Request {
 pub enum ClusterError {
     #[error("no kubeconfig: `KUBECONFIG` is not set and {path} does not exist", path = format!("`{}`", .default.display()))]
     NoKubeconfig { default: PathBuf },
+
+    #[error("no kubeconfig, and the in-cluster configuration of this pod cannot be read")]
+    InCluster {
+        #[source]
+        source: kube::config::InClusterError,
+    },
 
     #[error("kubeconfig {kubeconfig} does not exist")]
     KubeconfigMissing { kubeconfig: KubeconfigSource },
@@ -257,6 +266,8 @@ pub struct Cluster {
     server: String,
     default_namespace: String,
     kubeconfig: KubeconfigSource,
+    /// The kubeconfig user of the context (`in-cluster` inside a pod).
+    user: String,
     discovery: Mutex<Option<Arc<Discovery>>>,
 }
 
@@ -293,6 +304,9 @@ fn read_kubeconfig(path: Option<&Path>) -> Result<(Kubeconfig, KubeconfigSource)
             Some(loaded) => loaded,
             None => return Err(ClusterError::KubeconfigMissing { kubeconfig: source }),
         },
+        KubeconfigSource::InCluster => {
+            return Err(ClusterError::KubeconfigMissing { kubeconfig: source });
+        }
     };
     match loaded {
         Ok(k) => Ok((k, source)),
@@ -332,7 +346,22 @@ impl Cluster {
         context: Option<&str>,
     ) -> Result<Cluster, ClusterError> {
         install_crypto_provider();
-        let (config, source) = read_kubeconfig(kubeconfig)?;
+        let (config, source) = match read_kubeconfig(kubeconfig) {
+            // Inside a pod with no kubeconfig, as kubectl does: the pod's service account.
+            Err(ClusterError::NoKubeconfig { .. })
+                if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() =>
+            {
+                return Self::in_cluster();
+            }
+            other => other?,
+        };
+        let user = config
+            .contexts
+            .iter()
+            .find(|c| Some(c.name.as_str()) == context.or(config.current_context.as_deref()))
+            .and_then(|c| c.context.as_ref())
+            .and_then(|c| c.user.clone())
+            .unwrap_or_default();
         let available: Vec<String> = config.contexts.iter().map(|c| c.name.clone()).collect();
         let context = match context
             .map(str::to_owned)
@@ -383,8 +412,47 @@ impl Cluster {
             server,
             default_namespace,
             kubeconfig: source,
+            user,
             discovery: Mutex::new(None),
         })
+    }
+
+    /// A client from the pod's service account (`KUBERNETES_SERVICE_HOST` and the token and CA
+    /// mounted under `/var/run/secrets/kubernetes.io/serviceaccount`).
+    fn in_cluster() -> Result<Cluster, ClusterError> {
+        let context = "in-cluster".to_owned();
+        let mut client_config =
+            kube::Config::incluster().map_err(|source| ClusterError::InCluster { source })?;
+        client_config.connect_timeout = Some(CONNECT_TIMEOUT);
+        client_config.headers.push((
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(USER_AGENT),
+        ));
+        let server = client_config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_owned();
+        let default_namespace = client_config.default_namespace.clone();
+        let client = kube::Client::try_from(client_config).map_err(|e| ClusterError::Client {
+            context: context.clone(),
+            kubeconfig: KubeconfigSource::InCluster,
+            source: e,
+        })?;
+        Ok(Cluster {
+            client,
+            context,
+            server,
+            default_namespace,
+            kubeconfig: KubeconfigSource::InCluster,
+            user: "in-cluster".to_owned(),
+            discovery: Mutex::new(None),
+        })
+    }
+
+    /// The kubeconfig user of the context.
+    pub fn user(&self) -> &str {
+        &self.user
     }
 
     /// The context's name.

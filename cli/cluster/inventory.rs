@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use super::apply::FIELD_MANAGER;
 use super::client::{Cluster, ClusterError, Request};
 use crate::resource::{Gvk, ResId, Resource};
+use crate::upgrade::revision::{self, Revision};
 
 pub const LABEL_ID: &str = "applyset.kubernetes.io/id";
 pub const LABEL_PART_OF: &str = "applyset.kubernetes.io/part-of";
@@ -41,6 +42,8 @@ const KEY_OBJECTS: &str = "objects";
 const KEY_OWNED: &str = "ownedDigests";
 const KEY_APPLIED_AT: &str = "appliedAt";
 const KEY_VERSION: &str = "kfctlVersion";
+/// The install's revisions, JSON ([`crate::upgrade::revision`]).
+const KEY_REVISIONS: &str = "revisions";
 
 /// One install's parent object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +100,8 @@ pub struct Record {
     pub owned: BTreeMap<ResId, String>,
     /// RFC 3339, UTC: when an apply last changed the record.
     pub applied_at: String,
+    /// Every apply, upgrade and rollback, oldest first, at most [`revision::KEEP`].
+    pub revisions: Vec<Revision>,
 }
 
 impl Record {
@@ -117,6 +122,9 @@ impl Record {
         ]);
         if !self.owned.is_empty() {
             data.insert(KEY_OWNED.to_owned(), lines(&self.owned));
+        }
+        if !self.revisions.is_empty() {
+            data.insert(KEY_REVISIONS.to_owned(), revision::to_json(&self.revisions));
         }
         data
     }
@@ -139,6 +147,7 @@ impl Record {
             objects: lines(KEY_OBJECTS),
             owned: lines(KEY_OWNED),
             applied_at: get(KEY_APPLIED_AT),
+            revisions: revision::from_json(&get(KEY_REVISIONS)),
         }
     }
 }
@@ -185,6 +194,8 @@ pub struct Parent {
     pub group_kinds: BTreeSet<String>,
     pub namespaces: BTreeSet<String>,
     pub record: Record,
+    /// The parent's `resourceVersion`: any write to the record changes it.
+    pub resource_version: String,
     /// The parent's data as stored, written back unchanged when only widening.
     data: BTreeMap<String, String>,
 }
@@ -278,6 +289,7 @@ impl Inventory {
                 group_kinds: split_list(annotations.get(ANNOTATION_GROUP_KINDS)),
                 namespaces: split_list(annotations.get(ANNOTATION_NAMESPACES)),
                 record: Record::from_data(&data),
+                resource_version: cm.metadata.resource_version.unwrap_or_default(),
                 data,
             }
         }))
@@ -368,6 +380,21 @@ impl Inventory {
         }
     }
 
+    /// Writes `revisions` into the stored record and leaves the rest as it is: the revision a run
+    /// starts (pending), or how a failed one ended. The parent must exist ([`Self::widen`]).
+    pub async fn put_revisions(
+        &self,
+        cluster: &Cluster,
+        live: &Parent,
+        revisions: &[Revision],
+        dry_run: bool,
+    ) -> Result<(), ClusterError> {
+        let mut data = live.data.clone();
+        data.insert(KEY_REVISIONS.to_owned(), revision::to_json(revisions));
+        let body = self.body(&live.group_kinds, &live.namespaces, &data);
+        self.write(cluster, &body, dry_run).await
+    }
+
     /// After a successful apply: the parent lists exactly this apply's set, with its record.
     /// A record that differs from the stored one only in its time is not written.
     pub async fn record(
@@ -440,8 +467,48 @@ mod tests {
                 "22dd".to_owned(),
             )]),
             applied_at: "2025-01-02T03:04:05Z".into(),
+            revisions: vec![crate::upgrade::revision::tests::sample(1)],
         };
         assert_eq!(Record::from_data(&record.to_data()), record);
+    }
+
+    /// The whole platform is about 683 objects; with the most revisions kept, the record stays
+    /// far below the 1 MiB an object may hold (Helm's release Secrets hit it).
+    #[test]
+    fn a_full_record_stays_small() {
+        let objects: BTreeMap<ResId, String> = (0..683)
+            .map(|i| {
+                (
+                    ResId::new(
+                        Gvk::new("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding"),
+                        &format!("kubeflow-pipelines-some-long-object-name-{i:04}"),
+                        "",
+                    ),
+                    "f".repeat(64),
+                )
+            })
+            .collect();
+        let mut revisions = Vec::new();
+        for n in 1..=40 {
+            revisions = revision::push(&revisions, crate::upgrade::revision::tests::sample(n));
+        }
+        assert_eq!(revisions.len(), revision::KEEP);
+        let record = Record {
+            release: "1.11.0".into(),
+            platform: "local".into(),
+            config_digest: "a".repeat(64),
+            // A digest of the owned fields of each object too, as apply records them.
+            owned: objects.clone(),
+            objects,
+            applied_at: "2025-01-02T03:04:05Z".into(),
+            revisions,
+        };
+        let size: usize = record
+            .to_data()
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        assert!(size < 512 * 1024, "the record is {size} bytes");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod apply;
 pub mod client;
 pub mod drift;
 pub mod health;
+pub mod identity;
 pub mod inventory;
 pub mod lock;
 pub mod preflight;

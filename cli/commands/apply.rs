@@ -2,7 +2,7 @@
 //! apply wave by wave (`cluster::apply`), wait until healthy, record the install
 //! (`cluster::inventory`) and report.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -29,9 +29,10 @@ use crate::profile::platform::Preflight;
 use crate::render::RealFs;
 use crate::resource::{ResId, ResourceSet};
 use crate::settings::{ApplySettings, BuildInput, SourceSettings};
+use crate::upgrade::revision::{Pin, Revision, RevisionAction};
 
 /// What is being installed, before it reaches the cluster.
-pub(super) struct Install {
+pub(crate) struct Install {
     pub name: String,
     pub resources: ResourceSet,
     pub release: String,
@@ -39,6 +40,10 @@ pub(super) struct Install {
     pub config_digest: String,
     /// What the platform expects of the cluster; `None` for a kustomization.
     pub preflight: Option<Preflight>,
+    /// What the render is made from, to make it again (history, rollback).
+    pub pin: Pin,
+    /// Each component and what it is made of (upstream paths, the components it needs).
+    pub components: BTreeMap<String, Vec<String>>,
 }
 
 pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
@@ -53,11 +58,11 @@ pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(apply_install(settings, install, printer))
+    runtime.block_on(apply_command(settings, install, printer))
 }
 
 /// Renders what `-p`/`-f`/`-k` name, with the install's name (given, or the input's default).
-pub(super) fn render_install(
+pub(crate) fn render_install(
     input: Option<&BuildInput>,
     name: Option<&str>,
     sources: &SourceSettings,
@@ -80,13 +85,19 @@ pub(super) fn render_install(
                 crate::resource::yaml::to_yaml_stream(rendered.resources.iter().map(|r| &r.body))
                     .as_bytes(),
             );
+            let config_digest = inventory::hex(&digest);
             Install {
                 name: name.map_or_else(|| default_name_of(dir), str::to_owned),
                 resources: rendered.resources,
                 release: String::new(),
                 platform: String::new(),
-                config_digest: inventory::hex(&digest),
+                pin: Pin::Kustomize {
+                    dir: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone()),
+                    render_digest: config_digest.clone(),
+                },
+                config_digest,
                 preflight: None,
+                components: BTreeMap::new(),
             }
         }
         BuildInput::Profile(request) => {
@@ -101,13 +112,16 @@ pub(super) fn render_install(
                 "components": resolved.components.iter().map(|c| &c.name).collect::<Vec<_>>(),
                 "parameters": resolved.parameters,
             });
+            let pin = super::upgrade::profile_pin(request, &resolved);
             Install {
                 name: name.unwrap_or("kubeflow").to_owned(),
                 resources: rendered.resources,
+                components: super::upgrade::component_parts(&resolved),
                 release: resolved.release,
                 platform: resolved.platform,
                 config_digest: inventory::hex(&Sha256::digest(config.to_string().as_bytes())),
                 preflight: Some(profile.preflight),
+                pin,
             }
         }
     };
@@ -119,7 +133,7 @@ pub(super) fn render_install(
 }
 
 /// The directory's own name, made a valid install name.
-pub(super) fn default_name_of(dir: &Path) -> String {
+pub(crate) fn default_name_of(dir: &Path) -> String {
     let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let base = absolute
         .file_name()
@@ -157,13 +171,11 @@ pub(super) fn check_name(name: &str) -> Result<()> {
     }
 }
 
-async fn apply_install(
+async fn apply_command(
     settings: &ApplySettings,
     install: Install,
     printer: Printer,
 ) -> Result<Outcome> {
-    let started = Instant::now();
-    let deadline = started + settings.timeout;
     let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
         .await
         .context("cannot connect to the cluster")?;
@@ -212,41 +224,20 @@ async fn apply_install(
         confirm(settings, &install, cluster.context(), printer)?;
     }
 
-    // A dry run changes nothing, so it takes no lock.
-    if settings.dry_run {
+    let Some(guard) =
+        acquire_lock(&cluster, &install.name, settings, "kfctl apply", printer).await?
+    else {
+        // A dry run changes nothing, so it takes no lock.
         return apply_and_record(
             settings,
             &install,
             &cluster,
             &inventory,
             live_parent,
-            deadline,
             printer,
         )
         .await;
-    }
-    let guard = Lock::acquire(
-        &cluster,
-        &install.name,
-        &lock::holder_identity("kfctl apply"),
-        settings.lock_timeout,
-        |holder| {
-            printer.info(&format!(
-                "waiting up to {}s for the lock of install `{}`, held by `{}` since {}",
-                settings.lock_timeout.as_secs(),
-                install.name,
-                holder.identity,
-                holder.since
-            ))
-        },
-    )
-    .await?;
-    if let Some(stale) = &guard.took_over {
-        printer.warn(&format!(
-            "took over the lock of install `{}`: it was stale, held by `{}` since {} and last renewed {}",
-            install.name, stale.holder.identity, stale.holder.since, stale.renewed
-        ));
-    }
+    };
     // Read again under the lock: another run may have recorded the install meanwhile.
     let live_parent = match inventory.read(&cluster).await {
         Ok(parent) => parent,
@@ -272,7 +263,6 @@ async fn apply_install(
                 &cluster,
                 &inventory,
                 live_parent,
-                deadline,
                 printer,
             )
             .await
@@ -281,6 +271,43 @@ async fn apply_install(
     };
     release(guard, printer).await;
     result
+}
+
+/// Names the cluster and the install about to change; returns the install's parent as stored.
+pub(crate) async fn describe_target(
+    cluster: &Cluster,
+    inventory: &Inventory,
+    printer: Printer,
+) -> Result<Option<inventory::Parent>> {
+    let version = cluster
+        .server_version()
+        .await
+        .context("cannot reach the cluster")?;
+    let live_parent = inventory
+        .read(cluster)
+        .await
+        .context("cannot read the install's inventory")?;
+    printer.info(&format!(
+        "target: context `{}`, server {} (Kubernetes {version})",
+        cluster.context(),
+        cluster.server()
+    ));
+    let recorded = match &live_parent {
+        None => "new".to_owned(),
+        Some(p) if p.record.platform.is_empty() => {
+            format!("last applied {}", p.record.applied_at)
+        }
+        Some(p) => format!(
+            "platform `{}`, release `{}`, last applied {}",
+            p.record.platform, p.record.release, p.record.applied_at
+        ),
+    };
+    printer.info(&format!(
+        "install: `{}` ({recorded}), inventory {}",
+        inventory.install,
+        inventory.parent_id()
+    ));
+    Ok(live_parent)
 }
 
 /// Preflight: everything the apply needs of the cluster, every problem listed at once.
@@ -316,6 +343,42 @@ async fn check_cluster(
     .into())
 }
 
+/// Takes the install's lock for `command` (waiting up to `--lock-timeout`), saying so when a
+/// stale one is taken over; `None` under `--dry-run`, which writes nothing and takes no lock.
+pub(crate) async fn acquire_lock(
+    cluster: &Cluster,
+    install: &str,
+    settings: &ApplySettings,
+    command: &str,
+    printer: Printer,
+) -> Result<Option<lock::LockGuard>> {
+    if settings.dry_run {
+        return Ok(None);
+    }
+    let guard = Lock::acquire(
+        cluster,
+        install,
+        &lock::holder_identity(command),
+        settings.lock_timeout,
+        |holder| {
+            printer.info(&format!(
+                "waiting up to {}s for the lock of install `{install}`, held by `{}` since {}",
+                settings.lock_timeout.as_secs(),
+                holder.identity,
+                holder.since
+            ))
+        },
+    )
+    .await?;
+    if let Some(stale) = &guard.took_over {
+        printer.warn(&format!(
+            "took over the lock of install `{install}`: it was stale, held by `{}` since {} and last renewed {}",
+            stale.holder.identity, stale.holder.since, stale.renewed
+        ));
+    }
+    Ok(Some(guard))
+}
+
 /// Ends a run's hold on the install's lock; a failure only warns, the run's outcome stands.
 pub(super) async fn release(guard: lock::LockGuard, printer: Printer) {
     if let Err(e) = guard.release().await {
@@ -327,16 +390,31 @@ pub(super) async fn release(guard: lock::LockGuard, printer: Printer) {
     }
 }
 
-/// Applies the render wave by wave and, when it is healthy, records it in the inventory.
-async fn apply_and_record(
+/// What [`apply_install`] did.
+pub(crate) struct Installed {
+    pub report: ApplyReport,
+    /// The revision it recorded; `None` for a dry run or an apply that changed nothing.
+    pub revision: Option<Revision>,
+    /// What pruning did, when it ran.
+    pub pruned: Option<crate::cluster::prune::RemoveReport>,
+}
+
+/// Applies a rendered install to `cluster` as one revision: widens the inventory, records the
+/// revision as pending, applies wave by wave until healthy, prunes what the install no longer
+/// brings, and records the install (or how the revision failed). Failures of objects are in the
+/// report; errors are for what stops the run. The caller holds the install's lock.
+pub(crate) async fn apply_install(
     settings: &ApplySettings,
-    install: &Install,
     cluster: &Cluster,
-    inventory: &Inventory,
+    install: &Install,
     live_parent: Option<Parent>,
-    deadline: Instant,
+    action: RevisionAction,
+    source_revision: Option<u32>,
     printer: Printer,
-) -> Result<Outcome> {
+) -> Result<Installed> {
+    let deadline = Instant::now() + settings.timeout;
+    let inventory = &Inventory::new(&install.name);
+    let started_at = inventory::now_rfc3339();
     let group_kinds: BTreeSet<String> = install
         .resources
         .iter()
@@ -372,6 +450,16 @@ async fn apply_and_record(
             .map(|p| p.record.objects.clone())
             .unwrap_or_default(),
     };
+    let history = super::history::History::begin(
+        cluster,
+        inventory,
+        install,
+        action,
+        source_revision,
+        started_at,
+        settings.dry_run,
+    )
+    .await?;
     let progress = Progress::new(printer, settings.dry_run, std::io::stderr().is_terminal());
     let on_event = |event: Event<'_>| progress.event(event);
     let mut report = apply::apply(cluster, &install.resources, &options, &on_event).await;
@@ -404,6 +492,7 @@ async fn apply_and_record(
                 .collect(),
             owned: Default::default(),
             applied_at: inventory::now_rfc3339(),
+            revisions: Vec::new(),
         };
         let mut group_kinds = group_kinds.clone();
         if settings.prune {
@@ -434,6 +523,7 @@ async fn apply_and_record(
             owned.retain(|id, _| record.objects.contains_key(id));
             record.owned = owned;
         }
+        let (record, revision) = history.succeeded(cluster, record, &report).await;
         inventory
             .record(
                 cluster,
@@ -445,8 +535,45 @@ async fn apply_and_record(
             )
             .await
             .context("cannot record the install in its inventory")?;
+        return Ok(Installed {
+            report,
+            revision,
+            pruned: prune_report,
+        });
     }
+    let revision = history
+        .failed(cluster, inventory, &report, settings.timeout)
+        .await?;
+    Ok(Installed {
+        report,
+        revision,
+        pruned: prune_report,
+    })
+}
 
+/// `kfctl apply` under the lock: apply, then report.
+async fn apply_and_record(
+    settings: &ApplySettings,
+    install: &Install,
+    cluster: &Cluster,
+    inventory: &Inventory,
+    live_parent: Option<Parent>,
+    printer: Printer,
+) -> Result<Outcome> {
+    let Installed {
+        report,
+        pruned: prune_report,
+        ..
+    } = apply_install(
+        settings,
+        cluster,
+        install,
+        live_parent,
+        RevisionAction::Apply,
+        None,
+        printer,
+    )
+    .await?;
     printer.info(&summary(&report, settings.dry_run));
     if settings.output == ListFormat::Json {
         let mut value = json_report(&report, cluster, install, inventory, settings.dry_run);
@@ -497,7 +624,7 @@ async fn owned_digests(
     }
 }
 
-fn confirm(
+pub(crate) fn confirm(
     settings: &ApplySettings,
     install: &Install,
     context: &str,
@@ -532,7 +659,7 @@ pub(super) fn seconds(d: std::time::Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
-fn summary(report: &ApplyReport, dry_run: bool) -> String {
+pub(crate) fn summary(report: &ApplyReport, dry_run: bool) -> String {
     let mut counts = format!(
         "{} created, {} configured, {} unchanged",
         report.count(Action::Created),

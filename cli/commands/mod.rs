@@ -5,12 +5,16 @@ mod build;
 mod catalog;
 mod delete;
 mod diff;
+mod generate;
+mod history;
 mod images;
 mod init;
 mod progress;
 mod prune;
+mod rollback;
 mod sources;
 mod status;
+mod upgrade;
 
 use anyhow::{Context, Result};
 
@@ -18,7 +22,8 @@ use crate::args::{Args, Command};
 use crate::output::Printer;
 use crate::settings::{
     ApplySettings, BuildSettings, CatalogSettings, DeleteSettings, DiffSettings, GlobalSettings,
-    InitSettings, ProcessEnv, StatusSettings,
+    HistorySettings, InitSettings, ProcessEnv, RollbackSettings, StatusSettings,
+    UpgradeJobSettings, UpgradeSettings,
 };
 
 /// How a command ended when it did not fail.
@@ -84,6 +89,39 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 return Ok(Outcome::Success);
             }
             status::run(&settings, printer)
+        }
+        Command::Upgrade(a) => {
+            let settings = UpgradeSettings::resolve(&a, &ProcessEnv)
+                .context("cannot load the configuration")?;
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            upgrade::run(&settings, printer)
+        }
+        Command::Rollback(a) => {
+            let settings = RollbackSettings::resolve(&a);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            rollback::run(&settings, printer)
+        }
+        Command::History(a) => {
+            let settings = HistorySettings::resolve(&a);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            history::run(&settings, printer)
+        }
+        Command::Generate(crate::args::GenerateCommand::UpgradeJob(a)) => {
+            let settings = UpgradeJobSettings::resolve(&a);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            generate::upgrade_job(&settings, printer)
         }
         Command::Init(init_args) => {
             let settings = InitSettings::resolve(&init_args);

@@ -23,6 +23,26 @@ fn delete_help() {
 }
 
 #[test]
+fn upgrade_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["upgrade", "--help"])));
+}
+
+#[test]
+fn rollback_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["rollback", "--help"])));
+}
+
+#[test]
+fn history_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["history", "--help"])));
+}
+
+#[test]
+fn generate_upgrade_job_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["generate", "upgrade-job", "--help"])));
+}
+
+#[test]
 fn init_help() {
     insta::assert_snapshot!(run(&mut kfctl(&["init", "--help"])));
 }

@@ -29,4 +29,5 @@ mod preflight;
 mod progress;
 mod prune;
 mod server_side_apply;
+mod upgrade;
 mod webhook;

@@ -1,0 +1,798 @@
+//! `kfctl upgrade`, `rollback` and `history`, the real binary against the control plane, with
+//! kustomizations in the test's namespace as the "releases": each step is recorded as a
+//! revision, a user's label survives, a rollback restores the revision's objects, `--atomic`
+//! goes back by itself when the new revision cannot become healthy, a saved plan is carried out
+//! exactly and a stale one refused, fields other managers own are named before anything is
+//! written, and a CRD version objects are stored in cannot be dropped.
+
+use std::process::{Command, Output, Stdio};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use crate::cluster::{TestNamespace, cluster};
+
+fn kfctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(cluster().kubeconfig())
+        .env("NO_COLOR", "1")
+        .env_remove("KFCTL_PLATFORM")
+        .env_remove("KFCTL_CONFIG")
+        .env_remove("KFCTL_RELEASE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("kfctl runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", text(out)))
+}
+
+/// A kustomization directory holding `objects`.
+fn kustomization(objects: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources: [objects.yaml]\n",
+    )
+    .expect("write the kustomization");
+    std::fs::write(dir.path().join("objects.yaml"), objects).expect("write the objects");
+    dir
+}
+
+fn path(dir: &tempfile::TempDir) -> &str {
+    dir.path().to_str().expect("a UTF-8 temp path")
+}
+
+/// A "release" of a small app: a Deployment of `image`, a ConfigMap saying `mode`, and a
+/// ConfigMap only this release has (`only`). `extra` is appended.
+fn release(ns: &str, image: &str, mode: &str, only: &str, extra: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {ns}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - {{name: web, image: "{image}", resources: {{requests: {{cpu: 10m}}}}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: settings, namespace: {ns}}}
+data: {{mode: {mode}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: {only}, namespace: {ns}}}
+data: {{release: {only}}}
+{extra}"#
+    )
+}
+
+/// A Deployment no node can run: it never becomes available.
+fn unschedulable(ns: &str) -> String {
+    format!(
+        r#"---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: stuck, namespace: {ns}}}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 600
+  selector: {{matchLabels: {{app: stuck}}}}
+  template:
+    metadata: {{labels: {{app: stuck}}}}
+    spec:
+      nodeSelector: {{kfctl.test/no-such-node: "true"}}
+      containers:
+      - {{name: stuck, image: registry.k8s.io/pause:3.10}}
+"#
+    )
+}
+
+async fn mode(ns: &TestNamespace) -> String {
+    let cms: Api<ConfigMap> = Api::namespaced(ns.client(), ns.name());
+    cms.get("settings")
+        .await
+        .expect("read settings")
+        .data
+        .and_then(|d| d.get("mode").cloned())
+        .unwrap_or_default()
+}
+
+async fn image(ns: &TestNamespace) -> String {
+    let deployments: Api<Deployment> = Api::namespaced(ns.client(), ns.name());
+    let d = deployments.get("web").await.expect("read web");
+    d.spec
+        .and_then(|s| s.template.spec)
+        .and_then(|s| s.containers.first().and_then(|c| c.image.clone()))
+        .unwrap_or_default()
+}
+
+fn history(name: &str) -> Vec<Value> {
+    let out = kfctl(&["history", "--name", name, "-o", "json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    json_of(&out)["revisions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn summary(revisions: &[Value]) -> Vec<(u64, String, String)> {
+    revisions
+        .iter()
+        .map(|r| {
+            (
+                r["number"].as_u64().unwrap_or(0),
+                r["action"].as_str().unwrap_or("").to_owned(),
+                r["result"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn upgrade_history_rollback_and_atomic_rollback() {
+    let ns = cluster().namespace("upgrade").await;
+    let name = ns.name();
+    let v1 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.10",
+        "one",
+        "only-v1",
+        "",
+    ));
+    let v2 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.9",
+        "two",
+        "only-v2",
+        "",
+    ));
+
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&v1),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    assert_eq!(
+        summary(&history(name)),
+        vec![(1, "apply".into(), "succeeded".into())]
+    );
+    // A second apply writes nothing, and records no revision.
+    let again = kfctl(&[
+        "apply",
+        "-k",
+        path(&v1),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(history(name).len(), 1);
+
+    // A user's own label on a managed Deployment.
+    let deployments: Api<Deployment> = Api::namespaced(ns.client(), name);
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("someone").force(),
+            &Patch::Apply(json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "labels": {"team": "ml"}},
+            })),
+        )
+        .await
+        .expect("label the Deployment");
+
+    let upgraded = kfctl(&[
+        "upgrade",
+        "-k",
+        path(&v2),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+        "-o",
+        "json",
+    ]);
+    assert!(upgraded.status.success(), "{}", text(&upgraded));
+    let report = json_of(&upgraded);
+    assert_eq!(report["succeeded"], json!(true), "{report:#}");
+    let plan = &report["plan"];
+    assert_eq!(
+        plan["created"],
+        json!([format!("ConfigMap/{name}/only-v2")])
+    );
+    assert_eq!(plan["pruned"], json!([format!("ConfigMap/{name}/only-v1")]));
+    let mut changed: Vec<&str> = plan["changed"]
+        .as_array()
+        .expect("changed")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    changed.sort();
+    assert_eq!(
+        changed,
+        vec![
+            format!("ConfigMap/{name}/settings"),
+            format!("Deployment/{name}/web")
+        ]
+    );
+    assert_eq!(
+        plan["images"][0]["from"],
+        json!("registry.k8s.io/pause:3.10")
+    );
+    assert_eq!(plan["images"][0]["to"], json!("registry.k8s.io/pause:3.9"));
+    assert_eq!(mode(&ns).await, "two");
+    assert_eq!(image(&ns).await, "registry.k8s.io/pause:3.9");
+    let labels = deployments
+        .get("web")
+        .await
+        .expect("read web")
+        .metadata
+        .labels
+        .unwrap_or_default();
+    assert_eq!(
+        labels.get("team").map(String::as_str),
+        Some("ml"),
+        "the user's label is gone"
+    );
+
+    // Back to revision 1: its objects as they were.
+    let rolled = kfctl(&[
+        "rollback",
+        "--to-revision",
+        "1",
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(rolled.status.success(), "{}", text(&rolled));
+    assert_eq!(mode(&ns).await, "one");
+    assert_eq!(image(&ns).await, "registry.k8s.io/pause:3.10");
+    let cms: Api<ConfigMap> = Api::namespaced(ns.client(), name);
+    assert!(cms.get_opt("only-v1").await.expect("read").is_some());
+    let revisions = history(name);
+    assert_eq!(
+        summary(&revisions),
+        vec![
+            (1, "apply".into(), "succeeded".into()),
+            (2, "upgrade".into(), "succeeded".into()),
+            (3, "rollback".into(), "succeeded".into()),
+        ]
+    );
+    assert_eq!(revisions[2]["sourceRevision"], json!(1));
+    assert!(
+        revisions[0]["who"].as_str().is_some_and(|w| !w.is_empty()),
+        "{revisions:#?}"
+    );
+
+    // Nothing to do: exit 2 with `--exit-code`.
+    let nothing = kfctl(&[
+        "upgrade",
+        "-k",
+        path(&v1),
+        "--name",
+        name,
+        "--yes",
+        "--exit-code",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(nothing.status.code(), Some(2), "{}", text(&nothing));
+    assert_eq!(json_of(&nothing)["nothingToDo"], json!(true));
+
+    // A release that cannot become healthy, with `--atomic`: back to revision 3 by itself.
+    let v3 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.10",
+        "three",
+        "only-v1",
+        &unschedulable(name),
+    ));
+    let atomic = kfctl(&[
+        "upgrade",
+        "-k",
+        path(&v3),
+        "--name",
+        name,
+        "--yes",
+        "--atomic",
+        "--timeout",
+        "40s",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(atomic.status.code(), Some(1), "{}", text(&atomic));
+    let report = json_of(&atomic);
+    assert_eq!(report["succeeded"], json!(false), "{report:#}");
+    assert_eq!(report["rolledBack"], json!(true), "{report:#}");
+    assert!(
+        report["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains(&format!("Deployment/{name}/stuck"))),
+        "{report:#}"
+    );
+    assert!(
+        String::from_utf8_lossy(&atomic.stderr).contains("rolled back to revision 3"),
+        "{}",
+        text(&atomic)
+    );
+    assert_eq!(mode(&ns).await, "one");
+    assert_eq!(
+        summary(&history(name))[3..],
+        [
+            (4, "upgrade".into(), "rolled-back".into()),
+            (5, "rollback".into(), "succeeded".into()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_carried_out_exactly_and_a_stale_one_refused() {
+    let ns = cluster().namespace("plan").await;
+    let name = ns.name();
+    let v1 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.10",
+        "one",
+        "only-v1",
+        "",
+    ));
+    let v2 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.9",
+        "two",
+        "only-v2",
+        "",
+    ));
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&v1),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let stale = dir.path().join("stale.json");
+    let planned = kfctl(&[
+        "upgrade",
+        "-k",
+        path(&v2),
+        "--name",
+        name,
+        "--plan-out",
+        stale.to_str().expect("utf-8"),
+    ]);
+    assert!(planned.status.success(), "{}", text(&planned));
+    assert_eq!(mode(&ns).await, "one", "--plan-out wrote something");
+
+    // Someone changes an object the plan changes.
+    let deployments: Api<Deployment> = Api::namespaced(ns.client(), name);
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("someone").force(),
+            &Patch::Apply(json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "annotations": {"touched": "yes"}},
+            })),
+        )
+        .await
+        .expect("annotate the Deployment");
+    let refused = kfctl(&["upgrade", "--plan", stale.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("the cluster changed since the plan was made")
+            && err.contains(&format!("Deployment/{name}/web")),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(mode(&ns).await, "one");
+
+    let fresh = dir.path().join("fresh.json");
+    let planned = kfctl(&[
+        "upgrade",
+        "-k",
+        path(&v2),
+        "--name",
+        name,
+        "--plan-out",
+        fresh.to_str().expect("utf-8"),
+    ]);
+    assert!(planned.status.success(), "{}", text(&planned));
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&fresh).expect("read the plan"))
+            .expect("the plan is JSON");
+    let carried = kfctl(&[
+        "upgrade",
+        "--plan",
+        fresh.to_str().expect("utf-8"),
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(carried.status.success(), "{}", text(&carried));
+    assert_eq!(
+        json_of(&carried)["plan"],
+        saved["plan"],
+        "not the saved plan"
+    );
+    assert_eq!(mode(&ns).await, "two");
+    // The plan is spent: the record changed, so it is refused now.
+    let again = kfctl(&["upgrade", "--plan", fresh.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+}
+
+#[tokio::test]
+async fn fields_other_managers_own_are_named_before_anything_is_written() {
+    let ns = cluster().namespace("conflict").await;
+    let name = ns.name();
+    let v1 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.10",
+        "one",
+        "only-v1",
+        "",
+    ));
+    let v2 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.9",
+        "two",
+        "only-v2",
+        "",
+    ));
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&v1),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    let cms: Api<ConfigMap> = Api::namespaced(ns.client(), name);
+    cms.patch(
+        "settings",
+        &PatchParams::apply("other-tool").force(),
+        &Patch::Apply(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings"}, "data": {"mode": "theirs"},
+        })),
+    )
+    .await
+    .expect("take the field");
+
+    let upgraded = kfctl(&["upgrade", "-k", path(&v2), "--name", name, "--yes"]);
+    assert_eq!(upgraded.status.code(), Some(1), "{}", text(&upgraded));
+    let err = String::from_utf8_lossy(&upgraded.stderr);
+    assert!(
+        err.contains("nothing was written")
+            && err.contains(&format!("ConfigMap/{name}/settings"))
+            && err.contains("`other-tool`"),
+        "{}",
+        text(&upgraded)
+    );
+    assert_eq!(image(&ns).await, "registry.k8s.io/pause:3.10");
+    assert_eq!(mode(&ns).await, "theirs");
+    assert_eq!(history(name).len(), 1);
+}
+
+#[tokio::test]
+async fn a_crd_version_objects_are_stored_in_cannot_be_dropped() {
+    let ns = cluster().namespace("stored").await;
+    let name = ns.name();
+    ns.delete_later(&format!("crd/gadgets.{name}.kfctl.test"));
+    let crd = |versions: &[(&str, bool)]| {
+        let versions: String = versions
+            .iter()
+            .map(|(v, storage)| {
+                format!(
+                    "  - name: {v}\n    served: true\n    storage: {storage}\n    schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}\n"
+                )
+            })
+            .collect();
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: gadgets.{name}.kfctl.test}}\nspec:\n  group: {name}.kfctl.test\n  names: {{kind: Gadget, plural: gadgets}}\n  scope: Namespaced\n  versions:\n{versions}"
+        )
+    };
+    let old = kustomization(&format!(
+        "{}---\napiVersion: {name}.kfctl.test/v1alpha1\nkind: Gadget\nmetadata: {{name: g, namespace: {name}}}\nspec: {{size: 1}}\n",
+        crd(&[("v1alpha1", true), ("v1", false)])
+    ));
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&old),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+
+    let new = kustomization(&crd(&[("v1", true)]));
+    let blocked = kfctl(&["upgrade", "-k", path(&new), "--name", name, "--yes"]);
+    assert_eq!(blocked.status.code(), Some(1), "{}", text(&blocked));
+    let err = String::from_utf8_lossy(&blocked.stderr);
+    assert!(
+        err.contains("the upgrade is blocked")
+            && err.contains("`v1alpha1`")
+            && err.contains("hint:"),
+        "{}",
+        text(&blocked)
+    );
+    assert_eq!(
+        history(name).len(),
+        1,
+        "a blocked upgrade recorded a revision"
+    );
+}
+
+/// The objects a release dropped are pruned once the new one is healthy, and a rollback prunes
+/// what the newer revision added. Pruning comes with the inventory prune (`cluster/prune.rs`),
+/// which the apply path these commands share runs after healthy.
+#[tokio::test]
+async fn objects_a_release_dropped_are_pruned() {
+    let ns = cluster().namespace("prune").await;
+    let name = ns.name();
+    let v1 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.10",
+        "one",
+        "only-v1",
+        "",
+    ));
+    let v2 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.9",
+        "two",
+        "only-v2",
+        "",
+    ));
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&v1),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    let upgraded = kfctl(&[
+        "upgrade",
+        "-k",
+        path(&v2),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(upgraded.status.success(), "{}", text(&upgraded));
+    let cms: Api<ConfigMap> = Api::namespaced(ns.client(), name);
+    assert!(
+        cms.get_opt("only-v1").await.expect("read").is_none(),
+        "only-v1 was not pruned"
+    );
+    let rolled = kfctl(&["rollback", "--name", name, "--yes", "--timeout", "3m"]);
+    assert!(rolled.status.success(), "{}", text(&rolled));
+    assert!(
+        cms.get_opt("only-v2").await.expect("read").is_none(),
+        "only-v2 was not pruned"
+    );
+    assert!(cms.get_opt("only-v1").await.expect("read").is_some());
+}
+
+/// A kill -9 in the middle of an upgrade leaves the revision pending in the record; the next
+/// upgrade completes it.
+#[tokio::test]
+async fn an_interrupted_upgrade_is_recorded_and_completed_by_the_next() {
+    use std::io::{BufRead, BufReader};
+
+    let ns = cluster().namespace("interrupted").await;
+    let name = ns.name();
+    let v1 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.10",
+        "one",
+        "only-v1",
+        "",
+    ));
+    let v2 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.9",
+        "two",
+        "only-v2",
+        "",
+    ));
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&v1),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        .args([
+            "upgrade",
+            "-k",
+            path(&v2),
+            "--name",
+            name,
+            "--yes",
+            "--timeout",
+            "3m",
+        ])
+        .arg("--kubeconfig")
+        .arg(cluster().kubeconfig())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kfctl starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut seen = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.expect("a line of stderr");
+        let started = line.starts_with("wave 1/");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    // The revision is recorded as pending before the first wave starts.
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    assert!(
+        seen.iter().any(|l| l.starts_with("wave 1/")),
+        "kfctl ended before its first wave:\n{}",
+        seen.join("\n")
+    );
+    assert_eq!(
+        summary(&history(name)),
+        vec![
+            (1, "apply".into(), "succeeded".into()),
+            (2, "upgrade".into(), "pending".into()),
+        ]
+    );
+
+    let rerun = kfctl(&[
+        "upgrade",
+        "-k",
+        path(&v2),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(rerun.status.success(), "{}", text(&rerun));
+    assert_eq!(mode(&ns).await, "two");
+    assert_eq!(image(&ns).await, "registry.k8s.io/pause:3.9");
+    assert_eq!(
+        summary(&history(name)),
+        vec![
+            (1, "apply".into(), "succeeded".into()),
+            (2, "upgrade".into(), "pending".into()),
+            (3, "upgrade".into(), "succeeded".into()),
+        ]
+    );
+}
+
+/// Going back to a revision whose CRD lacks a version objects are now stored in keeps the newer
+/// CRD, and says so.
+#[tokio::test]
+async fn a_rollback_keeps_a_newer_crd_that_holds_stored_versions() {
+    let ns = cluster().namespace("keepcrd").await;
+    let name = ns.name();
+    ns.delete_later(&format!("crd/gizmos.{name}.kfctl.test"));
+    let crd = |versions: &[(&str, bool)]| {
+        let versions: String = versions
+            .iter()
+            .map(|(v, storage)| {
+                format!(
+                    "  - name: {v}\n    served: true\n    storage: {storage}\n    schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}\n"
+                )
+            })
+            .collect();
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: gizmos.{name}.kfctl.test}}\nspec:\n  group: {name}.kfctl.test\n  names: {{kind: Gizmo, plural: gizmos}}\n  scope: Namespaced\n  versions:\n{versions}"
+        )
+    };
+    let old = kustomization(&crd(&[("v1alpha1", true)]));
+    let new = kustomization(&format!(
+        "{}---\napiVersion: {name}.kfctl.test/v1\nkind: Gizmo\nmetadata: {{name: g, namespace: {name}}}\nspec: {{size: 1}}\n",
+        crd(&[("v1alpha1", false), ("v1", true)])
+    ));
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&old),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    let upgraded = kfctl(&[
+        "upgrade",
+        "-k",
+        path(&new),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(upgraded.status.success(), "{}", text(&upgraded));
+
+    let rolled = kfctl(&["rollback", "--name", name, "--yes", "--timeout", "3m"]);
+    assert!(rolled.status.success(), "{}", text(&rolled));
+    let err = String::from_utf8_lossy(&rolled.stderr);
+    assert!(
+        err.contains(&format!(
+            "keeping the newer CustomResourceDefinition `gizmos.{name}.kfctl.test`"
+        )) && err.contains("`v1`"),
+        "{}",
+        text(&rolled)
+    );
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(ns.client());
+    let live = crds
+        .get(&format!("gizmos.{name}.kfctl.test"))
+        .await
+        .expect("read the CRD");
+    let served: Vec<String> = live.spec.versions.iter().map(|v| v.name.clone()).collect();
+    assert_eq!(served, vec!["v1alpha1", "v1"]);
+}

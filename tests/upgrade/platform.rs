@@ -1,0 +1,462 @@
+//! The local platform through its releases: install 1.10.2, upgrade to 1.11.0 with the
+//! ServiceAccount `kfctl generate upgrade-job` makes (its token in a kubeconfig, as the Job's pod
+//! would run), then to the newest; three revisions, each healthy; a user's label kept; a rollback
+//! to revision 1 that restores what a fresh render of 1.10.2 holds; and the job's RBAC with a
+//! permission removed failing with a message naming it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use crate::cluster::cluster;
+
+/// A root for kfctl whose catalog finds the corpus releases: kfctl's own `manifests/`,
+/// `platforms/` and `overlays/`, with `../shared/corpus` (where the catalog looks) linked to
+/// the corpus beside `KFCTL_CORPUS`.
+fn root_with_corpus() -> tempfile::TempDir {
+    let base = tempfile::tempdir().expect("a temp dir");
+    let root = base.path().join("kfctl");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for d in ["manifests", "platforms", "overlays"] {
+        std::os::unix::fs::symlink(src.join(d), root.join(d)).expect("link");
+    }
+    let corpus = crate::kubeflow_corpus::dir("kubeflow-manifests");
+    let corpus_parent = corpus.parent().expect("the corpus has a parent");
+    std::fs::create_dir_all(base.path().join("shared")).expect("mkdir");
+    std::os::unix::fs::symlink(corpus_parent, base.path().join("shared/corpus")).expect("link");
+    base
+}
+
+struct Run {
+    root: PathBuf,
+}
+
+impl Run {
+    fn kfctl(&self, kubeconfig: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kfctl"))
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .env("NO_COLOR", "1")
+            .env("KFCTL_ROOT", &self.root)
+            .env_remove("KFCTL_PLATFORM")
+            .env_remove("KFCTL_CONFIG")
+            .env_remove("KFCTL_RELEASE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("kfctl runs")
+    }
+
+    fn build(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kfctl"))
+            .arg("build")
+            .args(args)
+            .env("KFCTL_ROOT", &self.root)
+            .output()
+            .expect("kfctl runs")
+    }
+
+    fn admin(&self, args: &[&str]) -> Output {
+        self.kfctl(cluster().kubeconfig(), args)
+    }
+}
+
+fn text(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The whole log of a platform install is long: what failed, and its end.
+    let lines: Vec<&str> = stderr.lines().collect();
+    let failures: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| {
+            l.starts_with("error")
+                || l.contains("caused by")
+                || l.starts_with("hint")
+                || l.contains("failed")
+        })
+        .collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    format!(
+        "exit {:?}\n--- stdout (head)\n{}\n--- stderr (failures)\n{}\n--- stderr (tail)\n{tail}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout)
+            .chars()
+            .take(3000)
+            .collect::<String>(),
+        failures.join("\n")
+    )
+}
+
+fn kubectl(args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(cluster().kubeconfig())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("kubectl ends")
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A kubeconfig for the harness's cluster that authenticates with `token`.
+fn token_kubeconfig(dir: &Path, token: &str) -> PathBuf {
+    let path = dir.join("sa.kubeconfig");
+    std::fs::copy(cluster().kubeconfig(), &path).expect("copy the kubeconfig");
+    let with = |args: &[&str]| {
+        let out = Command::new("kubectl")
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&path)
+            .output()
+            .expect("kubectl runs");
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let cluster_name = with(&[
+        "config",
+        "view",
+        "--minify",
+        "-o",
+        "jsonpath={.contexts[0].context.cluster}",
+    ]);
+    with(&[
+        "config",
+        "set-credentials",
+        "upgrade-job",
+        &format!("--token={token}"),
+    ]);
+    with(&[
+        "config",
+        "set-context",
+        "upgrade-job",
+        &format!("--cluster={cluster_name}"),
+        "--user=upgrade-job",
+    ]);
+    with(&["config", "use-context", "upgrade-job"]);
+    path
+}
+
+fn revisions(run: &Run) -> Vec<Value> {
+    let out = run.admin(&["history", "-o", "json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice::<Value>(&out.stdout).expect("JSON")["revisions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `Kind/namespace/name` → container images, of every workload of a render (`kfctl build -o
+/// json`) or of the cluster.
+fn images_of(list: &Value) -> BTreeMap<String, Vec<String>> {
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| {
+            matches!(
+                o["kind"].as_str(),
+                Some("Deployment" | "StatefulSet" | "DaemonSet")
+            )
+        })
+        .map(|o| {
+            let images = o
+                .pointer("/spec/template/spec/containers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["image"].as_str().map(str::to_owned))
+                .collect();
+            (
+                format!(
+                    "{}/{}/{}",
+                    o["kind"].as_str().unwrap_or(""),
+                    o.pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                    o.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                ),
+                images,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
+    let base = root_with_corpus();
+    let run = Run {
+        root: base.path().join("kfctl"),
+    };
+    let work = tempfile::tempdir().expect("a temp dir");
+
+    let installed = run.admin(&[
+        "apply",
+        "-p",
+        "local",
+        "--release",
+        "1.10.2",
+        "--yes",
+        "--timeout",
+        "15m",
+    ]);
+    assert!(installed.status.success(), "{}", text(&installed));
+
+    // A user's own label on a Deployment kfctl manages.
+    let client = cluster().client().await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "cert-manager");
+    deployments
+        .patch(
+            "cert-manager",
+            &PatchParams::apply("someone").force(),
+            &Patch::Apply(json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "cert-manager", "labels": {"team": "platform"}},
+            })),
+        )
+        .await
+        .expect("label the Deployment");
+
+    // The upgrade job's manifests pass a server-side dry run, as a Job and as a CronJob (in a
+    // dry run nothing is created, so the namespace they go to must exist first).
+    ok(kubectl(&["create", "namespace", "kfctl-system"], None));
+    let job = ok(run.admin(&["generate", "upgrade-job", "--to", "1.11.0"]));
+    assert!(job.contains("kind: Job"), "{job}");
+    ok(kubectl(
+        &["apply", "--dry-run=server", "-f", "-"],
+        Some(&job),
+    ));
+    let cron = ok(run.admin(&[
+        "generate",
+        "upgrade-job",
+        "--to",
+        "1.11.0",
+        "--schedule",
+        "0 3 * * 0",
+    ]));
+    assert!(cron.contains("concurrencyPolicy: Forbid"), "{cron}");
+    ok(kubectl(
+        &["apply", "--dry-run=server", "-f", "-"],
+        Some(&cron),
+    ));
+
+    // The job's identity: its ServiceAccount, RBAC and config made for real, a token for the
+    // ServiceAccount, and the job's own command line.
+    ok(kubectl(&["apply", "--server-side", "-f", "-"], Some(&job)));
+    let token = ok(kubectl(
+        &[
+            "create",
+            "token",
+            "kfctl-upgrade-kubeflow",
+            "-n",
+            "kfctl-system",
+            "--duration",
+            "2h",
+        ],
+        None,
+    ));
+    let sa_kubeconfig = token_kubeconfig(work.path(), token.trim());
+    let config = ok(kubectl(
+        &[
+            "get",
+            "configmap",
+            "kfctl-upgrade-kubeflow-config",
+            "-n",
+            "kfctl-system",
+            "-o",
+            "jsonpath={.data.kfctl\\.yaml}",
+        ],
+        None,
+    ));
+    let config_file = work.path().join("kfctl.yaml");
+    std::fs::write(&config_file, config).expect("write the config");
+    let config_path = config_file.to_str().expect("utf-8");
+    let by_job = run.kfctl(
+        &sa_kubeconfig,
+        &[
+            "upgrade",
+            "--to",
+            "1.11.0",
+            "--name",
+            "kubeflow",
+            "-f",
+            config_path,
+            "--yes",
+            "--atomic",
+            "--timeout",
+            "15m",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(by_job.status.success(), "{}", text(&by_job));
+    let report: Value = serde_json::from_slice(&by_job.stdout).expect("JSON");
+    assert_eq!(report["succeeded"], json!(true), "{report:#}");
+    assert_eq!(report["to"], json!("1.11.0"));
+
+    let newest = run.admin(&[
+        "upgrade",
+        "--to",
+        "latest",
+        "--yes",
+        "--timeout",
+        "15m",
+        "-o",
+        "json",
+    ]);
+    assert!(newest.status.success(), "{}", text(&newest));
+
+    let history = revisions(&run);
+    let summary: Vec<(String, String, String)> = history
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap_or("").to_owned(),
+                r["release"].as_str().unwrap_or("").to_owned(),
+                r["result"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("apply".into(), "1.10.2".into(), "succeeded".into()),
+            ("upgrade".into(), "1.11.0".into(), "succeeded".into()),
+            ("upgrade".into(), "latest".into(), "succeeded".into()),
+        ]
+    );
+    assert_eq!(
+        history[1]["who"],
+        json!("system:serviceaccount:kfctl-system:kfctl-upgrade-kubeflow")
+    );
+    let labels = deployments
+        .get("cert-manager")
+        .await
+        .expect("read cert-manager")
+        .metadata
+        .labels
+        .unwrap_or_default();
+    assert_eq!(labels.get("team").map(String::as_str), Some("platform"));
+
+    // Back to revision 1: every object of a fresh 1.10.2 render is there, each workload with
+    // that render's images.
+    let rolled = run.admin(&[
+        "rollback",
+        "--to-revision",
+        "1",
+        "--yes",
+        "--timeout",
+        "15m",
+    ]);
+    assert!(rolled.status.success(), "{}", text(&rolled));
+    let render: Value = serde_json::from_str(&ok(run.build(&[
+        "-p",
+        "local",
+        "--release",
+        "1.10.2",
+        "-o",
+        "json",
+    ])))
+    .expect("the render is JSON");
+    let mut live_items = Vec::new();
+    for kind in ["deployments", "statefulsets", "daemonsets"] {
+        let out = ok(kubectl(&["get", kind, "-A", "-o", "json"], None));
+        let list: Value = serde_json::from_str(&out).expect("JSON");
+        live_items.extend(
+            list["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mut o| {
+                    o["kind"] = json!(match kind {
+                        "deployments" => "Deployment",
+                        "statefulsets" => "StatefulSet",
+                        _ => "DaemonSet",
+                    });
+                    o
+                }),
+        );
+    }
+    let live = images_of(&json!({"items": live_items}));
+    let wanted = images_of(&render);
+    assert!(
+        wanted.len() > 20,
+        "{} workloads in the render",
+        wanted.len()
+    );
+    let differing: Vec<String> = wanted
+        .iter()
+        .filter(|(id, images)| live.get(*id) != Some(*images))
+        .map(|(id, images)| format!("{id}: want {images:?}, live {:?}", live.get(id)))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "not as 1.10.2 renders them: {differing:#?}"
+    );
+    assert_eq!(revisions(&run)[3]["sourceRevision"], json!(1));
+
+    // The job's RBAC without `deployments`: the upgrade fails and names what is missing.
+    let role = ok(kubectl(
+        &["get", "clusterrole", "kfctl-upgrade-kubeflow", "-o", "json"],
+        None,
+    ));
+    let mut role: Value = serde_json::from_str(&role).expect("JSON");
+    for rule in role["rules"].as_array_mut().expect("rules") {
+        if rule["apiGroups"] == json!(["apps"])
+            && let Some(resources) = rule["resources"].as_array_mut()
+        {
+            resources.retain(|r| r != "deployments");
+        }
+    }
+    role["metadata"] = json!({"name": "kfctl-upgrade-kubeflow"});
+    ok(kubectl(
+        &["replace", "-f", "-"],
+        Some(&serde_json::to_string(&role).expect("JSON")),
+    ));
+    let refused = run.kfctl(
+        &sa_kubeconfig,
+        &[
+            "upgrade",
+            "--to",
+            "1.11.0",
+            "--name",
+            "kubeflow",
+            "-f",
+            config_path,
+            "--yes",
+            "--timeout",
+            "5m",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("403 Forbidden") && err.contains("`deployments.apps`"),
+        "{}",
+        text(&refused)
+    );
+}
