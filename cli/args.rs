@@ -133,6 +133,15 @@ pub enum Command {
     #[command(subcommand)]
     Sources(SourcesCommand),
 
+    /// Turn a kfctl v1 KfDef into a `kfctl.yaml`
+    ///
+    /// Reads a KfDef (`apiVersion: kfdef.apps.kubeflow.org/v1`), picks the platform from its
+    /// plugin (`KfGcpPlugin` → `gcp`, `KfAwsPlugin` → `aws`, none → `onprem`), maps its
+    /// applications to components and its plugin settings to platform parameters, on the
+    /// catalog's newest release, and lists on stderr everything it could not carry over and
+    /// why, with the required parameters still to set.
+    Import(ImportArgs),
+
     /// Print a shell completion script
     ///
     /// For example: `kfctl completions bash > /etc/bash_completion.d/kfctl`.
@@ -225,6 +234,27 @@ pub struct SourceArgs {
     /// Environment: `KFCTL_REGISTRY_MIRROR`.
     #[arg(long, value_name = "PREFIX")]
     pub registry_mirror: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The KfDef file to read
+    #[arg(value_name = "KFDEF")]
+    pub kfdef: PathBuf,
+
+    /// Where to write the config, `-` for stdout
+    ///
+    /// Default: `kfctl.yaml` in the current directory. An existing file is kept unless
+    /// `--force` is given.
+    #[arg(short, long, value_name = "FILE", default_value = "kfctl.yaml")]
+    pub output: PathBuf,
+
+    /// Overwrite the output file if it exists
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub root: RootArg,
 }
 
 #[derive(Debug, clap::Args)]

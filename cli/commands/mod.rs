@@ -5,6 +5,7 @@ mod build;
 mod catalog;
 mod delete;
 mod images;
+mod import;
 mod init;
 mod prune;
 mod sources;
@@ -102,6 +103,14 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
             images::run(&settings, printer)
         }
         Command::Sources(command) => sources::run(command, printer),
+        Command::Import(a) => {
+            let settings = CatalogSettings::resolve(&a.root, None, &ProcessEnv);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            import::run(&a, &settings, printer)
+        }
         Command::Completions(c) => {
             use clap::CommandFactory;
             let mut cmd = Args::command();

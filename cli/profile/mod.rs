@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod compose;
 pub mod config;
 pub mod doc;
+pub mod kfdef;
 pub mod platform;
 pub mod resolve;
 
