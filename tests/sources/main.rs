@@ -12,6 +12,10 @@ use std::sync::{Arc, Mutex};
 use assert_cmd::Command;
 use sha2::Digest;
 
+mod example;
+#[path = "../support/kubeflow_corpus.rs"]
+mod kubeflow_corpus;
+
 /// A minimal HTTP/1.1 file server: GET with optional `Range: bytes=N-`, one request per
 /// connection. `drop_first` cuts the first response to a path after that many bytes.
 struct Server {
