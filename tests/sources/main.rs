@@ -383,3 +383,146 @@ fn a_remote_file_and_a_mirror_work_offline() {
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("name: from-remote"));
     assert_eq!(server.requests().len(), 1);
 }
+
+/// A zip from (path, content) pairs, under one top directory as git hosts write them.
+fn zip(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (path, content) in files {
+        writer
+            .start_file(
+                format!("repo-1.0/{path}"),
+                zip::write::SimpleFileOptions::default(),
+            )
+            .unwrap();
+        writer.write_all(content.as_bytes()).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_zip_archive_is_unpacked_and_a_traversing_one_refused() {
+    let good = zip(&[
+        ("base/kustomization.yaml", BASE_KUSTOMIZATION),
+        ("base/cm.yaml", BASE_CM),
+    ]);
+    let evil = zip(&[
+        ("base/kustomization.yaml", BASE_KUSTOMIZATION),
+        ("../../evil.yaml", BASE_CM),
+    ]);
+    let server = Server::start(
+        BTreeMap::from([("base.zip".to_owned(), good), ("evil.zip".to_owned(), evil)]),
+        None,
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let ok = app(&format!("{}//base", server.url("base.zip")));
+    let out = kfctl(cache.path())
+        .args(["build"])
+        .arg(ok.path())
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("name: from-remote"));
+
+    let bad = app(&format!("{}//base", server.url("evil.zip")));
+    let fresh = tempfile::tempdir().unwrap();
+    let out = kfctl(fresh.path())
+        .args(["build"])
+        .arg(bad.path())
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("is refused") && stderr.contains("contains `..`"),
+        "{stderr}"
+    );
+    assert_eq!(cache_entries(fresh.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_hard_link_inside_the_archive_is_a_copy_and_one_leaving_it_is_refused() {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    for (path, content) in [
+        ("base/kustomization.yaml", "resources:\n- linked.yaml\n"),
+        ("data/cm.yaml", BASE_CM),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, format!("repo-1.0/{path}"), content.as_bytes())
+            .unwrap();
+    }
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Link);
+    link.set_size(0);
+    link.set_mode(0o644);
+    builder
+        .append_link(
+            &mut link,
+            "repo-1.0/base/linked.yaml",
+            "repo-1.0/data/cm.yaml",
+        )
+        .unwrap();
+    let linked = builder.into_inner().unwrap().finish().unwrap();
+    let escaping = raw_tar_gz("base", tar::EntryType::Link, "../../../etc/passwd", b"");
+    let server = Server::start(
+        BTreeMap::from([
+            ("linked.tar.gz".to_owned(), linked),
+            ("escaping.tar.gz".to_owned(), escaping),
+        ]),
+        None,
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let ok = app(&format!("{}//base", server.url("linked.tar.gz")));
+    let out = kfctl(cache.path())
+        .args(["build"])
+        .arg(ok.path())
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("name: from-remote"));
+    let entry = cache
+        .path()
+        .join("sources")
+        .join(&cache_entries(cache.path())[0]);
+    let copy = entry.join("repo-1.0/base/linked.yaml");
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), BASE_CM);
+    assert!(!std::fs::symlink_metadata(&copy).unwrap().is_symlink());
+
+    let bad = app(&format!("{}//base", server.url("escaping.tar.gz")));
+    let fresh = tempfile::tempdir().unwrap();
+    let out = kfctl(fresh.path())
+        .args(["build"])
+        .arg(bad.path())
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("hard link that leaves the archive"),
+        "{stderr}"
+    );
+    assert_eq!(cache_entries(fresh.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_github_ref_is_fetched_as_a_tag_archive_from_the_mirror() {
+    let server = Server::start(
+        BTreeMap::from([("org/repo/archive/v1.0.tar.gz".to_owned(), base_archive())]),
+        None,
+    );
+    let app = app("github.com/org/repo/base?ref=v1.0");
+    let cache = tempfile::tempdir().unwrap();
+    let github = server.url("");
+    let out = kfctl(cache.path())
+        .env("KFCTL_GITHUB_URL", github.trim_end_matches('/'))
+        .args(["build"])
+        .arg(app.path())
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("name: from-remote"));
+    assert_eq!(server.requests(), ["GET /org/repo/archive/v1.0.tar.gz"]);
+    let lock = std::fs::read_to_string(app.path().join("kfctl.lock")).unwrap();
+    assert!(lock.contains("/org/repo/archive/v1.0.tar.gz"), "{lock}");
+}
