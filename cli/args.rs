@@ -190,7 +190,8 @@ pub struct BuildArgs {
     /// Use another location for an upstream source (repeatable)
     ///
     /// `--source kubeflow-manifests=PATH`: a directory holding the release's manifests, relative
-    /// to the current directory. Wins over `spec.sources` in `kfctl.yaml`; default: the
+    /// to the current directory; or `NAME=URL#sha256=HEX`, an archive fetched, verified and
+    /// cached like a remote base. Wins over `spec.sources` in `kfctl.yaml`; default: the
     /// location the catalog names. No environment variable.
     #[arg(long, value_name = "NAME=PATH")]
     pub source: Vec<String>,
@@ -330,7 +331,7 @@ pub struct ApplyArgs {
 
     /// Use another location for an upstream source (repeatable)
     ///
-    /// `--source kubeflow-manifests=PATH`, as for `kfctl build`.
+    /// `--source kubeflow-manifests=PATH` or `NAME=URL#sha256=HEX`, as for `kfctl build`.
     #[arg(long, value_name = "NAME=PATH")]
     pub source: Vec<String>,
 

@@ -526,3 +526,102 @@ fn a_github_ref_is_fetched_as_a_tag_archive_from_the_mirror() {
     let lock = std::fs::read_to_string(app.path().join("kfctl.lock")).unwrap();
     assert!(lock.contains("/org/repo/archive/v1.0.tar.gz"), "{lock}");
 }
+
+/// A kfctl root with one platform and one component whose release is only a URL.
+fn release_root(url: &str, sha256: &str) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("manifests")).unwrap();
+    std::fs::create_dir_all(root.path().join("platforms")).unwrap();
+    std::fs::write(
+        root.path().join("manifests/catalog.yaml"),
+        format!(
+            "apiVersion: kfctl.dev/v1alpha1\nkind: Catalog\nplatforms: [p]\ndefaultRelease: r\n\
+             components:\n- name: app\n  description: app\n\
+             releases:\n- name: r\n  description: r\n  source:\n    name: m\n    version: v1\n\
+             \x20   path: no-local-copy\n    url: {url}\n    sha256: {sha256}\n  components:\n    app: [base]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("platforms/p.yaml"),
+        "apiVersion: kfctl.dev/v1alpha1\nkind: PlatformProfile\nmetadata: {name: p, description: p}\nspec:\n  components: [app]\n",
+    )
+    .unwrap();
+    root
+}
+
+#[test]
+fn a_release_source_by_url_is_fetched_verified_and_cached() {
+    let archive = base_archive();
+    let digest = sha256(&archive);
+    let server = Server::start(
+        BTreeMap::from([("release.tar.gz".to_owned(), archive)]),
+        None,
+    );
+    let url = server.url("release.tar.gz");
+    let root = release_root(&url, &digest);
+    let work = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let build = |extra: &[&str]| {
+        let mut cmd = kfctl(cache.path());
+        cmd.current_dir(work.path())
+            .args(["build", "-p", "p", "--root"])
+            .arg(root.path())
+            .args(extra);
+        cmd
+    };
+
+    // The catalog's URL, used because its `path` is not there.
+    let out = build(&[]).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(stdout.contains("name: from-remote"), "{stdout}");
+    assert_eq!(server.requests(), ["GET /release.tar.gz"]);
+    assert_eq!(cache_entries(cache.path()), vec![digest.clone()]);
+
+    // `--source NAME=URL#sha256=HEX` and `spec.sources` by URL go through the same cache.
+    let flag = format!("m={url}#sha256={digest}");
+    build(&["--source", &flag]).assert().success();
+    std::fs::write(
+        work.path().join("kfctl.yaml"),
+        format!(
+            "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nspec:\n  platform: p\n  sources:\n    m:\n      url: {url}\n      sha256: {digest}\n"
+        ),
+    )
+    .unwrap();
+    let from_config = kfctl(cache.path())
+        .current_dir(work.path())
+        .args(["build", "-f", "kfctl.yaml", "--root"])
+        .arg(root.path())
+        .assert()
+        .success();
+    assert_eq!(
+        String::from_utf8_lossy(&from_config.get_output().stdout),
+        stdout
+    );
+    assert_eq!(server.requests().len(), 1, "the cache serves the rest");
+
+    // A wrong digest is refused, naming both, and nothing is cached.
+    let fresh = tempfile::tempdir().unwrap();
+    let wrong = format!("m={url}#sha256={}", "1".repeat(64));
+    let out = kfctl(fresh.path())
+        .current_dir(work.path())
+        .args(["build", "-p", "p", "--root"])
+        .arg(root.path())
+        .args(["--source", &wrong])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("cannot fetch source `m`")
+            && stderr.contains(&format!("got sha256:{digest}")),
+        "{stderr}"
+    );
+    assert_eq!(cache_entries(fresh.path()), Vec::<String>::new());
+
+    // A URL without a digest is refused before anything is fetched.
+    let unpinned = format!("m={url}");
+    let out = build(&["--source", &unpinned]).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("NAME=URL#sha256=HEX"), "{stderr}");
+    assert_eq!(server.requests().len(), 2);
+}
