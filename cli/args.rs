@@ -177,6 +177,15 @@ pub enum Command {
     #[command(subcommand)]
     Sources(SourcesCommand),
 
+    /// Turn a kfctl v1 KfDef into a `kfctl.yaml`
+    ///
+    /// Reads a KfDef (`apiVersion: kfdef.apps.kubeflow.org/v1`), picks the platform from its
+    /// plugin (`KfGcpPlugin` → `gcp`, `KfAwsPlugin` → `aws`, none → `onprem`), maps its
+    /// applications to components and its plugin settings to platform parameters, on the
+    /// catalog's newest release, and lists on stderr everything it could not carry over and
+    /// why, with the required parameters still to set.
+    Import(ImportArgs),
+
     /// Print a shell completion script
     ///
     /// For example: `kfctl completions bash > /etc/bash_completion.d/kfctl`.
@@ -225,7 +234,8 @@ pub struct BuildArgs {
     /// Use another location for an upstream source (repeatable)
     ///
     /// `--source kubeflow-manifests=PATH`: a directory holding the release's manifests, relative
-    /// to the current directory. Wins over `spec.sources` in `kfctl.yaml`; default: the
+    /// to the current directory; or `NAME=URL#sha256=HEX`, an archive fetched, verified and
+    /// cached like a remote base. Wins over `spec.sources` in `kfctl.yaml`; default: the
     /// location the catalog names. No environment variable.
     #[arg(long, value_name = "NAME=PATH")]
     pub source: Vec<String>,
@@ -269,6 +279,27 @@ pub struct SourceArgs {
     /// Environment: `KFCTL_REGISTRY_MIRROR`.
     #[arg(long, value_name = "PREFIX")]
     pub registry_mirror: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The KfDef file to read
+    #[arg(value_name = "KFDEF")]
+    pub kfdef: PathBuf,
+
+    /// Where to write the config, `-` for stdout
+    ///
+    /// Default: `kfctl.yaml` in the current directory. An existing file is kept unless
+    /// `--force` is given.
+    #[arg(short, long, value_name = "FILE", default_value = "kfctl.yaml")]
+    pub output: PathBuf,
+
+    /// Overwrite the output file if it exists
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub root: RootArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -344,7 +375,7 @@ pub struct ApplyArgs {
 
     /// Use another location for an upstream source (repeatable)
     ///
-    /// `--source kubeflow-manifests=PATH`, as for `kfctl build`.
+    /// `--source kubeflow-manifests=PATH` or `NAME=URL#sha256=HEX`, as for `kfctl build`.
     #[arg(long, value_name = "NAME=PATH")]
     pub source: Vec<String>,
 

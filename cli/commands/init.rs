@@ -77,7 +77,7 @@ pub fn run(settings: &InitSettings, printer: Printer) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn refuse_overwrite(output: &Path, force: bool) -> Result<()> {
+pub(super) fn refuse_overwrite(output: &Path, force: bool) -> Result<()> {
     if !force && output.exists() {
         return Err(
             UserError::new(format!("`{}` exists already", output.display()))
@@ -110,7 +110,7 @@ fn read_password(source: &PasswordSource) -> Result<String> {
 
 /// Writes a temp file beside `path` and renames it over: a reader (or an interrupt) sees the
 /// old file or the whole new one, never half of it.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+pub(super) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

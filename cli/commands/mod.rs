@@ -8,6 +8,7 @@ mod diff;
 mod generate;
 mod history;
 mod images;
+mod import;
 mod init;
 mod progress;
 mod prune;
@@ -161,6 +162,14 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
             images::run(&settings, printer)
         }
         Command::Sources(command) => sources::run(command, printer),
+        Command::Import(a) => {
+            let settings = CatalogSettings::resolve(&a.root, None, &ProcessEnv);
+            if global.show_settings {
+                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+                return Ok(Outcome::Success);
+            }
+            import::run(&a, &settings, printer)
+        }
         Command::Completions(c) => {
             use clap::CommandFactory;
             let mut cmd = Args::command();

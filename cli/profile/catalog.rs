@@ -52,6 +52,9 @@ pub struct SourceDef {
     pub version: String,
     /// The default location, relative to kfctl's root directory.
     pub path: String,
+    /// Where to fetch the source when `path` is not a directory: an archive URL with its
+    /// digest (`URL#sha256=HEX`), fetched and cached like a remote kustomize base.
+    pub url: Option<String>,
 }
 
 impl Catalog {
@@ -184,7 +187,21 @@ fn parse_component(node: &Node<'_>) -> Result<ComponentDef, ProfileError> {
 fn parse_release(node: &Node<'_>, components: &[ComponentDef]) -> Result<Release, ProfileError> {
     node.fields(&["name", "description", "source", "components"])?;
     let source = node.require("source")?;
-    source.fields(&["name", "version", "path"])?;
+    source.fields(&["name", "version", "path", "url", "sha256"])?;
+    let url = match (source.get("url"), source.get("sha256")) {
+        (None, None) => None,
+        (Some(url), Some(digest)) => Some(super::config::pinned_url(&url, &digest)?),
+        (_, _) => {
+            return Err(ProfileError::Invalid {
+                message: "a release source needs both `url` and `sha256`, or neither".to_owned(),
+                at: source.loc(),
+                hint: Some(
+                    "write the archive's digest as `sha256: HEX` (`sha256sum ARCHIVE` prints it)"
+                        .to_owned(),
+                ),
+            });
+        }
+    };
     let mut paths = BTreeMap::new();
     for entry in node.require("components")?.entries()? {
         let name = entry.key().to_owned();
@@ -204,6 +221,7 @@ fn parse_release(node: &Node<'_>, components: &[ComponentDef]) -> Result<Release
             name: source.require("name")?.str()?.to_owned(),
             version: source.require("version")?.str()?.to_owned(),
             path: source.require("path")?.str()?.to_owned(),
+            url,
         },
         paths,
         at: node.loc(),

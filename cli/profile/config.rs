@@ -27,8 +27,8 @@ pub struct KfctlConfig {
     pub platform: Option<Located<String>>,
     pub release: Option<Located<String>>,
     pub components: Vec<ComponentChoice>,
-    /// Source locations by source name, resolved against the file's directory.
-    pub sources: Vec<(String, Located<PathBuf>)>,
+    /// Source locations by source name, paths resolved against the file's directory.
+    pub sources: Vec<(String, Located<SourceLocation>)>,
     /// Platform parameters as written (checked against the platform in `resolve`).
     pub parameters: Vec<(String, Located<Value>)>,
     /// Where missing parameters would go: `spec.parameters`, or `spec`.
@@ -62,6 +62,38 @@ pub struct ComponentChoice {
 pub struct Admin {
     pub email: Option<Located<String>>,
     pub password_hash: Option<Located<String>>,
+}
+
+/// Where a release's source is: a local directory, or an archive to fetch, pinned by its
+/// digest (`URL#sha256=HEX`, the form remote references take).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceLocation {
+    Path(PathBuf),
+    Url(String),
+}
+
+/// `url` with `sha256` folded in as `URL#sha256=HEX`, the digest checked for shape.
+pub fn pinned_url(url: &Node<'_>, sha256: &Node<'_>) -> Result<String, ProfileError> {
+    let text = url.str()?;
+    if text.contains("#sha256=") {
+        return Err(ProfileError::Invalid {
+            message: format!("`{}` holds a digest; give it in `sha256` only", url.name()),
+            at: url.loc(),
+            hint: None,
+        });
+    }
+    let digest = sha256.str()?;
+    let hex = digest
+        .strip_prefix("sha256:")
+        .unwrap_or(digest)
+        .to_ascii_lowercase();
+    let valid = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    let hex = valid.then_some(hex).ok_or_else(|| ProfileError::Invalid {
+        message: format!("`{}` is not a sha256 digest", sha256.name()),
+        at: sha256.loc(),
+        hint: Some("write the 64 hex digits `sha256sum ARCHIVE` prints".to_owned()),
+    })?;
+    Ok(format!("{text}#sha256={hex}"))
 }
 
 /// Where a secret's value is read from when it is needed; the value itself is never stored.
@@ -199,18 +231,43 @@ fn parse_components(node: &Node<'_>) -> Result<Vec<ComponentChoice>, ProfileErro
 fn parse_sources(
     node: &Node<'_>,
     base: &Path,
-) -> Result<Vec<(String, Located<PathBuf>)>, ProfileError> {
+) -> Result<Vec<(String, Located<SourceLocation>)>, ProfileError> {
     let mut out = Vec::new();
     for e in node.entries()? {
-        e.fields(&["path"])?;
-        let p = e.require("path")?;
-        out.push((
-            e.key().to_owned(),
-            Located {
-                value: clean(&base.join(p.str()?)),
+        e.fields(&["path", "url", "sha256"])?;
+        let located = match (e.get("path"), e.get("url"), e.get("sha256")) {
+            (Some(p), None, None) => Located {
+                value: SourceLocation::Path(clean(&base.join(p.str()?))),
                 at: p.loc(),
             },
-        ));
+            (None, Some(url), Some(digest)) => Located {
+                value: SourceLocation::Url(pinned_url(&url, &digest)?),
+                at: url.loc(),
+            },
+            (None, Some(url), None) => {
+                return Err(ProfileError::Invalid {
+                    message: format!("`{}` needs a `sha256` beside it", url.name()),
+                    at: url.loc(),
+                    hint: Some(
+                        "write the archive's digest as `sha256: HEX` (`sha256sum ARCHIVE` prints it), so a changed upstream is refused".to_owned(),
+                    ),
+                });
+            }
+            _ => {
+                return Err(ProfileError::Invalid {
+                    message: format!(
+                        "source `{}` needs either `path`, or `url` and `sha256`",
+                        e.key()
+                    ),
+                    at: e.loc(),
+                    hint: Some(format!(
+                        "write `{0}: {{path: DIR}}` or `{0}: {{url: https://HOST/ARCHIVE.tar.gz, sha256: HEX}}`",
+                        e.key()
+                    )),
+                });
+            }
+        };
+        out.push((e.key().to_owned(), located));
     }
     Ok(out)
 }
@@ -347,7 +404,10 @@ mod tests {
         assert_eq!(c.platform.unwrap().value, "gcp");
         assert_eq!(c.release.unwrap().at.line, Some(7));
         assert_eq!(c.components[0].enabled, Some(false));
-        assert_eq!(c.sources[0].1.value, PathBuf::from("/m"));
+        assert_eq!(
+            c.sources[0].1.value,
+            SourceLocation::Path(PathBuf::from("/m"))
+        );
         assert_eq!(c.parameters[0].1.at.line, Some(15));
         assert_eq!(c.secrets[0].1.value, SecretRef::Env("KF_SECRET".to_owned()));
     }
@@ -431,6 +491,34 @@ mod tests {
         ))
         .unwrap_err();
         assert!(err.to_string().contains("exactly one"), "{err}");
+    }
+
+    #[test]
+    fn sources_are_paths_or_pinned_urls() {
+        let hex = "ab".repeat(32);
+        let c = parse(&format!(
+            "{HEAD}  sources:\n    m:\n      url: https://h/m.tar.gz\n      sha256: sha256:{hex}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.sources[0].1.value,
+            SourceLocation::Url(format!("https://h/m.tar.gz#sha256={hex}"))
+        );
+        let err = parse(&format!(
+            "{HEAD}  sources:\n    m: {{url: https://h/m.tar.gz}}\n"
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("needs a `sha256`"), "{err}");
+        let err = parse(&format!(
+            "{HEAD}  sources:\n    m: {{url: https://h/m.tar.gz, sha256: abc}}\n"
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("not a sha256 digest"), "{err}");
+        let err = parse(&format!(
+            "{HEAD}  sources:\n    m: {{path: a, url: https://h/m.tar.gz, sha256: {hex}}}\n"
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("either `path`"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod compose;
 pub mod config;
 pub mod doc;
+pub mod kfdef;
 pub mod platform;
 pub mod resolve;
 
@@ -183,6 +184,15 @@ pub enum ProfileError {
         from: Where,
     },
 
+    #[error("{from}: cannot fetch source `{name}` of release `{release}`: {message}")]
+    RemoteSource {
+        name: String,
+        release: String,
+        message: String,
+        hint: Option<String>,
+        from: Where,
+    },
+
     #[error("source `{name}` of release `{release}` is not a directory: `{}` ({from})", dir.display())]
     MissingSource {
         name: String,
@@ -326,6 +336,10 @@ impl ProfileError {
                 format!("enable `{component}`, or disable `{needed_by}` too")
             }
             ProfileError::UnknownSource { known, .. } => format!("this release's source is `{known}`"),
+            ProfileError::RemoteSource { hint, .. } => return hint.clone(),
+            ProfileError::BadArgument { expected, .. } if expected.contains("sha256") => {
+                "a source URL is pinned: append `#sha256=` and the archive's 64-digit digest (`sha256sum ARCHIVE` prints it)".to_owned()
+            }
             ProfileError::MissingSource { name, .. } => format!(
                 "point kfctl at a copy of the manifests with `--source {name}=PATH` or `spec.sources.{name}.path` in `kfctl.yaml`"
             ),

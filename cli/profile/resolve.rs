@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::catalog::{Catalog, Release};
-use super::config::{KfctlConfig, SecretRef};
+use super::config::{KfctlConfig, SecretRef, SourceLocation};
 use super::platform::{ParameterSpec, PlatformProfile};
 use super::{ProfileError, Where};
 use crate::render::fs::clean;
@@ -105,7 +105,7 @@ pub fn resolve(fs: &dyn Fs, req: &Request) -> Result<ResolvedProfile, ProfileErr
     let sets = parse_sets(&req.sets)?;
     let parameters = merge_parameters(&catalog, &profile, &order, req.config.as_ref(), &sets)?;
 
-    let (source_dir, source_from) = source_dir(req, release)?;
+    let (source_dir, source_from) = source_dir(fs, req, release)?;
     if !fs.is_dir(&source_dir) {
         return Err(ProfileError::MissingSource {
             name: release.source.name.clone(),
@@ -437,13 +437,18 @@ fn component_param<'p>(
         })
 }
 
-/// `--source` > `spec.sources` > the catalog's default location.
-fn source_dir(req: &Request, release: &Release) -> Result<(PathBuf, Where), ProfileError> {
+/// `--source` > `spec.sources` > the catalog's default location (its `path`, else its `url`).
+/// A URL is fetched through the filesystem's remote resolver, verified against its sha256.
+fn source_dir(
+    fs: &dyn Fs,
+    req: &Request,
+    release: &Release,
+) -> Result<(PathBuf, Where), ProfileError> {
     let name = &release.source.name;
-    let mut found: Option<(PathBuf, Where)> = None;
+    let mut found: Option<(SourceLocation, Where)> = None;
     if let Some(config) = &req.config {
-        for (n, path) in &config.sources {
-            let from = Where::File(path.at.clone());
+        for (n, location) in &config.sources {
+            let from = Where::File(location.at.clone());
             if n != name {
                 return Err(ProfileError::UnknownSource {
                     name: n.clone(),
@@ -452,7 +457,7 @@ fn source_dir(req: &Request, release: &Release) -> Result<(PathBuf, Where), Prof
                     from,
                 });
             }
-            found = Some((path.value.clone(), from));
+            found = Some((location.value.clone(), from));
         }
     }
     for arg in &req.sources {
@@ -474,14 +479,50 @@ fn source_dir(req: &Request, release: &Release) -> Result<(PathBuf, Where), Prof
                 from,
             });
         }
-        found = Some((clean(&req.cwd.join(p)), from));
+        let location = if ["https://", "http://", "github.com/"]
+            .iter()
+            .any(|s| p.starts_with(s))
+        {
+            if !p.contains("#sha256=") {
+                return Err(ProfileError::BadArgument {
+                    expected: "NAME=URL#sha256=HEX",
+                    from,
+                });
+            }
+            SourceLocation::Url(p.to_owned())
+        } else {
+            SourceLocation::Path(clean(&req.cwd.join(p)))
+        };
+        found = Some((location, from));
     }
-    Ok(found.unwrap_or_else(|| {
-        (
-            clean(&req.root.join(&release.source.path)),
-            Where::File(release.at.clone()),
-        )
-    }))
+    let (location, from) = found.unwrap_or_else(|| {
+        let from = Where::File(release.at.clone());
+        let path = clean(&req.root.join(&release.source.path));
+        match &release.source.url {
+            Some(url) if !fs.is_dir(&path) => (SourceLocation::Url(url.clone()), from),
+            _ => (SourceLocation::Path(path), from),
+        }
+    });
+    match location {
+        SourceLocation::Path(path) => Ok((path, from)),
+        SourceLocation::Url(url) => match fs.remote(&url) {
+            Some(Ok(dir)) => Ok((dir, from)),
+            Some(Err(failure)) => Err(ProfileError::RemoteSource {
+                name: name.clone(),
+                release: release.name.clone(),
+                message: failure.message,
+                hint: failure.hint,
+                from,
+            }),
+            None => Err(ProfileError::RemoteSource {
+                name: name.clone(),
+                release: release.name.clone(),
+                message: format!("`{url}` is remote, and nothing here can fetch it"),
+                hint: None,
+                from,
+            }),
+        },
+    }
 }
 
 /// kfctl's root when the binary runs from its source tree.

@@ -6,10 +6,8 @@ use serde_json::Value;
 use super::Resource;
 
 /// Pod-spec locations by kind: where the pod template sits in each workload kind.
-fn pod_specs(res: &mut Resource) -> Vec<&mut Value> {
-    let kind = res.kind().to_owned();
-    let body = &mut res.body;
-    let path: &[&str] = match kind.as_str() {
+fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
         "Pod" => &["spec"],
         "Deployment"
         | "StatefulSet"
@@ -19,45 +17,35 @@ fn pod_specs(res: &mut Resource) -> Vec<&mut Value> {
         | "ReplicationController" => &["spec", "template", "spec"],
         "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
         "PodTemplate" => &["template", "spec"],
-        _ => return other_pod_specs(body),
-    };
-    let mut cur = body;
-    for key in path {
-        match cur.get_mut(*key) {
-            Some(next) => cur = next,
-            None => return Vec::new(),
-        }
-    }
-    vec![cur]
+        _ => return None,
+    })
 }
 
-/// Custom resources that embed pod templates (Argo Workflows, Kubeflow training jobs, JobSets,
-/// LeaderWorkerSets, Knative services...): every object under the body that has `containers`
-/// as a list of objects with an `image` is taken as a pod spec.
-fn other_pod_specs(body: &mut Value) -> Vec<&mut Value> {
-    let mut out = Vec::new();
-    collect_specs(body, &mut out);
-    out
+/// A custom resource: its group has a dot and is not one of Kubernetes' own (`*.k8s.io`).
+fn is_custom(body: &Value) -> bool {
+    body.get("apiVersion")
+        .and_then(Value::as_str)
+        .and_then(|v| v.split_once('/'))
+        .is_some_and(|(group, _)| group.contains('.') && !group.ends_with(".k8s.io"))
 }
 
-fn collect_specs<'a>(v: &'a mut Value, out: &mut Vec<&'a mut Value>) {
-    let is_spec = v
-        .get("containers")
-        .and_then(Value::as_array)
-        .is_some_and(|cs| cs.iter().any(|c| c.get("image").is_some()));
-    if is_spec {
-        out.push(v);
-        return;
-    }
+/// Every string under a key named `image`. Custom resources put images in pod templates
+/// (Argo Workflows, training jobs, JobSets, Knative services), in worker specs (KServe serving
+/// runtimes), in single containers (KServe storage containers) or at the top (Knative's
+/// `Image` cache entries); all of them must reach a mirror.
+fn every_image_field(v: &mut Value, f: &mut dyn FnMut(&mut String)) {
     match v {
         Value::Object(map) => {
-            for child in map.values_mut() {
-                collect_specs(child, out);
+            for (key, child) in map.iter_mut() {
+                match child {
+                    Value::String(image) if key == "image" => f(image),
+                    _ => every_image_field(child, f),
+                }
             }
         }
         Value::Array(items) => {
             for item in items {
-                collect_specs(item, out);
+                every_image_field(item, f);
             }
         }
         _ => {}
@@ -65,15 +53,28 @@ fn collect_specs<'a>(v: &'a mut Value, out: &mut Vec<&'a mut Value>) {
 }
 
 fn for_each_image(res: &mut Resource, f: &mut dyn FnMut(&mut String)) {
-    for spec in pod_specs(res) {
-        for field in ["containers", "initContainers", "ephemeralContainers"] {
-            let Some(Value::Array(containers)) = spec.get_mut(field) else {
-                continue;
-            };
-            for c in containers {
-                if let Some(Value::String(image)) = c.get_mut("image") {
-                    f(image);
-                }
+    let kind = res.kind().to_owned();
+    let body = &mut res.body;
+    let Some(path) = pod_spec_path(&kind) else {
+        if is_custom(body) {
+            every_image_field(body, f);
+        }
+        return;
+    };
+    let mut spec = body;
+    for key in path {
+        match spec.get_mut(*key) {
+            Some(next) => spec = next,
+            None => return,
+        }
+    }
+    for field in ["containers", "initContainers", "ephemeralContainers"] {
+        let Some(Value::Array(containers)) = spec.get_mut(field) else {
+            continue;
+        };
+        for c in containers {
+            if let Some(Value::String(image)) = c.get_mut("image") {
+                f(image);
             }
         }
     }
@@ -181,6 +182,19 @@ spec:
     podSpecPatch: x
     containers: [{name: c, image: step:1}]
 ---
+apiVersion: caching.internal.knative.dev/v1alpha1
+kind: Image
+metadata: {name: queue-proxy}
+spec: {image: queue:1}
+---
+apiVersion: serving.kserve.io/v1alpha1
+kind: ClusterServingRuntime
+metadata: {name: r}
+spec:
+  containers: [{name: c, image: server:1}]
+  workerSpec:
+    containers: [{name: w, image: worker:1}]
+---
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: m}
@@ -193,7 +207,9 @@ data: {image: not-an-image}
             .collect();
         assert_eq!(
             collect(&resources),
-            ["debug:1", "init:1", "main:1", "step:1"]
+            [
+                "debug:1", "init:1", "main:1", "queue:1", "server:1", "step:1", "worker:1"
+            ]
         );
         rewrite(resources.iter_mut(), "m.io");
         assert_eq!(
@@ -202,7 +218,10 @@ data: {image: not-an-image}
                 "m.io/library/debug:1",
                 "m.io/library/init:1",
                 "m.io/library/main:1",
-                "m.io/library/step:1"
+                "m.io/library/queue:1",
+                "m.io/library/server:1",
+                "m.io/library/step:1",
+                "m.io/library/worker:1"
             ]
         );
     }

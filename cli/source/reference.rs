@@ -42,6 +42,16 @@ pub fn parse(entry: &str, github: &str) -> Result<Reference, SourceError> {
     let github_path = body
         .strip_prefix("https://github.com/")
         .or_else(|| body.strip_prefix("github.com/"));
+    // Release assets and tag archives are files on GitHub: fetched from its mirror when one is
+    // set, like the `?ref=` form.
+    let mirrored;
+    let body = match github_path {
+        Some(rest) if rest.contains("/releases/download/") || rest.contains("/archive/") => {
+            mirrored = format!("{}/{rest}", github.trim_end_matches('/'));
+            mirrored.as_str()
+        }
+        _ => body,
+    };
     if let Some(rest) = github_path
         && !rest.contains("/releases/download/")
         && !rest.contains("/archive/")
@@ -180,6 +190,15 @@ mod tests {
             Kind::File {
                 name: "manifests.yaml".into()
             }
+        );
+        let r = parse(
+            "https://github.com/kubernetes-sigs/jobset/releases/download/v0.11.0/manifests.yaml",
+            "http://127.0.0.1:1",
+        )
+        .unwrap();
+        assert_eq!(
+            r.url,
+            "http://127.0.0.1:1/kubernetes-sigs/jobset/releases/download/v0.11.0/manifests.yaml"
         );
         let hex = "a".repeat(64);
         let r = parse(&format!("https://h/x.tar.gz//a/b#sha256={hex}"), GH).unwrap();

@@ -92,3 +92,8 @@ fn completions_bash() {
     );
     assert!(out.get_output().stderr.is_empty());
 }
+
+#[test]
+fn import_help() {
+    insta::assert_snapshot!(run(&mut kfctl(&["import", "--help"])));
+}

@@ -13,6 +13,7 @@ mod support;
 mod build;
 mod errors;
 mod help;
+mod import;
 mod init;
 mod layers;
 mod profiles;
