@@ -7,7 +7,9 @@
 #     Kubeflow release with its default components and the GPU device plugin)
 #     and installs it in one pass, waiting until everything is healthy;
 #  3. shows what runs where (the device plugin on the GPU nodes only), then
-#     applies again, which changes nothing and says so.
+#     applies again, which changes nothing and says so;
+#  4. `kfctl status` (health per component, no drift), then a hand edit
+#     (`kubectl scale`) that `kfctl diff` finds and `kfctl diff --fix` undoes.
 #
 # The cluster keeps running; `make cluster-down` stops it.
 #   KFCTL      kfctl binary (default: target/release/kfctl, as `make build` leaves it)
@@ -49,6 +51,16 @@ echo "the GPU device plugin runs on the GPU nodes only: $plugin_nodes"
 
 step "kfctl apply -p local --yes, again: nothing to change"
 "$kfctl" apply -p local --yes --kubeconfig "$CLUSTER_KUBECONFIG" --context "$CLUSTER_NAME" 2>&1 | tail -n 1
+
+step "kfctl status"
+"$kfctl" status -p local --kubeconfig "$CLUSTER_KUBECONFIG" --context "$CLUSTER_NAME" | head -40
+
+step "a hand edit: kubectl scale, found by kfctl diff, undone by kfctl diff --fix"
+kc -n kubeflow scale deployment/jupyter-web-app-deployment --replicas=3 >/dev/null
+status=0
+"$kfctl" diff -p local --exit-code --kubeconfig "$CLUSTER_KUBECONFIG" --context "$CLUSTER_NAME" || status=$?
+[[ "$status" == 2 ]] || fail "kfctl diff should exit 2 on drift, not $status"
+"$kfctl" diff -p local --fix --yes --kubeconfig "$CLUSTER_KUBECONFIG" --context "$CLUSTER_NAME" 2>&1 | tail -n 3
 
 echo
 echo "the cluster keeps running: export KUBECONFIG=$CLUSTER_KUBECONFIG; stop it with \`make cluster-down\`"
