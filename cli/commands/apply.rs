@@ -311,7 +311,7 @@ pub(crate) async fn describe_target(
 }
 
 /// Preflight: everything the apply needs of the cluster, every problem listed at once.
-async fn check_cluster(
+pub(crate) async fn check_cluster(
     settings: &ApplySettings,
     install: &Install,
     cluster: &Cluster,

@@ -98,6 +98,11 @@ async fn rollback(settings: &RollbackSettings, printer: Printer) -> Result<Outco
         &facts,
     );
     print_plan(&rollback_plan, printer);
+    let version = cluster
+        .server_version()
+        .await
+        .context("cannot reach the cluster")?;
+    apply::check_cluster(apply_settings, &install, &cluster, &version, printer).await?;
     if !apply_settings.dry_run && !apply_settings.yes {
         apply::confirm(apply_settings, &install, cluster.context(), printer)?;
     }
