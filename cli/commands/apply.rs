@@ -318,15 +318,35 @@ pub(crate) async fn check_cluster(
     version: &str,
     printer: Printer,
 ) -> Result<()> {
+    check_cluster_pruning(settings, install, cluster, version, &[], printer).await
+}
+
+/// [`check_cluster`], and whether the user may delete `pruned` (an upgrade's or rollback's
+/// prunes, known from its plan).
+pub(crate) async fn check_cluster_pruning(
+    settings: &ApplySettings,
+    install: &Install,
+    cluster: &Cluster,
+    version: &str,
+    pruned: &[ResId],
+    printer: Printer,
+) -> Result<()> {
     let expect = Expectations {
         profile: install.preflight.as_ref(),
         platform: &install.platform,
         resources: &install.resources,
         dry_run: settings.dry_run,
     };
-    let report = preflight::check(cluster, version, &expect)
+    let mut report = preflight::check(cluster, version, &expect)
         .await
         .context("cannot run the preflight checks")?;
+    if !settings.dry_run && settings.prune {
+        report.problems.extend(
+            preflight::check_prune(cluster, pruned)
+                .await
+                .context("cannot run the preflight checks")?,
+        );
+    }
     for warning in &report.warnings {
         match &warning.hint {
             Some(hint) => printer.warn(&format!("{}\n  hint: {hint}", warning.message)),

@@ -755,7 +755,15 @@ async fn upgrade(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome
         .server_version()
         .await
         .context("cannot reach the cluster")?;
-    apply::check_cluster(apply_settings, &new, &cluster, &version, printer).await?;
+    let pruned: Vec<ResId> = parent
+        .record
+        .objects
+        .keys()
+        .filter(|id| upgrade_plan.pruned.contains(&id.to_string()))
+        .cloned()
+        .collect();
+    apply::check_cluster_pruning(apply_settings, &new, &cluster, &version, &pruned, printer)
+        .await?;
 
     if !apply_settings.dry_run && !apply_settings.force_conflicts {
         let found = conflicts(

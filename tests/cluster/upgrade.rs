@@ -1228,39 +1228,14 @@ async fn a_failed_upgrade_without_atomic_says_it_was_not_rolled_back() {
     );
 }
 
-/// An identity that may read the install's record but not write its objects: the upgrade stops
-/// in preflight, naming what is missing, before anything is written or locked.
-#[tokio::test]
-async fn an_upgrade_without_the_permissions_it_needs_stops_in_preflight() {
-    let ns = cluster().namespace("upgrade-preflight").await;
+/// A kubeconfig in `home` for ServiceAccount `reader` of the test's namespace, bound cluster-wide
+/// to a ClusterRole of `rules` (YAML list items).
+fn service_account_kubeconfig(
+    ns: &TestNamespace,
+    rules: &str,
+    home: &std::path::Path,
+) -> std::path::PathBuf {
     let name = ns.name();
-    let v1 = kustomization(&release(
-        name,
-        "registry.k8s.io/pause:3.10",
-        "one",
-        "only-v1",
-        "",
-    ));
-    let v2 = kustomization(&release(
-        name,
-        "registry.k8s.io/pause:3.9",
-        "two",
-        "only-v2",
-        "",
-    ));
-    let applied = kfctl(&[
-        "apply",
-        "-k",
-        path(&v1),
-        "--name",
-        name,
-        "--yes",
-        "--timeout",
-        "3m",
-    ]);
-    assert!(applied.status.success(), "{}", text(&applied));
-
-    // A ServiceAccount that may read ConfigMaps everywhere (the record among them), and no more.
     let reader = format!("{name}-reader");
     ns.delete_later(&format!("clusterrole/{reader}"));
     ns.delete_later(&format!("clusterrolebinding/{reader}"));
@@ -1273,8 +1248,7 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {{name: {reader}}}
 rules:
-- {{apiGroups: [""], resources: [configmaps], verbs: [get, list]}}
----
+{rules}---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: {{name: {reader}}}
@@ -1314,9 +1288,9 @@ subjects: [{{kind: ServiceAccount, name: reader, namespace: {name}}}]
         ],
         None,
     );
-    let home = tempfile::tempdir().expect("a temp dir");
-    let config = home.path().join("kubeconfig");
+    let config = home.join("kubeconfig");
     std::fs::copy(&admin, &config).expect("copy the kubeconfig");
+    let path = config.clone();
     let config = config.to_str().expect("UTF-8");
     let cluster_name = kubectl(
         &[
@@ -1357,6 +1331,49 @@ subjects: [{{kind: ServiceAccount, name: reader, namespace: {name}}}]
         &["--kubeconfig", config, "config", "use-context", "reader"],
         None,
     );
+    path
+}
+
+/// An identity that may read the install's record but not write its objects: the upgrade stops
+/// in preflight, naming what is missing, before anything is written or locked.
+#[tokio::test]
+async fn an_upgrade_without_the_permissions_it_needs_stops_in_preflight() {
+    let ns = cluster().namespace("upgrade-preflight").await;
+    let name = ns.name();
+    let v1 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.10",
+        "one",
+        "only-v1",
+        "",
+    ));
+    let v2 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.9",
+        "two",
+        "only-v2",
+        "",
+    ));
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&v1),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+
+    // A ServiceAccount that may read ConfigMaps everywhere (the record among them), and no more.
+    let home = tempfile::tempdir().expect("a temp dir");
+    let config = service_account_kubeconfig(
+        &ns,
+        "- {apiGroups: [\"\"], resources: [configmaps], verbs: [get, list]}\n",
+        home.path(),
+    );
+    let config = config.to_str().expect("UTF-8");
     let parents: Api<ConfigMap> = Api::namespaced(ns.client(), "kube-system");
     let version = |parent: ConfigMap| parent.metadata.resource_version;
     let before = version(parents.get(&format!("kfctl-{name}")).await.expect("read"));
@@ -1395,6 +1412,69 @@ subjects: [{{kind: ServiceAccount, name: reader, namespace: {name}}}]
     }
     let after = version(parents.get(&format!("kfctl-{name}")).await.expect("read"));
     assert_eq!(before, after, "the record was not written");
+    assert_eq!(mode(&ns).await, "one");
+    assert_eq!(history(name).len(), 1);
+}
+
+/// An identity that may write everything the new release brings but not delete what it drops:
+/// the upgrade stops in preflight, naming the `delete` it lacks, before anything is written.
+#[tokio::test]
+async fn an_upgrade_that_may_not_delete_what_it_prunes_stops_in_preflight() {
+    let ns = cluster().namespace("upgrade-prune-rbac").await;
+    let name = ns.name();
+    let v1 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.10",
+        "one",
+        "only-v1",
+        "",
+    ));
+    let v2 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.9",
+        "two",
+        "only-v2",
+        "",
+    ));
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&v1),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+
+    let home = tempfile::tempdir().expect("a temp dir");
+    let config = service_account_kubeconfig(
+        &ns,
+        "- {apiGroups: [\"\"], resources: [configmaps], verbs: [get, list, watch, create, patch, update]}
+- {apiGroups: [apps], resources: [deployments], verbs: [get, list, watch, create, patch, update, delete]}
+- {apiGroups: [coordination.k8s.io], resources: [leases], verbs: [get, list, create, update, delete]}
+",
+        home.path(),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        .args(["upgrade", "-k", path(&v2), "--name", name, "--yes"])
+        .arg("--kubeconfig")
+        .arg(&config)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("kfctl runs");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("preflight found 1 problem")
+            && err.contains("lacks 1 permission pruning needs")
+            && err.contains(&format!("`delete` `configmaps` in namespace `{name}`")),
+        "{}",
+        text(&out)
+    );
+    assert!(!err.contains("wave 1/"), "{}", text(&out));
     assert_eq!(mode(&ns).await, "one");
     assert_eq!(history(name).len(), 1);
 }
