@@ -474,6 +474,59 @@ async fn check_permissions(
     Ok(())
 }
 
+/// Whether the user may delete `pruned` (what an upgrade or rollback prunes): a problem naming
+/// each missing permission, or `None`. Kinds the server no longer serves are left to the prune.
+pub async fn check_prune(
+    cluster: &Cluster,
+    pruned: &[ResId],
+) -> Result<Option<Finding>, ClusterError> {
+    let everything = Access {
+        group: "*".to_owned(),
+        resource: "*".to_owned(),
+        namespace: None,
+        verb: "*",
+    };
+    if pruned.is_empty() || matches!(allowed(cluster, &everything).await, Ok(true)) {
+        return Ok(None);
+    }
+    let mut needed = BTreeSet::new();
+    for id in pruned {
+        let served = match cluster.resolve(&id.gvk).await {
+            Ok(r) => r,
+            Err(ClusterError::NoApi { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        needed.insert(Access {
+            group: served.resource.group,
+            resource: served.resource.plural,
+            namespace: cluster.namespace_of(id, served.scope),
+            verb: "delete",
+        });
+    }
+    let mut missing = Vec::new();
+    for access in needed {
+        match allowed(cluster, &access).await {
+            Ok(true) => {}
+            Ok(false) => missing.push(access),
+            Err(ClusterError::Forbidden { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let context = cluster.context();
+    Ok(Some(Finding::new(
+        format!(
+            "the user of context `{context}` lacks {} permission{} pruning needs:\n{}",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            describe_missing(&missing)
+        ),
+        "ask a cluster admin to grant them, or regenerate the job's RBAC with `kfctl generate upgrade-job`",
+    )))
+}
+
 /// Classes the render's volumes name, and whether any volume names none (and needs a default).
 fn storage_classes_used(resources: &ResourceSet) -> (BTreeSet<String>, bool) {
     let mut named = BTreeSet::new();

@@ -311,11 +311,24 @@ pub(crate) async fn describe_target(
 }
 
 /// Preflight: everything the apply needs of the cluster, every problem listed at once.
-async fn check_cluster(
+pub(crate) async fn check_cluster(
     settings: &ApplySettings,
     install: &Install,
     cluster: &Cluster,
     version: &str,
+    printer: Printer,
+) -> Result<()> {
+    check_cluster_pruning(settings, install, cluster, version, &[], printer).await
+}
+
+/// [`check_cluster`], and whether the user may delete `pruned` (an upgrade's or rollback's
+/// prunes, known from its plan).
+pub(crate) async fn check_cluster_pruning(
+    settings: &ApplySettings,
+    install: &Install,
+    cluster: &Cluster,
+    version: &str,
+    pruned: &[ResId],
     printer: Printer,
 ) -> Result<()> {
     let expect = Expectations {
@@ -324,9 +337,16 @@ async fn check_cluster(
         resources: &install.resources,
         dry_run: settings.dry_run,
     };
-    let report = preflight::check(cluster, version, &expect)
+    let mut report = preflight::check(cluster, version, &expect)
         .await
         .context("cannot run the preflight checks")?;
+    if !settings.dry_run && settings.prune {
+        report.problems.extend(
+            preflight::check_prune(cluster, pruned)
+                .await
+                .context("cannot run the preflight checks")?,
+        );
+    }
     for warning in &report.warnings {
         match &warning.hint {
             Some(hint) => printer.warn(&format!("{}\n  hint: {hint}", warning.message)),

@@ -98,6 +98,26 @@ async fn rollback(settings: &RollbackSettings, printer: Printer) -> Result<Outco
         &facts,
     );
     print_plan(&rollback_plan, printer);
+    let version = cluster
+        .server_version()
+        .await
+        .context("cannot reach the cluster")?;
+    let pruned: Vec<crate::resource::ResId> = parent
+        .record
+        .objects
+        .keys()
+        .filter(|id| rollback_plan.pruned.contains(&id.to_string()))
+        .cloned()
+        .collect();
+    apply::check_cluster_pruning(
+        apply_settings,
+        &install,
+        &cluster,
+        &version,
+        &pruned,
+        printer,
+    )
+    .await?;
     if !apply_settings.dry_run && !apply_settings.yes {
         apply::confirm(apply_settings, &install, cluster.context(), printer)?;
     }

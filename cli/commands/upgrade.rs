@@ -441,7 +441,9 @@ pub(crate) fn print_plan(plan: &UpgradePlan, printer: Printer) {
         }
     }
     if !plan.immutable.is_empty() {
-        printer.info("needs a recreate (the API server will not change these in place):");
+        printer.info(
+            "needs a recreate with `--force` (the API server will not change these in place):",
+        );
         for c in &plan.immutable {
             printer.info(&format!("  {} `{}`: {}", c.id, c.field, c.reason));
         }
@@ -732,6 +734,36 @@ async fn upgrade(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome
             Outcome::Success
         });
     }
+
+    if !upgrade_plan.immutable.is_empty() && !apply_settings.force && !apply_settings.dry_run {
+        let lines: Vec<String> = upgrade_plan
+            .immutable
+            .iter()
+            .map(|c| format!("{} `{}`: {}", c.id, c.field, c.reason))
+            .collect();
+        return Err(UserError::new(format!(
+            "nothing was written: the upgrade changes fields the API server will not change in place:\n    {}",
+            lines.join("\n    ")
+        ))
+        .with_hint("pass `--force` to delete these objects and create them again (their pods restart, a claim's data goes with it)")
+        .into());
+    }
+
+    // Preflight, as `kfctl apply` runs it: a missing permission or a cluster the new render
+    // cannot go on stops the upgrade before anything is written.
+    let version = cluster
+        .server_version()
+        .await
+        .context("cannot reach the cluster")?;
+    let pruned: Vec<ResId> = parent
+        .record
+        .objects
+        .keys()
+        .filter(|id| upgrade_plan.pruned.contains(&id.to_string()))
+        .cloned()
+        .collect();
+    apply::check_cluster_pruning(apply_settings, &new, &cluster, &version, &pruned, printer)
+        .await?;
 
     if !apply_settings.dry_run && !apply_settings.force_conflicts {
         let found = conflicts(

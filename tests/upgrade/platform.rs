@@ -4,7 +4,7 @@
 //! to revision 1 that restores what a fresh render of 1.10.2 holds; and the job's RBAC with a
 //! permission removed failing with a message naming it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -205,6 +205,209 @@ fn images_of(list: &Value) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
+/// `group/Kind/namespace/name` of an object (`-` for no namespace).
+fn key_of(api_version: &str, kind: &str, namespace: &str, name: &str) -> String {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    let namespace = if namespace.is_empty() { "-" } else { namespace };
+    format!("{group}/{kind}/{namespace}/{name}")
+}
+
+/// The install's record: its ApplySet id and the objects it lists.
+fn record() -> (String, BTreeSet<String>) {
+    let parent: Value = serde_json::from_str(&ok(kubectl(
+        &[
+            "get",
+            "configmap",
+            "kfctl-kubeflow",
+            "-n",
+            "kube-system",
+            "-o",
+            "json",
+        ],
+        None,
+    )))
+    .expect("JSON");
+    let id = parent
+        .pointer("/metadata/labels/applyset.kubernetes.io~1id")
+        .and_then(Value::as_str)
+        .expect("the parent's ApplySet id")
+        .to_owned();
+    let objects = parent
+        .pointer("/data/objects")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            (f.len() == 5).then(|| key_of(f[0], f[1], if f[2] == "-" { "" } else { f[2] }, f[3]))
+        })
+        .collect();
+    (id, objects)
+}
+
+/// `Kind.group` of each recorded key, as `kubectl get` takes it.
+fn kinds_of(keys: &BTreeSet<String>) -> BTreeSet<String> {
+    keys.iter()
+        .filter_map(|k| {
+            let mut parts = k.splitn(3, '/');
+            let (group, kind) = (parts.next()?, parts.next()?);
+            Some(if group.is_empty() {
+                kind.to_owned()
+            } else {
+                format!("{kind}.{group}")
+            })
+        })
+        .collect()
+}
+
+/// Every object of `kinds` labelled as a member of ApplySet `id`.
+fn labelled(id: &str, kinds: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for kind in kinds {
+        let out = kubectl(
+            &[
+                "get",
+                kind,
+                "-A",
+                "-l",
+                &format!("applyset.kubernetes.io/part-of={id}"),
+                "-o",
+                "json",
+            ],
+            None,
+        );
+        // A kind whose CRD the upgrade pruned is not served any more: nothing of it is left.
+        if !out.status.success()
+            && String::from_utf8_lossy(&out.stderr)
+                .contains("the server doesn't have a resource type")
+        {
+            continue;
+        }
+        let list: Value = serde_json::from_str(&ok(out)).expect("JSON");
+        for o in list["items"].as_array().into_iter().flatten() {
+            let at = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("");
+            found.insert(key_of(
+                at("/apiVersion"),
+                at("/kind"),
+                at("/metadata/namespace"),
+                at("/metadata/name"),
+            ));
+        }
+    }
+    found
+}
+
+/// `group/Kind/namespace/name` of every object of a render (`kfctl build -o json`).
+fn render_keys(render: &Value) -> BTreeMap<String, (String, String, String, String)> {
+    render["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            let at = |p: &str| {
+                o.pointer(p)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let parts = (
+                at("/apiVersion"),
+                at("/kind"),
+                at("/metadata/namespace"),
+                at("/metadata/name"),
+            );
+            (key_of(&parts.0, &parts.1, &parts.2, &parts.3), parts)
+        })
+        .collect()
+}
+
+/// After a step from the render of `from` to that of `to` (each as `kfctl build` takes it;
+/// `run_err` is the step's stderr): `kfctl diff` finds no drift, nothing labelled as the
+/// install's is outside its record, and what `to` no longer has is gone (or was kept, and said
+/// so). `before` is the record before the step, for the kinds to look at.
+fn assert_step(
+    run: &Run,
+    from: Option<&[&str]>,
+    to: &[&str],
+    before: &BTreeSet<String>,
+    run_err: &str,
+) {
+    let mut diff = vec!["diff"];
+    diff.extend(to);
+    diff.extend(["--name", "kubeflow", "--exit-code"]);
+    let diff = run.admin(&diff);
+    assert_eq!(
+        diff.status.code(),
+        Some(0),
+        "drift after {to:?}: {}",
+        text(&diff)
+    );
+    let (id, recorded) = record();
+    let kinds: BTreeSet<String> = kinds_of(&recorded)
+        .union(&kinds_of(before))
+        .cloned()
+        .collect();
+    let outside: Vec<String> = labelled(&id, &kinds)
+        .difference(&recorded)
+        .cloned()
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "after {to:?}, labelled but not recorded: {outside:#?}"
+    );
+    let Some(from) = from else { return };
+    let render = |input: &[&str]| -> Value {
+        let mut args = input.to_vec();
+        args.extend(["-o", "json"]);
+        serde_json::from_str(&ok(run.build(&args))).expect("the render is JSON")
+    };
+    let new = render_keys(&render(to));
+    let dropped: Vec<(String, String, String, String)> = render_keys(&render(from))
+        .into_iter()
+        .filter(|(k, _)| !new.contains_key(k))
+        .map(|(_, parts)| parts)
+        .collect();
+    let mut left = Vec::new();
+    for (api_version, kind, namespace, name) in &dropped {
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let resource = if group.is_empty() {
+            kind.clone()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let mut args = vec![
+            "get",
+            resource.as_str(),
+            name.as_str(),
+            "--ignore-not-found",
+            "-o",
+            "name",
+        ];
+        if !namespace.is_empty() {
+            args.extend(["-n", namespace.as_str()]);
+        }
+        let out = kubectl(&args, None);
+        let gone = !out.status.success()
+            && String::from_utf8_lossy(&out.stderr)
+                .contains("the server doesn't have a resource type");
+        if gone || String::from_utf8_lossy(&out.stdout).trim().is_empty() {
+            continue;
+        }
+        let id = if namespace.is_empty() {
+            format!("{kind}/{name}")
+        } else {
+            format!("{kind}/{namespace}/{name}")
+        };
+        if !run_err.contains(&format!("kept {id} (")) {
+            left.push(id);
+        }
+    }
+    assert!(
+        left.is_empty(),
+        "{from:?} → {to:?}: dropped but left: {left:#?}"
+    );
+}
+
 #[tokio::test]
 async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
     let base = root_with_corpus();
@@ -224,6 +427,8 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
         "15m",
     ]);
     assert!(installed.status.success(), "{}", text(&installed));
+    let first: &[&str] = &["-p", "local", "--release", "1.10.2"];
+    assert_step(&run, None, first, &BTreeSet::new(), "");
 
     // A user's own label on a Deployment kfctl manages.
     let client = cluster().client().await;
@@ -294,6 +499,7 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
     let config_file = work.path().join("kfctl.yaml");
     std::fs::write(&config_file, config).expect("write the config");
     let config_path = config_file.to_str().expect("utf-8");
+    let before = record().1;
     let by_job = run.kfctl(
         &sa_kubeconfig,
         &[
@@ -316,6 +522,16 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
     let report: Value = serde_json::from_slice(&by_job.stdout).expect("JSON");
     assert_eq!(report["succeeded"], json!(true), "{report:#}");
     assert_eq!(report["to"], json!("1.11.0"));
+    // The job renders from its config; so do the checks of what it installed.
+    let second: &[&str] = &["-f", config_path, "--release", "1.11.0"];
+    assert_step(
+        &run,
+        Some(first),
+        second,
+        &before,
+        &String::from_utf8_lossy(&by_job.stderr),
+    );
+    let before = record().1;
 
     let newest = run.admin(&[
         "upgrade",
@@ -328,6 +544,14 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
         "json",
     ]);
     assert!(newest.status.success(), "{}", text(&newest));
+    let third: &[&str] = &["-f", config_path, "--release", "latest"];
+    assert_step(
+        &run,
+        Some(second),
+        third,
+        &before,
+        &String::from_utf8_lossy(&newest.stderr),
+    );
 
     let history = revisions(&run);
     let summary: Vec<(String, String, String)> = history
@@ -363,6 +587,7 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
 
     // Back to revision 1: every object of a fresh 1.10.2 render is there, each workload with
     // that render's images.
+    let before = record().1;
     let rolled = run.admin(&[
         "rollback",
         "--to-revision",
@@ -372,6 +597,13 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
         "15m",
     ]);
     assert!(rolled.status.success(), "{}", text(&rolled));
+    assert_step(
+        &run,
+        Some(third),
+        first,
+        &before,
+        &String::from_utf8_lossy(&rolled.stderr),
+    );
     let render: Value = serde_json::from_str(&ok(run.build(&[
         "-p",
         "local",
@@ -437,6 +669,22 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
         &["replace", "-f", "-"],
         Some(&serde_json::to_string(&role).expect("JSON")),
     ));
+    let (_, recorded_before) = record();
+    let parent_version = || {
+        ok(kubectl(
+            &[
+                "get",
+                "configmap",
+                "kfctl-kubeflow",
+                "-n",
+                "kube-system",
+                "-o",
+                "jsonpath={.metadata.resourceVersion}",
+            ],
+            None,
+        ))
+    };
+    let version_before = parent_version();
     let refused = run.kfctl(
         &sa_kubeconfig,
         &[
@@ -454,9 +702,17 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
     );
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     let err = String::from_utf8_lossy(&refused.stderr);
+    // Preflight names what is missing, and nothing was written: no wave started, the record
+    // and the history are as they were.
     assert!(
-        err.contains("403 Forbidden") && err.contains("`deployments.apps`"),
+        err.contains("preflight found")
+            && err.contains("`deployments.apps`")
+            && err.contains("nothing was applied"),
         "{}",
         text(&refused)
     );
+    assert!(!err.contains("wave 1/"), "{}", text(&refused));
+    assert_eq!(parent_version(), version_before, "the record was written");
+    assert_eq!(record().1, recorded_before);
+    assert_eq!(revisions(&run).len(), 4);
 }
