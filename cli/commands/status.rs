@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::Outcome;
 use super::apply::{Install, default_name_of, render_install};
@@ -59,22 +60,44 @@ async fn status(
         .context("cannot connect to the cluster")?;
     let inventory = Inventory::new(name);
     let rules = rules(&settings.ignore);
+    // With `--watch`, SIGINT and SIGTERM end the watch: the exit status is that of the last
+    // report.
+    let mut stop = if settings.watch {
+        Some(Stop::new()?)
+    } else {
+        None
+    };
+    let mut outcome = Outcome::Success;
+    let mut reports = 0usize;
     loop {
         let desired = install.map(|i| Desired {
             resources: &i.resources,
             labels: inventory.member_labels(),
         });
-        let report = drift::check(&cluster, &inventory, desired.as_ref(), &rules)
-            .await
-            .with_context(|| format!("cannot read the status of install `{name}`"))?;
+        let check = drift::check(&cluster, &inventory, desired.as_ref(), &rules);
+        let report = match &mut stop {
+            None => check.await,
+            Some(stop) => tokio::select! {
+                report = check => report,
+                () = stop.wait() => return Ok(outcome),
+            },
+        }
+        .with_context(|| format!("cannot read the status of install `{name}`"))?;
         let Some(parent) = &report.parent else {
-            return Err(UserError::new(format!(
-                "install `{name}` has no inventory in context `{}`",
-                cluster.context()
-            ))
-            .with_hint("name the install with `--name`, or install it with `kfctl apply`")
+            let context = cluster.context();
+            return Err(if reports > 0 {
+                UserError::new(format!(
+                    "install `{name}` is gone from context `{context}`: its inventory was deleted while watching"
+                ))
+            } else {
+                UserError::new(format!(
+                    "install `{name}` has no inventory in context `{context}`"
+                ))
+                .with_hint("name the install with `--name`, or install it with `kfctl apply`")
+            }
             .into());
         };
+        reports += 1;
         let components = components(&report);
         match settings.output {
             ListFormat::Json => {
@@ -133,17 +156,45 @@ async fn status(
                 printer.data(&text)?;
             }
         }
-        if !settings.watch {
-            let drifted = report.drifted().next().is_some();
-            return Ok(if settings.exit_code && drifted {
-                Outcome::Changes
-            } else {
-                Outcome::Success
-            });
+        let drifted = report.drifted().next().is_some();
+        outcome = if settings.exit_code && drifted {
+            Outcome::Changes
+        } else {
+            Outcome::Success
+        };
+        let Some(stop) = &mut stop else {
+            return Ok(outcome);
+        };
+        tokio::select! {
+            () = tokio::time::sleep(settings.interval) => {}
+            () = stop.wait() => return Ok(outcome),
         }
-        tokio::time::sleep(settings.interval).await;
         if settings.output == ListFormat::Text {
             printer.data("\n")?;
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, caught while watching.
+struct Stop {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Stop {
+    fn new() -> Result<Self> {
+        let catch = |kind| signal(kind).context("cannot catch signals for `--watch`");
+        Ok(Stop {
+            interrupt: catch(SignalKind::interrupt())?,
+            terminate: catch(SignalKind::terminate())?,
+        })
+    }
+
+    /// Until one of them arrives.
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
     }
 }
