@@ -11,13 +11,16 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use super::Outcome;
 use super::apply::{Install, default_name_of, render_install};
 use super::diff::{SCHEMA_VERSION, describe, object_json, recorded_json, rules};
+use super::upgrade::{pin_request_at, render_pin};
 use crate::args::ListFormat;
-use crate::cluster::drift::{self, Desired, DriftReport};
+use crate::cluster::drift::{self, Desired, DriftReport, IgnoreRule};
 use crate::cluster::inventory::Inventory;
 use crate::cluster::{Cluster, Health, health};
 use crate::errors::UserError;
 use crate::output::Printer;
-use crate::settings::{BuildInput, StatusSettings};
+use crate::profile::config::DriftIgnore;
+use crate::settings::{BuildInput, SourceSettings, StatusSettings};
+use crate::upgrade::revision::{self, Pin};
 
 /// The labels that name the component an object belongs to, most specific first.
 const COMPONENT_LABELS: [&str; 3] = [
@@ -46,20 +49,87 @@ pub fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(status(settings, &name, install.as_ref(), printer))
+    let cluster = runtime
+        .block_on(Cluster::connect(
+            settings.kubeconfig.as_deref(),
+            settings.context.as_deref(),
+        ))
+        .context("cannot connect to the cluster")?;
+    let inventory = Inventory::new(&name);
+    let (install, ignore, unpinned) = match install {
+        Some(install) => (Some(install), settings.ignore.clone(), None),
+        None => match pinned(&runtime, &cluster, &inventory, printer) {
+            Ok((install, ignore)) => (Some(install), ignore, None),
+            Err(why) => (None, Vec::new(), Some(format!("{why:#}"))),
+        },
+    };
+    runtime.block_on(status(
+        settings,
+        &cluster,
+        &inventory,
+        (install.as_ref(), unpinned.as_deref()),
+        &rules(&ignore),
+        printer,
+    ))
+}
+
+/// The render the install's current revision pins (its platform, release, components and
+/// parameters, or its kustomization directory), with its `kfctl.yaml`'s ignore rules: what
+/// names the drifted fields when no `-p`/`-f`/`-k` is given. An error says why there is none
+/// (no revision, the files it was made from gone or changed, a render that no longer matches
+/// the record); drift is then judged from the record alone.
+fn pinned(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    inventory: &Inventory,
+    printer: Printer,
+) -> Result<(Install, Vec<DriftIgnore>)> {
+    let parent = runtime
+        .block_on(inventory.read(cluster))?
+        .context("no inventory")?;
+    let pin = revision::current(&parent.record.revisions)
+        .map(|r| r.pin.clone())
+        .context("no revision succeeded")?;
+    // Rendering again must not warn twice about what the apply warned about.
+    let quiet = Printer {
+        quiet: true,
+        ..printer
+    };
+    let (install, ignore) = match &pin {
+        Pin::Profile(p) => {
+            let request = pin_request_at(p, &p.release, p.sets.clone())?;
+            let ignore = request
+                .config
+                .as_ref()
+                .map(|c| c.drift_ignore.clone())
+                .unwrap_or_default();
+            let install = render_install(
+                Some(&BuildInput::Profile(Box::new(request))),
+                Some(&inventory.install),
+                &SourceSettings::from_env(),
+                quiet,
+            )?;
+            (install, ignore)
+        }
+        Pin::Kustomize { .. } => (render_pin(&pin, &inventory.install, quiet)?, Vec::new()),
+    };
+    anyhow::ensure!(
+        install.config_digest == parent.record.config_digest,
+        "the pinned render is not the one recorded"
+    );
+    Ok((install, ignore))
 }
 
 async fn status(
     settings: &StatusSettings,
-    name: &str,
-    install: Option<&Install>,
+    cluster: &Cluster,
+    inventory: &Inventory,
+    (install, unpinned): (Option<&Install>, Option<&str>),
+    rules: &[IgnoreRule],
     printer: Printer,
 ) -> Result<Outcome> {
-    let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
-        .await
-        .context("cannot connect to the cluster")?;
-    let inventory = Inventory::new(name);
-    let rules = rules(&settings.ignore);
+    let name = inventory.install.as_str();
+    let mut told_why = false;
     // With `--watch`, SIGINT and SIGTERM end the watch: the exit status is that of the last
     // report.
     let mut stop = if settings.watch {
@@ -74,7 +144,7 @@ async fn status(
             resources: &i.resources,
             labels: inventory.member_labels(),
         });
-        let check = drift::check(&cluster, &inventory, desired.as_ref(), &rules);
+        let check = drift::check(cluster, inventory, desired.as_ref(), rules);
         let report = match &mut stop {
             None => check.await,
             Some(stop) => tokio::select! {
@@ -98,15 +168,24 @@ async fn status(
             .into());
         };
         reports += 1;
+        if let Some(why) = unpinned
+            && !told_why
+            && report.objects.iter().any(|o| o.fields_unknown)
+        {
+            told_why = true;
+            printer.info(&format!(
+                "the drifted fields are not named: the render of the install's revision is not at hand ({why}); pass `-p`, `-f` or `-k`"
+            ));
+        }
         let components = components(&report);
         match settings.output {
             ListFormat::Json => {
                 let mut text = serde_json::to_string_pretty(&json_report(
                     &report,
                     &components,
-                    &cluster,
+                    cluster,
                     name,
-                    &inventory,
+                    inventory,
                 ))?;
                 text.push('\n');
                 printer.data(&text)?;

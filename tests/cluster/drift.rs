@@ -413,6 +413,17 @@ webhooks:
             )
         })
         .collect();
+    // The render comes from the install's revision, which pins the kustomization: the fields
+    // are named without `-k`.
+    let web = coarse["drift"]
+        .as_array()
+        .and_then(|d| {
+            d.iter()
+                .find(|o| o["id"] == format!("Deployment/{name}/web"))
+        })
+        .unwrap_or_else(|| panic!("the Deployment drifted: {coarse:#}"));
+    assert_eq!(web["fieldsKnown"], json!(true), "{web:#}");
+    assert_eq!(fields(web).len(), 2, "{web:#}");
     for expected in [
         (format!("Deployment/{name}/web"), "modified"),
         (format!("ConfigMap/{name}/settings"), "modified"),
@@ -597,6 +608,38 @@ async fn status_watch_shows_drift_as_it_happens_and_ends_cleanly() {
     let (code, stderr) = watch.end();
     assert_eq!(code, Some(2), "{stderr}");
 
+    // Without `-k`, the revision's render names the fields, until the directory renders
+    // something else: then only the object is named, and stderr says why.
+    let pinned = kfctl(&["status", "--name", &name, "-o", "json"]);
+    let report = json_of(&pinned);
+    assert_valid("status.json", &report);
+    assert_eq!(
+        fields(&report["drift"][0]),
+        [("/data/mode".to_owned(), "modified".to_owned())],
+        "{report:#}"
+    );
+    std::fs::write(
+        dir.path().join("objects.yaml"),
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {name}}}\ndata: {{mode: other}}\n"),
+    )
+    .expect("change the kustomization");
+    let unpinned = kfctl(&["status", "--name", &name, "-o", "json"]);
+    assert_eq!(unpinned.status.code(), Some(0), "{}", text(&unpinned));
+    let report = json_of(&unpinned);
+    assert_valid("status.json", &report);
+    assert_eq!(report["drift"][0]["drift"], json!("modified"), "{report:#}");
+    assert_eq!(
+        report["drift"][0]["fieldsKnown"],
+        json!(false),
+        "{report:#}"
+    );
+    assert!(
+        String::from_utf8_lossy(&unpinned.stderr)
+            .contains("no longer renders what the revision installed"),
+        "{}",
+        text(&unpinned)
+    );
+
     // The install disappears while watched: an error naming it, exit 1, no panic.
     let mut watch = Watch::start(&["--name", &name]);
     watch.until("drift", |l| l == "drift: 1 objects");
@@ -757,6 +800,21 @@ spec:
     let status = f(&["status", "-o", "json", "--exit-code"]);
     assert_eq!(status.status.code(), Some(2), "{}", text(&status));
     assert_valid("status.json", &json_of(&status));
+    // Without `-f`, the revision pins the same `kfctl.yaml`: its rules still apply.
+    let pinned = kfctl(&["status", "--name", &name, "-o", "json"]);
+    let pinned = json_of(&pinned);
+    let settings = pinned["drift"]
+        .as_array()
+        .and_then(|d| {
+            d.iter()
+                .find(|o| o["id"] == format!("ConfigMap/{name}/settings"))
+        })
+        .unwrap_or_else(|| panic!("the ConfigMap drifted: {pinned:#}"));
+    assert_eq!(
+        fields(settings),
+        [("/data/mode".to_owned(), "modified".to_owned())],
+        "{settings:#}"
+    );
 
     // `--fix` restores what is not ignored and leaves the ignored fields as they are.
     let fixed = f(&["diff", "--fix", "--yes", "--timeout", "3m"]);
