@@ -466,10 +466,22 @@ webhooks:
     assert_eq!(spec.replicas, Some(1));
     let containers = spec.template.spec.expect("a pod spec").containers;
     assert_eq!(containers.len(), 2, "the sidecar stays");
-    let tuned: k8s_openapi::api::core::v1::ConfigMap = kube::Api::namespaced(client, &name)
-        .get("tuned")
-        .await
-        .expect("read tuned");
+    let config_maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client, &name);
+    // The label another manager took is kfctl's value again; the stray is no longer a member.
+    let settings = config_maps.get("settings").await.expect("read settings");
+    let labels = settings.metadata.labels.unwrap_or_default();
+    assert_eq!(labels.get("team").map(String::as_str), Some("platform"));
+    let stray = config_maps.get("stray").await.expect("the stray is kept");
+    assert!(
+        !stray
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .contains_key(LABEL_PART_OF),
+        "the stray was released"
+    );
+    let tuned = config_maps.get("tuned").await.expect("read tuned");
     assert_eq!(
         tuned.data.and_then(|d| d.get("level").cloned()).as_deref(),
         Some("7")
