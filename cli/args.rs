@@ -105,8 +105,10 @@ pub enum Command {
     ///
     /// Reads the install's inventory (release, platform, when it was applied), lists its members
     /// (one request per kind), judges each with the readiness rules of `kfctl apply` and groups
-    /// them by component, and reports each object that drifted. Given the render (`-p`, `-f`,
-    /// `-k`), drift names the fields; without it, drift is judged from what was recorded.
+    /// them by component, and reports each object that drifted, with its fields. The fields come
+    /// from the render: the one `-p`, `-f` or `-k` gives, else the one the install's revision
+    /// pins (its platform and `kfctl.yaml`, or its kustomization directory), made again. When
+    /// that is not at hand (the files moved or changed), only the drifted objects are named.
     Status(StatusArgs),
     /// Upgrade an install to another release, after showing what will change
     ///
@@ -578,8 +580,8 @@ pub struct DiffArgs {
     ///
     /// Runs `kfctl apply` for the created and changed objects only, taking back fields other
     /// field managers took (`--force-conflicts`), and takes stray objects out of the install
-    /// (removes their membership label; they are not deleted). Asks for confirmation unless
-    /// `--yes`.
+    /// (removes their membership label; they are not deleted). Ignored fields keep their live
+    /// values. Asks for confirmation unless `--yes`.
     #[arg(long)]
     pub fix: bool,
 
@@ -627,6 +629,7 @@ pub struct StatusArgs {
     /// Refresh until interrupted
     ///
     /// Prints the status again every `--interval`; with `-o json`, one report per refresh.
+    /// Ctrl-C or SIGTERM ends it, with the exit status of the last report.
     #[arg(short, long)]
     pub watch: bool,
 

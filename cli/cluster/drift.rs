@@ -261,6 +261,79 @@ impl Ignored {
     }
 }
 
+/// The paths ignored for the object `id`: its live annotation's and the rules selecting it.
+pub fn ignored_for(id: &ResId, live: Option<&Value>, rules: &[IgnoreRule]) -> Ignored {
+    let mut paths = live.map(Ignored::from_annotation).unwrap_or_default().0;
+    for rule in rules.iter().filter(|r| r.selects(id)) {
+        paths.extend(rule.paths.iter().cloned());
+    }
+    Ignored(paths)
+}
+
+/// Makes `body`, about to be applied over `live`, leave the ignored fields as they are live:
+/// each ignored field some manager owns in `live` and `body` sets takes its live value, and an
+/// ignored map field `body` sets that `live` no longer has is left out. Fields kfctl keeps
+/// sending are fields it keeps owning, so nothing is removed from the object.
+pub fn keep_ignored(body: &mut Value, live: &Value, ignored: &Ignored) {
+    if ignored.0.is_empty() {
+        return;
+    }
+    let mut owned: BTreeSet<FieldPath> = BTreeSet::new();
+    for (_, _, fields) in managed_entries(live) {
+        owned.extend(owned_paths(fields));
+    }
+    for path in owned {
+        if !ignored.covers(&path.to_string()) {
+            continue;
+        }
+        if let (Some(value), Some(slot)) = (value_at(live, &path), value_at_mut(body, &path)) {
+            *slot = value.clone();
+        }
+    }
+    // Map fields (no list in between) the body sets and live has not.
+    fn prune(node: &mut Value, live: Option<&Value>, prefix: &mut Vec<Step>, ignored: &Ignored) {
+        let Some(map) = node.as_object_mut() else {
+            return;
+        };
+        map.retain(|key, child| {
+            prefix.push(Step::Field(key.clone()));
+            let live_child = live.and_then(|l| l.get(key));
+            let keep =
+                if live_child.is_none() && ignored.covers(&FieldPath(prefix.clone()).to_string()) {
+                    false
+                } else {
+                    prune(child, live_child, prefix, ignored);
+                    true
+                };
+            prefix.pop();
+            keep
+        });
+    }
+    prune(body, Some(live), &mut Vec::new(), ignored);
+}
+
+/// The value at `path` in `obj`, to change it.
+fn value_at_mut<'a>(obj: &'a mut Value, path: &FieldPath) -> Option<&'a mut Value> {
+    let mut here = obj;
+    for step in &path.0 {
+        here = match step {
+            Step::Field(name) => here.get_mut(name)?,
+            Step::Index(i) => here.as_array_mut()?.get_mut(*i)?,
+            Step::Value(text) => {
+                let wanted: Value = serde_json::from_str(text).ok()?;
+                here.as_array_mut()?.iter_mut().find(|v| **v == wanted)?
+            }
+            Step::Key(text) => {
+                let keys: Map<String, Value> = serde_json::from_str(text).ok()?;
+                here.as_array_mut()?
+                    .iter_mut()
+                    .find(|item| keys.iter().all(|(k, v)| item.get(k) == Some(v)))?
+            }
+        };
+    }
+    Some(here)
+}
+
 /// An ignore rule of `kfctl.yaml`: objects it selects (empty fields select any) and paths.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IgnoreRule {
@@ -713,14 +786,6 @@ pub async fn check(
     }
     let live = one_version_each(listed, &known);
 
-    let ignored_for = |id: &ResId, obj: Option<&Value>| {
-        let mut paths = obj.map(Ignored::from_annotation).unwrap_or_default().0;
-        for rule in rules.iter().filter(|r| r.selects(id)) {
-            paths.extend(rule.paths.iter().cloned());
-        }
-        Ignored(paths)
-    };
-
     let mut objects = Vec::new();
     let mut seen: BTreeSet<ResId> = BTreeSet::new();
     // Objects to send as a dry run: (report index, resource, live).
@@ -820,7 +885,7 @@ pub async fn check(
                 continue;
             };
             let report = &mut objects[*index];
-            let ignored = ignored_for(&report.id, Some(live_obj));
+            let ignored = ignored_for(&report.id, Some(live_obj), rules);
             report.fields = compare(would, live_obj, &ignored);
             if report.fields.is_empty() {
                 report.action = Some(Action::Unchanged);
@@ -1202,6 +1267,50 @@ mod tests {
         };
         assert!(rule.selects(&ResId::new(Gvk::new("apps", "v1", "Deployment"), "a", "n")));
         assert!(!rule.selects(&ResId::new(Gvk::new("", "v1", "ConfigMap"), "a", "n")));
+    }
+
+    #[test]
+    fn a_fix_keeps_the_live_values_of_ignored_fields() {
+        let live = deployment();
+        let mut scaled = live.clone();
+        scaled["spec"]["replicas"] = json!(4);
+        scaled["spec"]["template"]["spec"]["containers"][0]["image"] = json!("app:2");
+        let mut body = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "a", "namespace": "n",
+              "labels": {"app.kubernetes.io/name": "a", "gone": "x"}},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [
+                {"name": "app", "image": "app:1"}]}}}
+        });
+        let ignored = Ignored(vec![
+            "/spec/replicas".into(),
+            "/metadata/labels/gone".into(),
+        ]);
+        keep_ignored(&mut body, &scaled, &ignored);
+        assert_eq!(body["spec"]["replicas"], json!(4), "the live value is sent");
+        assert_eq!(
+            body["spec"]["template"]["spec"]["containers"][0]["image"],
+            json!("app:1"),
+            "what is not ignored is restored"
+        );
+        assert_eq!(
+            body["metadata"]["labels"],
+            json!({"app.kubernetes.io/name": "a"}),
+            "an ignored field live no longer has is not sent"
+        );
+
+        // A keyed list element, through a wildcard.
+        let mut body2 = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "app", "image": "app:1"}]}}}});
+        keep_ignored(
+            &mut body2,
+            &scaled,
+            &Ignored(vec!["/spec/template/spec/containers/*/image".into()]),
+        );
+        assert_eq!(
+            body2["spec"]["template"]["spec"]["containers"][0]["image"],
+            json!("app:2")
+        );
     }
 
     #[test]

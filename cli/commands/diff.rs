@@ -2,7 +2,7 @@
 //! drifted (`cluster::drift`), as unified diffs or one JSON report (`docs/schema/diff.json`);
 //! `--fix` applies the objects that differ and takes strays out of the install.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 
 use anyhow::{Context, Result};
@@ -307,15 +307,27 @@ async fn fix(
         .filter(|o| o.drift == Some(drift::Drift::Stray))
         .map(|o| &o.id)
         .collect();
+    // Live ids of the objects to apply, by rendered id: ignored fields keep their live values.
+    let live_ids: BTreeMap<&ResId, &ResId> = report
+        .objects
+        .iter()
+        .filter_map(|o| Some((o.rendered.as_ref()?, &o.id)))
+        .collect();
+    let rules = rules(&settings.ignore);
     let mut subset = ResourceSet::new();
     for res in install
         .resources
         .iter()
         .filter(|r| to_apply.contains(&r.id()))
     {
-        subset
-            .push(res.clone())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut res = res.clone();
+        if let Some(id) = live_ids.get(&res.id())
+            && let Some(live) = report.live.get(*id)
+        {
+            let ignored = drift::ignored_for(id, Some(live), &rules);
+            drift::keep_ignored(&mut res.body, live, &ignored);
+        }
+        subset.push(res).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     if subset.is_empty() && strays.is_empty() {
         return Ok(Vec::new());
@@ -387,7 +399,8 @@ async fn fix(
             .applied
             .iter()
             .filter_map(|a| {
-                let res = subset.get(&a.id)?;
+                // The render's digest, not that of what was sent (ignored fields as live).
+                let res = install.resources.get(&a.id)?;
                 let key = ResId::new(
                     a.id.gvk.clone(),
                     &a.id.name,

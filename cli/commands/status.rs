@@ -6,17 +6,21 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::Outcome;
 use super::apply::{Install, default_name_of, render_install};
 use super::diff::{SCHEMA_VERSION, describe, object_json, recorded_json, rules};
+use super::upgrade::{pin_request_at, render_pin};
 use crate::args::ListFormat;
-use crate::cluster::drift::{self, Desired, DriftReport};
+use crate::cluster::drift::{self, Desired, DriftReport, IgnoreRule};
 use crate::cluster::inventory::Inventory;
 use crate::cluster::{Cluster, Health, health};
 use crate::errors::UserError;
 use crate::output::Printer;
-use crate::settings::{BuildInput, StatusSettings};
+use crate::profile::config::DriftIgnore;
+use crate::settings::{BuildInput, SourceSettings, StatusSettings};
+use crate::upgrade::revision::{self, Pin};
 
 /// The labels that name the component an object belongs to, most specific first.
 const COMPONENT_LABELS: [&str; 3] = [
@@ -45,45 +49,143 @@ pub fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(status(settings, &name, install.as_ref(), printer))
+    let cluster = runtime
+        .block_on(Cluster::connect(
+            settings.kubeconfig.as_deref(),
+            settings.context.as_deref(),
+        ))
+        .context("cannot connect to the cluster")?;
+    let inventory = Inventory::new(&name);
+    let (install, ignore, unpinned) = match install {
+        Some(install) => (Some(install), settings.ignore.clone(), None),
+        None => match pinned(&runtime, &cluster, &inventory, printer) {
+            Ok((install, ignore)) => (Some(install), ignore, None),
+            Err(why) => (None, Vec::new(), Some(format!("{why:#}"))),
+        },
+    };
+    runtime.block_on(status(
+        settings,
+        &cluster,
+        &inventory,
+        (install.as_ref(), unpinned.as_deref()),
+        &rules(&ignore),
+        printer,
+    ))
+}
+
+/// The render the install's current revision pins (its platform, release, components and
+/// parameters, or its kustomization directory), with its `kfctl.yaml`'s ignore rules: what
+/// names the drifted fields when no `-p`/`-f`/`-k` is given. An error says why there is none
+/// (no revision, the files it was made from gone or changed, a render that no longer matches
+/// the record); drift is then judged from the record alone.
+fn pinned(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    inventory: &Inventory,
+    printer: Printer,
+) -> Result<(Install, Vec<DriftIgnore>)> {
+    let parent = runtime
+        .block_on(inventory.read(cluster))?
+        .context("no inventory")?;
+    let pin = revision::current(&parent.record.revisions)
+        .map(|r| r.pin.clone())
+        .context("no revision succeeded")?;
+    // Rendering again must not warn twice about what the apply warned about.
+    let quiet = Printer {
+        quiet: true,
+        ..printer
+    };
+    let (install, ignore) = match &pin {
+        Pin::Profile(p) => {
+            let request = pin_request_at(p, &p.release, p.sets.clone())?;
+            let ignore = request
+                .config
+                .as_ref()
+                .map(|c| c.drift_ignore.clone())
+                .unwrap_or_default();
+            let install = render_install(
+                Some(&BuildInput::Profile(Box::new(request))),
+                Some(&inventory.install),
+                &SourceSettings::from_env(),
+                quiet,
+            )?;
+            (install, ignore)
+        }
+        Pin::Kustomize { .. } => (render_pin(&pin, &inventory.install, quiet)?, Vec::new()),
+    };
+    anyhow::ensure!(
+        install.config_digest == parent.record.config_digest,
+        "the pinned render is not the one recorded"
+    );
+    Ok((install, ignore))
 }
 
 async fn status(
     settings: &StatusSettings,
-    name: &str,
-    install: Option<&Install>,
+    cluster: &Cluster,
+    inventory: &Inventory,
+    (install, unpinned): (Option<&Install>, Option<&str>),
+    rules: &[IgnoreRule],
     printer: Printer,
 ) -> Result<Outcome> {
-    let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
-        .await
-        .context("cannot connect to the cluster")?;
-    let inventory = Inventory::new(name);
-    let rules = rules(&settings.ignore);
+    let name = inventory.install.as_str();
+    let mut told_why = false;
+    // With `--watch`, SIGINT and SIGTERM end the watch: the exit status is that of the last
+    // report.
+    let mut stop = if settings.watch {
+        Some(Stop::new()?)
+    } else {
+        None
+    };
+    let mut outcome = Outcome::Success;
+    let mut reports = 0usize;
     loop {
         let desired = install.map(|i| Desired {
             resources: &i.resources,
             labels: inventory.member_labels(),
         });
-        let report = drift::check(&cluster, &inventory, desired.as_ref(), &rules)
-            .await
-            .with_context(|| format!("cannot read the status of install `{name}`"))?;
+        let check = drift::check(cluster, inventory, desired.as_ref(), rules);
+        let report = match &mut stop {
+            None => check.await,
+            Some(stop) => tokio::select! {
+                report = check => report,
+                () = stop.wait() => return Ok(outcome),
+            },
+        }
+        .with_context(|| format!("cannot read the status of install `{name}`"))?;
         let Some(parent) = &report.parent else {
-            return Err(UserError::new(format!(
-                "install `{name}` has no inventory in context `{}`",
-                cluster.context()
-            ))
-            .with_hint("name the install with `--name`, or install it with `kfctl apply`")
+            let context = cluster.context();
+            return Err(if reports > 0 {
+                UserError::new(format!(
+                    "install `{name}` is gone from context `{context}`: its inventory was deleted while watching"
+                ))
+            } else {
+                UserError::new(format!(
+                    "install `{name}` has no inventory in context `{context}`"
+                ))
+                .with_hint("name the install with `--name`, or install it with `kfctl apply`")
+            }
             .into());
         };
+        reports += 1;
+        if let Some(why) = unpinned
+            && !told_why
+            && report.objects.iter().any(|o| o.fields_unknown)
+        {
+            told_why = true;
+            printer.info(&format!(
+                "the drifted fields are not named: the render of the install's revision is not at hand ({why}); pass `-p`, `-f` or `-k`"
+            ));
+        }
         let components = components(&report);
         match settings.output {
             ListFormat::Json => {
                 let mut text = serde_json::to_string_pretty(&json_report(
                     &report,
                     &components,
-                    &cluster,
+                    cluster,
                     name,
-                    &inventory,
+                    inventory,
                 ))?;
                 text.push('\n');
                 printer.data(&text)?;
@@ -133,17 +235,45 @@ async fn status(
                 printer.data(&text)?;
             }
         }
-        if !settings.watch {
-            let drifted = report.drifted().next().is_some();
-            return Ok(if settings.exit_code && drifted {
-                Outcome::Changes
-            } else {
-                Outcome::Success
-            });
+        let drifted = report.drifted().next().is_some();
+        outcome = if settings.exit_code && drifted {
+            Outcome::Changes
+        } else {
+            Outcome::Success
+        };
+        let Some(stop) = &mut stop else {
+            return Ok(outcome);
+        };
+        tokio::select! {
+            () = tokio::time::sleep(settings.interval) => {}
+            () = stop.wait() => return Ok(outcome),
         }
-        tokio::time::sleep(settings.interval).await;
         if settings.output == ListFormat::Text {
             printer.data("\n")?;
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, caught while watching.
+struct Stop {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Stop {
+    fn new() -> Result<Self> {
+        let catch = |kind| signal(kind).context("cannot catch signals for `--watch`");
+        Ok(Stop {
+            interrupt: catch(SignalKind::interrupt())?,
+            terminate: catch(SignalKind::terminate())?,
+        })
+    }
+
+    /// Until one of them arrives.
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
     }
 }

@@ -135,6 +135,7 @@ async fn no_false_drift_after_installing_the_local_platform_and_the_upstream_exa
     let local = kfctl(&args);
     assert!(local.status.success(), "{}", text(&local));
     assert_no_drift(&local_input, "kubeflow", 100);
+    ignored_drift_on_the_local_platform(&source);
 
     let example = example_failing_open();
     let path = example.path().to_str().expect("a UTF-8 path");
@@ -150,4 +151,125 @@ async fn no_false_drift_after_installing_the_local_platform_and_the_upstream_exa
     ]);
     assert!(applied.status.success(), "{}", text(&applied));
     assert_no_drift(&["-k", path], "example", 600);
+}
+
+fn kubectl(args: &[&str]) -> Output {
+    let out = Command::new("kubectl")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(cluster().kubeconfig())
+        .stdin(Stdio::null())
+        .output()
+        .expect("kubectl runs");
+    assert!(out.status.success(), "kubectl {args:?}: {}", text(&out));
+    out
+}
+
+/// The local platform through a `kfctl.yaml` whose `spec.drift.ignore` leaves the replicas of
+/// Kubeflow's Deployments to their users: scaling one is not drift, changing its image is, and
+/// `--fix` restores the image and keeps the replicas.
+fn ignored_drift_on_the_local_platform(source: &str) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = dir.path().join("kfctl.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: kfctl.dev/v1alpha1
+kind: KfctlConfig
+metadata: {name: kubeflow}
+spec:
+  platform: local
+  drift:
+    ignore:
+    - target: {kind: Deployment, namespace: kubeflow}
+      paths: [/spec/replicas]
+",
+    )
+    .expect("write kfctl.yaml");
+    let config = config.to_str().expect("a UTF-8 path");
+    let input = ["-f", config, "--source", source];
+    let run = |command: &[&str]| {
+        let mut args = command.to_vec();
+        args.extend_from_slice(&input);
+        kfctl(&args)
+    };
+    // The same render as `-p local`: nothing differs.
+    let clean = run(&["diff", "-o", "json"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
+
+    kubectl(&[
+        "scale",
+        "-n",
+        "kubeflow",
+        "deployment/centraldashboard",
+        "--replicas=2",
+    ]);
+    kubectl(&[
+        "set",
+        "image",
+        "-n",
+        "kubeflow",
+        "deployment/centraldashboard",
+        "centraldashboard=registry.k8s.io/pause:3.10",
+    ]);
+    let drifted = run(&["diff", "-o", "json"]);
+    assert_eq!(drifted.status.code(), Some(2), "{}", text(&drifted));
+    let report: Value = serde_json::from_slice(&drifted.stdout).expect("a JSON report");
+    let changed: Vec<(String, Vec<String>)> = report["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter(|o| !o["drift"].is_null())
+        .map(|o| {
+            let paths = o["fields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| f["path"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            (o["id"].as_str().unwrap_or_default().to_owned(), paths)
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [(
+            "Deployment/kubeflow/centraldashboard".to_owned(),
+            vec!["/spec/template/spec/containers/name=centraldashboard/image".to_owned()]
+        )],
+        "only the image drifted, the replicas are ignored"
+    );
+
+    let fixed = run(&["diff", "--fix", "--yes", "--timeout", "5m"]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", text(&fixed));
+    let live = kubectl(&[
+        "get",
+        "-n",
+        "kubeflow",
+        "deployment/centraldashboard",
+        "-o",
+        "json",
+    ]);
+    let live: Value = serde_json::from_slice(&live.stdout).expect("JSON");
+    assert_eq!(
+        live["spec"]["replicas"],
+        json!(2),
+        "the ignored replicas stay"
+    );
+    let image = live["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        image.contains("central-dashboard"),
+        "the image is restored: {image}"
+    );
+    let after = run(&["diff", "-o", "json"]);
+    assert_eq!(after.status.code(), Some(0), "{}", text(&after));
+    // `kubectl` still shares the replicas: scaled back to the render's value, the next apply
+    // over this install (`example/`'s) does not conflict with it.
+    kubectl(&[
+        "scale",
+        "-n",
+        "kubeflow",
+        "deployment/centraldashboard",
+        "--replicas=1",
+    ]);
 }
