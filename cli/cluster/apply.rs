@@ -1,11 +1,13 @@
 //! Server-side apply of a render, wave by wave ([`plan::stages`]), with field manager `kfctl`.
 //!
-//! Each object is read first; an object that exists is applied as a server-side dry run and
-//! written only when the result differs from what is live, so applying the same render twice
-//! makes no write the second time (Flux's `ssa` does the same). Inside a wave, objects go with
-//! bounded concurrency; between waves, kfctl waits for what the next wave needs: after
-//! Definitions, every CRD Established and every Namespace active, then discovery is fetched
-//! again so the new kinds resolve. An object an admission webhook intercepts waits until that
+//! The live objects of each kind are listed once (when the kind's first object is applied): an
+//! object the list shows absent is created at once; one that exists is applied as a server-side
+//! dry run and written only when the result differs from what is live, so applying the same
+//! render twice makes no write the second time (Flux's `ssa` does the same). Inside a wave,
+//! objects go with bounded concurrency; between waves, kfctl waits for what the next wave
+//! needs: after Definitions, every Namespace active, and before the first wave with a custom
+//! resource of a kind the apply defines, every CRD Established, then discovery is fetched again
+//! so the new kinds resolve (the waves before it go while the server establishes the CRDs). An object an admission webhook intercepts waits until that
 //! webhook admits ([`admission`]); the others go at once. Requests that fail for a reason that
 //! passes (an optimistic concurrency conflict, throttling, a server error, a webhook not
 //! answering yet, a dropped connection) are retried with backoff until the deadline; requests
@@ -14,7 +16,7 @@
 //! `force` asks for the object to be deleted and created again. After the last wave, every
 //! applied object is watched until it is healthy ([`health`]) or the deadline passes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -33,7 +35,7 @@ use crate::resource::{Gvk, Origin, ResId, Resource, ResourceSet};
 pub const FIELD_MANAGER: &str = "kfctl";
 
 /// How many requests of one wave are in flight at once.
-pub const CONCURRENCY: usize = 8;
+pub const CONCURRENCY: usize = 16;
 
 /// The first pause after a transient failure; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
@@ -203,6 +205,9 @@ pub struct ApplyReport {
     /// Waves not started because an earlier one failed.
     pub skipped: Vec<(Wave, usize)>,
     pub elapsed: Duration,
+    /// The live members of each kind whose objects this apply left all unchanged, as listed
+    /// before: still current, so what is recorded about them needs no second list.
+    pub listed: BTreeMap<Gvk, Vec<(ResId, Value)>>,
 }
 
 impl ApplyReport {
@@ -615,64 +620,161 @@ impl Brought {
     }
 }
 
-/// The install's live members, listed once per kind: (group, kind, namespace, name) → object.
+/// What one LIST of a kind showed, by (namespace, `""` when cluster-scoped; name).
 #[derive(Default)]
-struct Known(HashMap<(String, String, String, String), Value>);
+struct Listed {
+    /// The install's labelled members, with their bodies: listed when the install's record
+    /// lets an unchanged object be known without a request of its own.
+    members: HashMap<(String, String), Value>,
+    /// Whether `members` holds the kind's members (it was asked for, and the list succeeded).
+    members_listed: bool,
+    /// Every object of the kind, member or not (names only); `None` when not listed (every
+    /// rendered object is a member, or the list failed): then an object is read before it is
+    /// written. An object absent from it is created at once, with no read first.
+    names: Option<HashSet<(String, String)>>,
+}
+
+/// The live objects of each kind of the render, listed once per kind when the first object of
+/// the kind is applied (after its CRD is served), instead of one GET per object.
+struct Known {
+    /// The install's membership label, `label=value`.
+    selector: Option<String>,
+    /// Whether to list the members with their bodies (the install has a record to compare to).
+    members: bool,
+    /// Per kind, the (namespace, name) of its rendered objects.
+    rendered: HashMap<Gvk, Vec<(String, String)>>,
+    kinds: HashMap<Gvk, tokio::sync::OnceCell<Listed>>,
+}
 
 impl Known {
-    /// Lists, for every kind of `set` the server serves, the objects labelled as members of the
-    /// install. A kind that cannot be listed is left out: its objects take the slow path.
-    async fn list(cluster: &Cluster, set: &ResourceSet, options: &ApplyOptions) -> Known {
-        let Some((label, id)) = options.labels.iter().next() else {
-            return Known::default();
-        };
-        let selector = format!("{label}={id}");
-        let gvks: BTreeSet<Gvk> = set.iter().map(|r| r.gvk()).collect();
-        let lists: Vec<Vec<Value>> = futures::stream::iter(gvks)
-            .map(|gvk| {
-                let selector = &selector;
-                async move {
-                    match cluster.list(&gvk, selector).await {
-                        Ok(objects) => objects,
-                        Err(e) => {
-                            tracing::debug!(%gvk, error = %e, "not listed; its objects are read one by one");
-                            Vec::new()
-                        }
-                    }
-                }
-            })
-            .buffer_unordered(options.concurrency)
-            .collect()
-            .await;
-        let mut known = HashMap::new();
-        for obj in lists.into_iter().flatten() {
-            let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-            let (group, _) = crate::resource::split_api_version(api_version);
-            let text = |path: &[&str]| {
-                let mut v = &obj;
-                for p in path {
-                    v = v.get(p).unwrap_or(&Value::Null);
-                }
-                v.as_str().unwrap_or("").to_owned()
-            };
-            let key = (
-                group.to_owned(),
-                text(&["kind"]),
-                text(&["metadata", "namespace"]),
-                text(&["metadata", "name"]),
-            );
-            known.insert(key, obj);
+    fn new(set: &ResourceSet, options: &ApplyOptions) -> Known {
+        let selector = options
+            .labels
+            .iter()
+            .next()
+            .map(|(label, id)| format!("{label}={id}"));
+        let mut rendered: HashMap<Gvk, Vec<(String, String)>> = HashMap::new();
+        for res in set.iter() {
+            rendered
+                .entry(res.gvk())
+                .or_default()
+                .push((res.namespace().to_owned(), res.name().to_owned()));
         }
-        Known(known)
+        let kinds = rendered
+            .keys()
+            .map(|gvk| (gvk.clone(), tokio::sync::OnceCell::new()))
+            .collect();
+        Known {
+            members: selector.is_some() && !options.recorded.is_empty(),
+            selector,
+            rendered,
+            kinds,
+        }
     }
 
-    fn get(&self, id: &ResId, namespace: Option<&str>) -> Option<&Value> {
-        self.0.get(&(
-            id.gvk.group.clone(),
-            id.gvk.kind.clone(),
-            namespace.unwrap_or("").to_owned(),
-            id.name.clone(),
-        ))
+    /// The listing of `gvk`, made on the first call; `None` for a kind not in the render.
+    async fn listed(&self, cluster: &Cluster, gvk: &Gvk) -> Option<&Listed> {
+        let cell = self.kinds.get(gvk)?;
+        Some(cell.get_or_init(|| self.list(cluster, gvk)).await)
+    }
+
+    async fn list(&self, cluster: &Cluster, gvk: &Gvk) -> Listed {
+        let mut listed = Listed::default();
+        let Ok(resolved) = cluster.resolve(gvk).await else {
+            return listed;
+        };
+        let cluster_scoped = resolved.scope == super::client::Scope::Cluster;
+        let key = |namespace: Option<&str>, name: &str| {
+            let namespace = if cluster_scoped {
+                ""
+            } else {
+                namespace.unwrap_or("")
+            };
+            (namespace.to_owned(), name.to_owned())
+        };
+        if self.members
+            && let Some(selector) = &self.selector
+        {
+            match cluster.list(gvk, selector).await {
+                Ok(objects) => {
+                    listed.members_listed = true;
+                    for obj in objects {
+                        let meta = obj.get("metadata");
+                        let text =
+                            |field: &str| meta.and_then(|m| m.get(field)).and_then(Value::as_str);
+                        let k = key(text("namespace"), text("name").unwrap_or(""));
+                        listed.members.insert(k, obj);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(%gvk, error = %e, "members not listed; its objects are read one by one");
+                }
+            }
+        }
+        let all_members = self.rendered.get(gvk).is_some_and(|objects| {
+            objects
+                .iter()
+                .all(|(ns, name)| listed.members.contains_key(&key(Some(ns), name)))
+        });
+        if !all_members {
+            let api: kube::Api<kube::api::DynamicObject> =
+                kube::Api::all_with(cluster.client().clone(), &resolved.resource);
+            let mut names = HashSet::new();
+            let mut params = kube::api::ListParams::default().limit(500);
+            loop {
+                match api.list_metadata(&params).await {
+                    Ok(page) => {
+                        for item in &page.items {
+                            names.insert(key(
+                                item.metadata.namespace.as_deref(),
+                                item.metadata.name.as_deref().unwrap_or(""),
+                            ));
+                        }
+                        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                            Some(next) => params = params.continue_token(&next),
+                            None => {
+                                listed.names = Some(names);
+                                break;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!(%gvk, error = %e, "not listed; its objects are read one by one");
+                        break;
+                    }
+                }
+            }
+        }
+        listed
+    }
+
+    /// The members of each kind listed whose applied objects are all unchanged.
+    fn unchanged_kinds(&self, applied: &[Applied]) -> BTreeMap<Gvk, Vec<(ResId, Value)>> {
+        let mut kinds = BTreeMap::new();
+        for (gvk, cell) in &self.kinds {
+            let Some(listed) = cell.get().filter(|l| l.members_listed) else {
+                continue;
+            };
+            let mut of_kind = applied.iter().filter(|a| a.id.gvk == *gvk);
+            if of_kind.clone().next().is_none() || of_kind.any(|a| a.action != Action::Unchanged) {
+                continue;
+            }
+            let members = listed
+                .members
+                .iter()
+                .map(|((ns, name), obj)| (ResId::new(gvk.clone(), name, ns), obj.clone()))
+                .collect();
+            kinds.insert(gvk.clone(), members);
+        }
+        kinds
+    }
+
+    /// The listed member `id` that went to `namespace`, once its kind is listed.
+    fn member(&self, id: &ResId, namespace: Option<&str>) -> Option<&Value> {
+        let listed = self.kinds.get(&id.gvk)?.get()?;
+        listed
+            .members
+            .get(&(namespace.unwrap_or("").to_owned(), id.name.clone()))
     }
 }
 
@@ -744,14 +846,25 @@ async fn apply_one(
     let namespace = request.namespace.clone();
     let body = desired(res, &options.labels);
     let recorded_id = ResId::new(id.gvk.clone(), &id.name, namespace.as_deref().unwrap_or(""));
+    let listed = known.listed(cluster, &id.gvk).await;
+    let key = (namespace.clone().unwrap_or_default(), id.name.clone());
     if !options.force_conflicts
         && options.recorded.get(&recorded_id) == Some(&super::inventory::digest(res))
-        && known
-            .get(&id, namespace.as_deref())
-            .is_some_and(|live| crate::resource::compare::contains(live, &body))
+        && listed
+            .and_then(|l| l.members.get(&key))
+            .is_some_and(|live| {
+                crate::resource::compare::contains(
+                    live,
+                    &comparable_body(&body, namespace.is_none()),
+                )
+            })
     {
         return Ok(done(Action::Unchanged, namespace, retries, false));
     }
+    // Listed as absent: created at once, with no read first.
+    let absent = listed.is_some_and(|l| {
+        !l.members.contains_key(&key) && l.names.as_ref().is_some_and(|n| !n.contains(&key))
+    });
     let mut params = PatchParams::apply(FIELD_MANAGER);
     if options.force_conflicts {
         params = params.force();
@@ -763,10 +876,15 @@ async fn apply_one(
         verb: "get",
         ..request.clone()
     };
-    let live = with_retries(cluster, &get_request, options, &mut retries, || {
-        api.get_opt(&id.name)
-    })
-    .await?;
+    let live = match absent {
+        true => None,
+        false => {
+            with_retries(cluster, &get_request, options, &mut retries, || {
+                api.get_opt(&id.name)
+            })
+            .await?
+        }
+    };
     let patch = Patch::Apply(&body);
     let Some(live) = live else {
         let params = if options.dry_run { &dry } else { &params };
@@ -834,6 +952,23 @@ async fn apply_one(
     Ok(done(Action::Configured, namespace, retries, false))
 }
 
+/// What of the body sent a live object shows: a cluster-scoped object has no namespace (the
+/// server drops the one a render names), and a CRD's status is the server's (it ignores the
+/// one sent).
+fn comparable_body(body: &Value, cluster_scoped: bool) -> Value {
+    let mut body = body.clone();
+    if let Some(obj) = body.as_object_mut() {
+        if obj.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition") {
+            obj.remove("status");
+        }
+        if cluster_scoped && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            meta.remove("namespace");
+        }
+    }
+    body
+}
+
 /// Waits until the object `name` with `uid` is gone (its finalizers done), so that it can be
 /// created again.
 async fn wait_gone(
@@ -872,45 +1007,153 @@ async fn wait_gone(
     }
 }
 
-/// Reads `ids` again and again until each is healthy or the deadline passes; returns those
-/// that are not, with why.
+/// Reads `ids` (each with the namespace it went to) again and again until each is healthy or
+/// the deadline passes; returns those that are not, with why. Each read is one LIST per kind of
+/// the install's members (by its label), or one GET per object without a label to select by.
 async fn wait_healthy(
     cluster: &Cluster,
-    ids: Vec<(ResId, Wave)>,
+    ids: Vec<(ResId, Wave, Option<String>)>,
     options: &ApplyOptions,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Vec<NotReady> {
-    let mut pending: Vec<NotReady> = ids
+    let selector = options
+        .labels
+        .iter()
+        .next()
+        .map(|(label, id)| format!("{label}={id}"));
+    let mut pending: Vec<(NotReady, Option<String>)> = ids
         .into_iter()
-        .map(|(id, wave)| NotReady {
-            id,
-            wave,
-            health: Health::InProgress("not read yet".to_owned()),
+        .map(|(id, wave, namespace)| {
+            let item = NotReady {
+                id,
+                wave,
+                health: Health::InProgress("not read yet".to_owned()),
+            };
+            (item, namespace)
         })
         .collect();
     loop {
-        let checked: Vec<NotReady> = futures::stream::iter(pending)
-            .map(|mut item| async move {
-                item.health = match cluster.get(&item.id).await {
-                    Ok(Some(obj)) => health(&obj),
-                    Ok(None) => Health::InProgress("not found on the server".to_owned()),
-                    Err(e) => Health::InProgress(format!("cannot read it: {e}")),
-                };
-                item
+        let mut by_kind: BTreeMap<Gvk, Vec<(NotReady, Option<String>)>> = BTreeMap::new();
+        for item in pending {
+            by_kind.entry(item.0.id.gvk.clone()).or_default().push(item);
+        }
+        let checked: Vec<Vec<(NotReady, Option<String>)>> = futures::stream::iter(by_kind)
+            .map(|(gvk, items)| {
+                let selector = selector.as_deref();
+                async move { read_health(cluster, &gvk, items, selector, options).await }
             })
             .buffered(options.concurrency)
             .collect()
             .await;
         pending = checked
             .into_iter()
-            .filter(|n| !n.health.is_current())
+            .flatten()
+            .filter(|n| !n.0.health.is_current())
             .collect();
         if pending.is_empty() || Instant::now() + HEALTH_POLL > options.deadline {
-            return pending;
+            return pending.into_iter().map(|(item, _)| item).collect();
         }
-        on_event(Event::NotHealthyYet { pending: &pending });
+        let shown: Vec<NotReady> = pending.iter().map(|(item, _)| item.clone()).collect();
+        on_event(Event::NotHealthyYet { pending: &shown });
         tokio::time::sleep(HEALTH_POLL).await;
     }
+}
+
+/// The health of `items`, all of kind `gvk`: from one LIST of the install's members when there
+/// is a label to select them by and the kind can be listed, else from a GET of each.
+async fn read_health(
+    cluster: &Cluster,
+    gvk: &Gvk,
+    mut items: Vec<(NotReady, Option<String>)>,
+    selector: Option<&str>,
+    options: &ApplyOptions,
+) -> Vec<(NotReady, Option<String>)> {
+    let listed = match selector {
+        Some(selector) => cluster.list(gvk, selector).await.ok(),
+        None => None,
+    };
+    if let Some(objects) = listed {
+        let mut live: HashMap<(&str, &str), &Value> = HashMap::new();
+        for obj in &objects {
+            let text = |field: &str| {
+                obj.get("metadata")
+                    .and_then(|m| m.get(field))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            };
+            live.insert((text("namespace"), text("name")), obj);
+        }
+        for (item, namespace) in &mut items {
+            let key = (namespace.as_deref().unwrap_or(""), item.id.name.as_str());
+            item.health = match live.get(&key) {
+                Some(obj) => health(obj),
+                None => Health::InProgress("not found on the server".to_owned()),
+            };
+        }
+        return items;
+    }
+    futures::stream::iter(items)
+        .map(|(mut item, namespace)| async move {
+            item.health = match cluster.get(&item.id).await {
+                Ok(Some(obj)) => health(&obj),
+                Ok(None) => Health::InProgress("not found on the server".to_owned()),
+                Err(e) => Health::InProgress(format!("cannot read it: {e}")),
+            };
+            (item, namespace)
+        })
+        .buffered(options.concurrency)
+        .collect()
+        .await
+}
+
+/// The CRDs a wave wrote, not waited on yet.
+struct Definitions<'a> {
+    crds: Vec<(ResId, Wave, Option<String>)>,
+    wave: Wave,
+    /// Whether discovery is to be fetched again (the wave changed something).
+    refresh: bool,
+    /// The wave's first object, named when discovery fails.
+    first: &'a Resource,
+}
+
+enum Unsettled {
+    NotReady(Vec<NotReady>),
+    Failed(Box<Failed>),
+}
+
+fn is_crd(id: &ResId) -> bool {
+    id.gvk.group == "apiextensions.k8s.io" && id.gvk.kind == "CustomResourceDefinition"
+}
+
+/// Waits until the CRDs of `pending` are Established, then fetches discovery again so the kinds
+/// they define resolve.
+async fn settle(
+    cluster: &Cluster,
+    pending: Definitions<'_>,
+    options: &ApplyOptions,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<(), Unsettled> {
+    if !pending.crds.is_empty() {
+        on_event(Event::Waiting {
+            wave: pending.wave,
+            what: "CRDs Established".to_owned(),
+        });
+    }
+    let not_ready = wait_healthy(cluster, pending.crds, options, on_event).await;
+    if !not_ready.is_empty() {
+        return Err(Unsettled::NotReady(not_ready));
+    }
+    if pending.refresh
+        && let Err(e) = cluster.refresh_discovery().await
+    {
+        return Err(Unsettled::Failed(Box::new(Failed {
+            id: pending.first.id(),
+            origin: pending.first.origin.clone(),
+            wave: pending.wave,
+            error: e.into(),
+        })));
+    }
+    Ok(())
 }
 
 /// Applies `set` wave by wave, then waits until everything applied is healthy. Never fails as a
@@ -923,23 +1166,39 @@ pub async fn apply(
 ) -> ApplyReport {
     let started = Instant::now();
     let brought = Brought::of(set);
-    let known = if options.recorded.is_empty() {
-        Known::default()
-    } else {
-        Known::list(cluster, set, options).await
-    };
+    let known = Known::new(set, options);
     // Unchanged objects whose listed copy is healthy need no second look.
     let settled = |a: &Applied| {
         a.action == Action::Unchanged
             && known
-                .get(&a.id, a.namespace.as_deref())
+                .member(&a.id, a.namespace.as_deref())
                 .is_some_and(|live| health(live).is_current())
     };
     let mut report = ApplyReport::default();
     let stages = plan::stages(set);
     let mut gatekeeper = Gatekeeper::new(cluster, set).await;
     let slots = tokio::sync::Semaphore::new(options.concurrency.max(1));
+    let mut definitions: Option<Definitions<'_>> = None;
     for (index, stage) in stages.iter().enumerate() {
+        if let Some(pending) =
+            definitions.take_if(|_| stage.resources.iter().any(|r| brought.defines(&r.id())))
+        {
+            match settle(cluster, pending, options, on_event).await {
+                Ok(()) => {}
+                Err(Unsettled::NotReady(not_ready)) => {
+                    report.not_ready = not_ready;
+                    report.skipped = stages[index..]
+                        .iter()
+                        .map(|s| (s.wave, s.resources.len()))
+                        .collect();
+                    break;
+                }
+                Err(Unsettled::Failed(failed)) => {
+                    report.failed.push(*failed);
+                    break;
+                }
+            }
+        }
         let wave_started = Instant::now();
         on_event(Event::WaveStarted {
             wave: stage.wave,
@@ -1007,16 +1266,18 @@ pub async fn apply(
             break;
         }
         if stage.wave.wait() == WaveWait::Established && !options.dry_run {
-            let ids: Vec<(ResId, Wave)> = report
+            // Namespaces now; CRDs only before the first wave that has an object of a kind they
+            // define, so that the waves before it go while the server establishes them.
+            let (crds, ids): (Vec<_>, Vec<_>) = report
                 .applied
                 .iter()
                 .filter(|a| a.wave == stage.wave && !settled(a))
-                .map(|a| (a.id.clone(), a.wave))
-                .collect();
+                .map(|a| (a.id.clone(), a.wave, a.namespace.clone()))
+                .partition(|(id, _, _)| is_crd(id));
             if !ids.is_empty() {
                 on_event(Event::Waiting {
                     wave: stage.wave,
-                    what: "CRDs Established and namespaces active".to_owned(),
+                    what: "namespaces active".to_owned(),
                 });
             }
             let not_ready = wait_healthy(cluster, ids, options, on_event).await;
@@ -1029,19 +1290,17 @@ pub async fn apply(
                 break;
             }
             // New kinds are served only once their CRDs are created or changed.
-            let defined_anew = report
+            let refresh = report
                 .applied
                 .iter()
                 .any(|a| a.wave == stage.wave && a.action != Action::Unchanged);
-            if defined_anew && let Err(e) = cluster.refresh_discovery().await {
-                let first = &stage.resources[0];
-                report.failed.push(Failed {
-                    id: first.id(),
-                    origin: first.origin.clone(),
+            if refresh || !crds.is_empty() {
+                definitions = Some(Definitions {
+                    crds,
                     wave: stage.wave,
-                    error: e.into(),
+                    refresh,
+                    first: stage.resources[0],
                 });
-                break;
             }
         }
         on_event(Event::WaveDone {
@@ -1050,11 +1309,11 @@ pub async fn apply(
         });
     }
     if report.failed.is_empty() && report.not_ready.is_empty() && !options.dry_run {
-        let ids: Vec<(ResId, Wave)> = report
+        let ids: Vec<(ResId, Wave, Option<String>)> = report
             .applied
             .iter()
             .filter(|a| !settled(a))
-            .map(|a| (a.id.clone(), a.wave))
+            .map(|a| (a.id.clone(), a.wave, a.namespace.clone()))
             .collect();
         if !ids.is_empty() {
             on_event(Event::Waiting {
@@ -1064,6 +1323,7 @@ pub async fn apply(
         }
         report.not_ready = wait_healthy(cluster, ids, options, on_event).await;
     }
+    report.listed = known.unchanged_kinds(&report.applied);
     report.elapsed = started.elapsed();
     report
 }

@@ -126,6 +126,9 @@ pub struct Scan<'a> {
     pub parent: Option<&'a Parent>,
     pub group_kinds: &'a BTreeSet<String>,
     pub namespaces: &'a BTreeSet<String>,
+    /// Members already listed (by the same label, across the cluster), by kind: those kinds
+    /// are not listed again.
+    pub listed: Option<&'a BTreeMap<Gvk, Vec<(ResId, Value)>>>,
 }
 
 fn split_group_kind(group_kind: &str) -> (&str, &str) {
@@ -238,8 +241,20 @@ pub async fn find_members(
     let served = cluster.listable_kinds().await?;
     let selector = format!("{LABEL_PART_OF}={}", inventory.id);
     let mut kinds = Vec::new();
+    let mut found: BTreeMap<Key, Value> = BTreeMap::new();
     for group_kind in group_kinds {
         let (group, kind) = split_group_kind(group_kind);
+        if let Some((gvk, members)) = scan
+            .listed
+            .into_iter()
+            .flatten()
+            .find(|(g, _)| g.group == group && g.kind == kind)
+        {
+            for (_, body) in members {
+                found.insert(key(&object_id(body, gvk)), body.clone());
+            }
+            continue;
+        }
         // A kind no longer served (its CRD is gone) has no objects left to find.
         if let Some(served) = served
             .iter()
@@ -273,7 +288,6 @@ pub async fn find_members(
         .buffered(CONCURRENCY)
         .collect()
         .await;
-    let mut found: BTreeMap<Key, Value> = BTreeMap::new();
     for items in listed {
         for (gvk, body) in items? {
             let id = object_id(&body, &gvk);

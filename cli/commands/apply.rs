@@ -539,7 +539,8 @@ pub(crate) async fn apply_install(
             prune_report = Some(pruned);
         }
         if !settings.dry_run {
-            let mut owned = owned_digests(cluster, inventory, &install.resources, printer).await;
+            let mut owned =
+                owned_digests(cluster, inventory, &install.resources, &report, printer).await;
             owned.retain(|id, _| record.objects.contains_key(id));
             record.owned = owned;
         }
@@ -625,16 +626,34 @@ async fn apply_and_record(
 }
 
 /// The kfctl-owned projection digest of every member, so `kfctl diff` and `kfctl status` see
-/// drift without a dry run. Without them they still work, with a dry run per object.
+/// drift without a dry run. Without them they still work, with a dry run per object. Kinds the
+/// apply left unchanged are digested from its listing; the others are listed again.
 async fn owned_digests(
     cluster: &Cluster,
     inventory: &Inventory,
     resources: &ResourceSet,
+    report: &ApplyReport,
     printer: Printer,
 ) -> std::collections::BTreeMap<ResId, String> {
-    let gvks = resources.iter().map(|r| r.gvk()).collect();
+    let gvks: BTreeSet<_> = resources
+        .iter()
+        .map(|r| r.gvk())
+        .filter(|gvk| !report.listed.contains_key(gvk))
+        .collect();
+    let mut digests: std::collections::BTreeMap<ResId, String> = report
+        .listed
+        .values()
+        .flatten()
+        .map(|(id, obj)| (id.clone(), crate::cluster::drift::owned_digest(obj)))
+        .collect();
+    if gvks.is_empty() {
+        return digests;
+    }
     match crate::cluster::drift::owned_digests(cluster, inventory, &gvks).await {
-        Ok(digests) => digests,
+        Ok(listed) => {
+            digests.extend(listed);
+            digests
+        }
         Err(e) => {
             printer.warn(&format!(
                 "cannot record what kfctl owns, for drift checks: {e}"

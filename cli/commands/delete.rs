@@ -151,6 +151,7 @@ async fn delete_members(
             parent: Some(&parent),
             group_kinds: &no_kinds,
             namespaces: &no_kinds,
+            listed: None,
         },
     )
     .await

@@ -52,6 +52,7 @@ pub(super) async fn prune(
             parent: request.parent,
             group_kinds: request.group_kinds,
             namespaces: request.namespaces,
+            listed: Some(&applied.listed),
         },
     )
     .await
