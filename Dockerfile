@@ -6,7 +6,7 @@
 #
 # RELEASES lists `<tag>=<directory>` pairs of kubeflow/manifests; the newest goes in
 # `kubeflow-manifests` (the catalog's `latest`).
-FROM rust:1.89-alpine AS build
+FROM rust:1-alpine AS build
 # Alpine targets musl: the binary is static.
 RUN apk add --no-cache musl-dev gcc
 WORKDIR /src
