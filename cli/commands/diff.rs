@@ -418,7 +418,11 @@ async fn fix(
         }
         record_fix(cluster, inventory, install, report, applied_ids, namespaces).await?;
     }
-    printer.info(&format!("fixed {} objects", fixed.len()));
+    printer.info(&format!(
+        "fixed {} object{}",
+        fixed.len(),
+        if fixed.len() == 1 { "" } else { "s" }
+    ));
     Ok(fixed)
 }
 
