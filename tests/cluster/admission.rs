@@ -18,6 +18,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
+use crate::apply::{kustomization, text};
 use crate::cluster::{TestNamespace, cluster};
 
 /// `kfctl ARGS --kubeconfig <the harness's>`, stdin closed; async, so a server of the test on
@@ -34,27 +35,6 @@ async fn kfctl(args: &[&str]) -> Output {
         .output()
         .await
         .expect("kfctl runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// A kustomization directory holding `objects` (a YAML stream).
-fn kustomization(objects: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    std::fs::write(
-        dir.path().join("kustomization.yaml"),
-        "resources: [objects.yaml]\n",
-    )
-    .expect("write the kustomization");
-    std::fs::write(dir.path().join("objects.yaml"), objects).expect("write the objects");
-    dir
 }
 
 fn path(dir: &Path) -> &str {

@@ -24,6 +24,7 @@ pub(crate) fn kfctl(args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .env_remove("KFCTL_PLATFORM")
         .env_remove("KFCTL_CONFIG")
+        .env_remove("KFCTL_RELEASE")
         .stdin(Stdio::null())
         .output()
         .expect("kfctl runs")
@@ -36,6 +37,12 @@ pub(crate) fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// Stdout as the JSON it must be, or a failure showing the whole run.
+pub(crate) fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", text(out)))
 }
 
 pub(crate) fn stderr(out: &Output) -> String {

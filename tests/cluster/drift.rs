@@ -8,21 +8,9 @@ use std::process::{Command, Output, Stdio};
 use kfctl::cluster::inventory::{Inventory, LABEL_PART_OF};
 use serde_json::{Value, json};
 
+use crate::apply::{json_of, kfctl, kustomization, text};
 use crate::cluster::{TestNamespace, cluster};
 use crate::json_schema::validate;
-
-fn kfctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kfctl"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(cluster().kubeconfig())
-        .env("NO_COLOR", "1")
-        .env_remove("KFCTL_PLATFORM")
-        .env_remove("KFCTL_CONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("kfctl runs")
-}
 
 fn kubectl(args: &[&str]) {
     let out = Command::new("kubectl")
@@ -71,19 +59,6 @@ fn apply_as(manager: &str, manifest: &str) {
         "apply as {manager}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)))
 }
 
 /// A Deployment, a Service, two ConfigMaps (one with an ignored path), a Secret and a
@@ -142,17 +117,6 @@ webhooks:
   - {{apiGroups: [{ns}.kfctl.test], apiVersions: [v1], operations: [CREATE], resources: [nothing]}}
 "#
     )
-}
-
-fn kustomization(objects: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    std::fs::write(
-        dir.path().join("kustomization.yaml"),
-        "resources: [objects.yaml]\n",
-    )
-    .expect("write the kustomization");
-    std::fs::write(dir.path().join("objects.yaml"), objects).expect("write the objects");
-    dir
 }
 
 /// The object of a diff report with id `id`.

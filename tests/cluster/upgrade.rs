@@ -5,58 +5,15 @@
 //! exactly and a stale one refused, fields other managers own are named before anything is
 //! written, and a CRD version objects are stored in cannot be dropped.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
+use crate::apply::{json_of, kfctl, kustomization, path, text};
 use crate::cluster::{TestNamespace, cluster};
-
-fn kfctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kfctl"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(cluster().kubeconfig())
-        .env("NO_COLOR", "1")
-        .env_remove("KFCTL_PLATFORM")
-        .env_remove("KFCTL_CONFIG")
-        .env_remove("KFCTL_RELEASE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("kfctl runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", text(out)))
-}
-
-/// A kustomization directory holding `objects`.
-fn kustomization(objects: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    std::fs::write(
-        dir.path().join("kustomization.yaml"),
-        "resources: [objects.yaml]\n",
-    )
-    .expect("write the kustomization");
-    std::fs::write(dir.path().join("objects.yaml"), objects).expect("write the objects");
-    dir
-}
-
-fn path(dir: &tempfile::TempDir) -> &str {
-    dir.path().to_str().expect("a UTF-8 temp path")
-}
 
 /// A "release" of a small app: a Deployment of `image`, a ConfigMap saying `mode`, and a
 /// ConfigMap only this release has (`only`). `extra` is appended.
