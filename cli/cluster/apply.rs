@@ -16,7 +16,7 @@
 //! `force` asks for the object to be deleted and created again. After the last wave, every
 //! applied object is watched until it is healthy ([`health`]) or the deadline passes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -67,6 +67,23 @@ pub struct ApplyOptions {
     /// now, and whose live copy (listed once per kind) still holds every field of it, is known
     /// unchanged without a request of its own.
     pub recorded: BTreeMap<ResId, String>,
+    /// What the record says of each CRD's `metadata.generation` after the last successful
+    /// apply. The server bumps a CRD's generation on every change to its spec, so a CRD whose
+    /// digest and generation are both as recorded is known unchanged from its metadata alone:
+    /// CRDs are listed without their bodies (the upstream example's 74 weigh 5 MB as JSON).
+    pub generations: BTreeMap<ResId, i64>,
+    /// The digest of each rendered object ([`inventory::digest`](super::inventory::digest)),
+    /// by its rendered id, when the caller has them; the others are made when needed.
+    pub digests: std::sync::Arc<HashMap<ResId, String>>,
+}
+
+impl ApplyOptions {
+    fn digest(&self, res: &Resource) -> String {
+        self.digests
+            .get(&res.id())
+            .cloned()
+            .unwrap_or_else(|| super::inventory::digest(res))
+    }
 }
 
 /// What applying one object did.
@@ -108,6 +125,11 @@ pub struct Applied {
     /// Under `--dry-run`, the server could not check it: its namespace or its CRD comes with
     /// this apply and does not exist yet.
     pub unchecked: bool,
+    /// `metadata.generation` of the object as written or found, when the server keeps one.
+    pub generation: Option<i64>,
+    /// The digest of its kfctl-owned fields (`drift::owned_digest`) as written or read during
+    /// the apply; `None` when the apply did not see the object whole.
+    pub owned: Option<String>,
 }
 
 /// One object that could not be applied.
@@ -207,7 +229,9 @@ pub struct ApplyReport {
     pub elapsed: Duration,
     /// The live members of each kind whose objects this apply left all unchanged, as listed
     /// before: still current, so what is recorded about them needs no second list.
-    pub listed: BTreeMap<Gvk, Vec<(ResId, Value)>>,
+    pub listed: Listings,
+    /// Kinds of `listed` whose members hold metadata alone.
+    pub metadata_only: BTreeSet<Gvk>,
 }
 
 impl ApplyReport {
@@ -620,6 +644,9 @@ impl Brought {
     }
 }
 
+/// The live members of each kind, as listed.
+pub type Listings = BTreeMap<Gvk, Vec<(ResId, Value)>>;
+
 /// What one LIST of a kind showed, by (namespace, `""` when cluster-scoped; name).
 #[derive(Default)]
 struct Listed {
@@ -632,6 +659,8 @@ struct Listed {
     /// rendered object is a member, or the list failed): then an object is read before it is
     /// written. An object absent from it is created at once, with no read first.
     names: Option<HashSet<(String, String)>>,
+    /// `members` hold metadata alone (see [`ApplyOptions::generations`]).
+    metadata_only: bool,
 }
 
 /// The live objects of each kind of the render, listed once per kind when the first object of
@@ -644,6 +673,8 @@ struct Known {
     /// Per kind, the (namespace, name) of its rendered objects.
     rendered: HashMap<Gvk, Vec<(String, String)>>,
     kinds: HashMap<Gvk, tokio::sync::OnceCell<Listed>>,
+    /// Kinds whose rendered objects all have a recorded generation: listed by metadata.
+    by_metadata: HashSet<Gvk>,
 }
 
 impl Known {
@@ -664,11 +695,81 @@ impl Known {
             .keys()
             .map(|gvk| (gvk.clone(), tokio::sync::OnceCell::new()))
             .collect();
+        let by_metadata = rendered
+            .iter()
+            .filter(|(gvk, objects)| {
+                is_crd_kind(gvk)
+                    && objects.iter().all(|(_, name)| {
+                        let id = ResId::new((*gvk).clone(), name, "");
+                        options.generations.contains_key(&id) && options.recorded.contains_key(&id)
+                    })
+            })
+            .map(|(gvk, _)| gvk.clone())
+            .collect();
         Known {
             members: selector.is_some() && !options.recorded.is_empty(),
             selector,
             rendered,
             kinds,
+            by_metadata,
+        }
+    }
+
+    /// The install's members of `gvk` with their metadata alone, when every one of them is
+    /// rendered (a member to prune is listed whole, as pruning reads it).
+    async fn list_metadata(
+        &self,
+        cluster: &Cluster,
+        gvk: &Gvk,
+        resolved: &super::client::Resolved,
+        selector: &str,
+    ) -> Option<HashMap<(String, String), Value>> {
+        let api: kube::Api<kube::api::DynamicObject> =
+            kube::Api::all_with(cluster.client().clone(), &resolved.resource);
+        let page = match api
+            .list_metadata(&kube::api::ListParams::default().labels(selector))
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::debug!(%gvk, error = %e, "metadata not listed; listing the members whole");
+                return None;
+            }
+        };
+        let rendered: HashSet<&str> = self
+            .rendered
+            .get(gvk)
+            .map(|objects| objects.iter().map(|(_, name)| name.as_str()).collect())
+            .unwrap_or_default();
+        let mut members = HashMap::new();
+        for item in page.items {
+            let name = item.metadata.name.clone().unwrap_or_default();
+            if !rendered.contains(name.as_str()) {
+                return None;
+            }
+            let metadata = serde_json::to_value(&item.metadata).ok()?;
+            let body = serde_json::json!({
+                "apiVersion": resolved.resource.api_version,
+                "kind": resolved.resource.kind,
+                "metadata": metadata,
+            });
+            members.insert((String::new(), name), body);
+        }
+        Some(members)
+    }
+
+    /// Whether the unchanged object `id` (gone to `namespace`) is known healthy from its
+    /// listing: a CRD listed by metadata is, its spec being what the last successful apply
+    /// left Established.
+    fn settled(&self, id: &ResId, namespace: Option<&str>) -> bool {
+        let Some(listed) = self.kinds.get(&id.gvk).and_then(|cell| cell.get()) else {
+            return false;
+        };
+        let key = (namespace.unwrap_or("").to_owned(), id.name.clone());
+        match listed.members.get(&key) {
+            Some(_) if listed.metadata_only => true,
+            Some(live) => health(live).is_current(),
+            None => false,
         }
     }
 
@@ -693,6 +794,14 @@ impl Known {
             (namespace.to_owned(), name.to_owned())
         };
         if self.members
+            && let Some(selector) = &self.selector
+            && self.by_metadata.contains(gvk)
+            && let Some(members) = self.list_metadata(cluster, gvk, &resolved, selector).await
+        {
+            listed.members = members;
+            listed.members_listed = true;
+            listed.metadata_only = true;
+        } else if self.members
             && let Some(selector) = &self.selector
         {
             match cluster.list(gvk, selector).await {
@@ -748,13 +857,18 @@ impl Known {
         listed
     }
 
-    /// The members of each kind listed whose applied objects are all unchanged.
-    fn unchanged_kinds(&self, applied: &[Applied]) -> BTreeMap<Gvk, Vec<(ResId, Value)>> {
+    /// The members of each kind listed whose applied objects are all unchanged, and the kinds
+    /// of those listed by metadata alone.
+    fn unchanged_kinds(&self, applied: &[Applied]) -> (Listings, BTreeSet<Gvk>) {
         let mut kinds = BTreeMap::new();
+        let mut metadata_only = BTreeSet::new();
         for (gvk, cell) in &self.kinds {
             let Some(listed) = cell.get().filter(|l| l.members_listed) else {
                 continue;
             };
+            if listed.metadata_only {
+                metadata_only.insert(gvk.clone());
+            }
             let mut of_kind = applied.iter().filter(|a| a.id.gvk == *gvk);
             if of_kind.clone().next().is_none() || of_kind.any(|a| a.action != Action::Unchanged) {
                 continue;
@@ -766,15 +880,7 @@ impl Known {
                 .collect();
             kinds.insert(gvk.clone(), members);
         }
-        kinds
-    }
-
-    /// The listed member `id` that went to `namespace`, once its kind is listed.
-    fn member(&self, id: &ResId, namespace: Option<&str>) -> Option<&Value> {
-        let listed = self.kinds.get(&id.gvk)?.get()?;
-        listed
-            .members
-            .get(&(namespace.unwrap_or("").to_owned(), id.name.clone()))
+        (kinds, metadata_only)
     }
 }
 
@@ -827,6 +933,14 @@ async fn apply_one(
         duration: started.elapsed(),
         retries,
         unchecked,
+        generation: None,
+        owned: None,
+    };
+    // What a write answered, or a read found: its generation, and what kfctl owns of it.
+    let seen = |applied: Applied, obj: &Value| Applied {
+        generation: generation_of(obj),
+        owned: (!options.dry_run).then(|| super::drift::owned_digest(obj)),
+        ..applied
     };
     let (api, request) = match cluster.api_for(&id, "patch").await {
         Ok(found) => found,
@@ -844,23 +958,31 @@ async fn apply_one(
         Err(e) => return Err(e.into()),
     };
     let namespace = request.namespace.clone();
-    let body = desired(res, &options.labels);
     let recorded_id = ResId::new(id.gvk.clone(), &id.name, namespace.as_deref().unwrap_or(""));
     let listed = known.listed(cluster, &id.gvk).await;
     let key = (namespace.clone().unwrap_or_default(), id.name.clone());
     if !options.force_conflicts
-        && options.recorded.get(&recorded_id) == Some(&super::inventory::digest(res))
-        && listed
-            .and_then(|l| l.members.get(&key))
-            .is_some_and(|live| {
-                crate::resource::compare::contains(
-                    live,
-                    &comparable_body(&body, namespace.is_none()),
-                )
-            })
+        && let Some(recorded) = options.recorded.get(&recorded_id)
+        && let Some(listed) = listed
+        && let Some(live) = listed.members.get(&key)
+        && *recorded == options.digest(res)
     {
-        return Ok(done(Action::Unchanged, namespace, retries, false));
+        let same = match listed.metadata_only {
+            true => {
+                options.generations.get(&recorded_id).copied() == generation_of(live)
+                    && live.pointer("/metadata/deletionTimestamp").is_none()
+                    && holds(live, res, &options.labels, namespace.is_none(), true)
+            }
+            false => holds(live, res, &options.labels, namespace.is_none(), false),
+        };
+        if same {
+            return Ok(Applied {
+                generation: generation_of(live),
+                ..done(Action::Unchanged, namespace, retries, false)
+            });
+        }
     }
+    let body = desired(res, &options.labels);
     // Listed as absent: created at once, with no read first.
     let absent = listed.is_some_and(|l| {
         !l.members.contains_key(&key) && l.names.as_ref().is_some_and(|n| !n.contains(&key))
@@ -893,7 +1015,10 @@ async fn apply_one(
         })
         .await;
         return match created {
-            Ok(_) => Ok(done(Action::Created, namespace, retries, false)),
+            Ok(obj) => Ok(seen(
+                done(Action::Created, namespace, retries, false),
+                &serde_json::to_value(&obj).unwrap_or(Value::Null),
+            )),
             // The namespace comes with this apply, which under `--dry-run` stored nothing.
             Err(ObjectError::Refused { code: 404, .. })
                 if options.dry_run
@@ -929,10 +1054,14 @@ async fn apply_one(
                 })
                 .await?;
                 wait_gone(cluster, &api, &get_request, &id.name, uid, options).await?;
-                with_retries(cluster, &request, options, &mut retries, || {
+                let obj = with_retries(cluster, &request, options, &mut retries, || {
                     api.patch(&id.name, &params, &patch)
                 })
                 .await?;
+                return Ok(seen(
+                    done(Action::Recreated, namespace, retries, false),
+                    &serde_json::to_value(&obj).unwrap_or(Value::Null),
+                ));
             }
             return Ok(done(Action::Recreated, namespace, retries, false));
         }
@@ -941,32 +1070,77 @@ async fn apply_one(
     let live = serde_json::to_value(&live).unwrap_or(Value::Null);
     let would_be = serde_json::to_value(&would_be).unwrap_or(Value::Null);
     if unchanged(&live, &would_be) {
-        return Ok(done(Action::Unchanged, namespace, retries, false));
+        return Ok(seen(
+            done(Action::Unchanged, namespace, retries, false),
+            &live,
+        ));
     }
     if !options.dry_run {
-        with_retries(cluster, &request, options, &mut retries, || {
+        let obj = with_retries(cluster, &request, options, &mut retries, || {
             api.patch(&id.name, &params, &patch)
         })
         .await?;
+        return Ok(seen(
+            done(Action::Configured, namespace, retries, false),
+            &serde_json::to_value(&obj).unwrap_or(Value::Null),
+        ));
     }
     Ok(done(Action::Configured, namespace, retries, false))
 }
 
-/// What of the body sent a live object shows: a cluster-scoped object has no namespace (the
-/// server drops the one a render names), and a CRD's status is the server's (it ignores the
-/// one sent).
-fn comparable_body(body: &Value, cluster_scoped: bool) -> Value {
-    let mut body = body.clone();
-    if let Some(obj) = body.as_object_mut() {
-        if obj.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition") {
-            obj.remove("status");
-        }
-        if cluster_scoped && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
-        {
-            meta.remove("namespace");
-        }
-    }
-    body
+/// `metadata.generation`, when the server keeps one for the object.
+fn generation_of(obj: &Value) -> Option<i64> {
+    obj.pointer("/metadata/generation").and_then(Value::as_i64)
+}
+
+/// Whether `live` holds every field that applying `res` with `labels` sends ([`desired`]), as
+/// [`compare::contains`](crate::resource::compare::contains) judges it, without copying the
+/// body: a cluster-scoped object shows no namespace (the server drops the one a render names),
+/// a CRD's status is the server's (it ignores the one sent), an aggregated ClusterRole's rules
+/// are its aggregator's. With `metadata_only`, only the metadata is looked at.
+fn holds(
+    live: &Value,
+    res: &Resource,
+    labels: &BTreeMap<String, String>,
+    cluster_scoped: bool,
+    metadata_only: bool,
+) -> bool {
+    use crate::resource::compare::contains_field;
+    let Some(want) = res.body.as_object() else {
+        return false;
+    };
+    let live_meta = live.get("metadata");
+    let live_labels = live_meta.and_then(|m| m.get("labels"));
+    let labelled = labels.iter().all(|(k, v)| {
+        live_labels.and_then(|l| l.get(k)).and_then(Value::as_str) == Some(v.as_str())
+    });
+    let crd = is_crd_kind(&res.gvk());
+    let aggregated = res.kind() == "ClusterRole"
+        && res.api_version().starts_with("rbac.authorization.k8s.io/")
+        && want.get("aggregationRule").is_some_and(|r| !r.is_null());
+    labelled
+        && want.iter().all(|(key, w)| match key.as_str() {
+            "metadata" => match w.as_object() {
+                Some(meta) => meta.iter().all(|(field, w)| match field.as_str() {
+                    "namespace" if cluster_scoped => true,
+                    // The install's labels replace rendered ones of the same key.
+                    "labels" => w.as_object().is_none_or(|rendered| {
+                        rendered
+                            .iter()
+                            .filter(|(k, _)| !labels.contains_key(*k))
+                            .all(|(k, w)| {
+                                contains_field(live_labels.and_then(|l| l.get(k)), w, k, "labels")
+                            })
+                    }),
+                    _ => contains_field(live_meta.and_then(|m| m.get(field)), w, field, "metadata"),
+                }),
+                None => contains_field(live_meta, w, key, ""),
+            },
+            _ if metadata_only => true,
+            "status" if crd => true,
+            "rules" if aggregated => true,
+            _ => contains_field(live.get(key), w, key, ""),
+        })
 }
 
 /// Waits until the object `name` with `uid` is gone (its finalizers done), so that it can be
@@ -1122,7 +1296,11 @@ enum Unsettled {
 }
 
 fn is_crd(id: &ResId) -> bool {
-    id.gvk.group == "apiextensions.k8s.io" && id.gvk.kind == "CustomResourceDefinition"
+    is_crd_kind(&id.gvk)
+}
+
+fn is_crd_kind(gvk: &Gvk) -> bool {
+    gvk.group == "apiextensions.k8s.io" && gvk.kind == "CustomResourceDefinition"
 }
 
 /// Waits until the CRDs of `pending` are Established, then fetches discovery again so the kinds
@@ -1168,12 +1346,8 @@ pub async fn apply(
     let brought = Brought::of(set);
     let known = Known::new(set, options);
     // Unchanged objects whose listed copy is healthy need no second look.
-    let settled = |a: &Applied| {
-        a.action == Action::Unchanged
-            && known
-                .member(&a.id, a.namespace.as_deref())
-                .is_some_and(|live| health(live).is_current())
-    };
+    let settled =
+        |a: &Applied| a.action == Action::Unchanged && known.settled(&a.id, a.namespace.as_deref());
     let mut report = ApplyReport::default();
     let stages = plan::stages(set);
     let mut gatekeeper = Gatekeeper::new(cluster, set).await;
@@ -1323,7 +1497,7 @@ pub async fn apply(
         }
         report.not_ready = wait_healthy(cluster, ids, options, on_event).await;
     }
-    report.listed = known.unchanged_kinds(&report.applied);
+    (report.listed, report.metadata_only) = known.unchanged_kinds(&report.applied);
     report.elapsed = started.elapsed();
     report
 }

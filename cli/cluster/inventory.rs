@@ -40,6 +40,7 @@ const KEY_PLATFORM: &str = "platform";
 const KEY_CONFIG_DIGEST: &str = "configDigest";
 const KEY_OBJECTS: &str = "objects";
 const KEY_OWNED: &str = "ownedDigests";
+const KEY_GENERATIONS: &str = "generations";
 const KEY_APPLIED_AT: &str = "appliedAt";
 const KEY_VERSION: &str = "kfctlVersion";
 /// The install's revisions, JSON ([`crate::upgrade::revision`]).
@@ -98,6 +99,9 @@ pub struct Record {
     /// Object → sha256 of its kfctl-owned projection right after the apply
     /// (`drift::owned_digest`), so drift shows without a dry run.
     pub owned: BTreeMap<ResId, String>,
+    /// CRD → its `metadata.generation` right after the apply, so that the next apply knows it
+    /// unchanged from its metadata alone (`apply::ApplyOptions::generations`).
+    pub generations: BTreeMap<ResId, i64>,
     /// RFC 3339, UTC: when an apply last changed the record.
     pub applied_at: String,
     /// Every apply, upgrade and rollback, oldest first, at most [`revision::KEEP`].
@@ -123,6 +127,14 @@ impl Record {
         if !self.owned.is_empty() {
             data.insert(KEY_OWNED.to_owned(), lines(&self.owned));
         }
+        if !self.generations.is_empty() {
+            let generations = self
+                .generations
+                .iter()
+                .map(|(id, generation)| format!("{} {generation}\n", object_line(id)))
+                .collect();
+            data.insert(KEY_GENERATIONS.to_owned(), generations);
+        }
         if !self.revisions.is_empty() {
             data.insert(KEY_REVISIONS.to_owned(), revision::to_json(&self.revisions));
         }
@@ -146,6 +158,10 @@ impl Record {
             config_digest: get(KEY_CONFIG_DIGEST),
             objects: lines(KEY_OBJECTS),
             owned: lines(KEY_OWNED),
+            generations: lines(KEY_GENERATIONS)
+                .into_iter()
+                .filter_map(|(id, generation)| Some((id, generation.parse().ok()?)))
+                .collect(),
             applied_at: get(KEY_APPLIED_AT),
             revisions: revision::from_json(&get(KEY_REVISIONS)),
         }
@@ -466,6 +482,14 @@ mod tests {
                 ResId::new(Gvk::new("", "v1", "Namespace"), "kubeflow", ""),
                 "22dd".to_owned(),
             )]),
+            generations: BTreeMap::from([(
+                ResId::new(
+                    Gvk::new("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
+                    "profiles.kubeflow.org",
+                    "",
+                ),
+                3,
+            )]),
             applied_at: "2025-01-02T03:04:05Z".into(),
             revisions: vec![crate::upgrade::revision::tests::sample(1)],
         };
@@ -500,6 +524,7 @@ mod tests {
             // A digest of the owned fields of each object too, as apply records them.
             owned: objects.clone(),
             objects,
+            generations: BTreeMap::new(),
             applied_at: "2025-01-02T03:04:05Z".into(),
             revisions,
         };

@@ -44,6 +44,8 @@ pub(crate) struct Install {
     pub pin: Pin,
     /// Each component and what it is made of (upstream paths, the components it needs).
     pub components: BTreeMap<String, Vec<String>>,
+    /// Each object's digest (`inventory::digest`), by its id as rendered.
+    pub digests: std::sync::Arc<std::collections::HashMap<ResId, String>>,
 }
 
 pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
@@ -58,7 +60,11 @@ pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(apply_command(settings, install, printer))
+    let outcome = runtime.block_on(apply_command(settings, &install, printer));
+    // The render is the process's largest value (Kubeflow's is some 10 MB of JSON); the
+    // process ends now, and freeing it value by value would only delay that.
+    std::mem::forget(install);
+    outcome
 }
 
 /// Renders what `-p`/`-f`/`-k` name, with the install's name (given, or the input's default).
@@ -81,11 +87,8 @@ pub(crate) fn render_install(
             for warning in &rendered.warnings {
                 printer.warn(warning);
             }
-            let digest = Sha256::digest(
-                crate::resource::yaml::to_yaml_stream(rendered.resources.iter().map(|r| &r.body))
-                    .as_bytes(),
-            );
-            let config_digest = inventory::hex(&digest);
+            let digests = object_digests(&rendered.resources);
+            let config_digest = render_digest(&rendered.resources, &digests);
             Install {
                 name: name.map_or_else(|| default_name_of(dir), str::to_owned),
                 resources: rendered.resources,
@@ -98,6 +101,7 @@ pub(crate) fn render_install(
                 config_digest,
                 preflight: None,
                 components: BTreeMap::new(),
+                digests: std::sync::Arc::new(digests),
             }
         }
         BuildInput::Profile(request) => {
@@ -122,14 +126,57 @@ pub(crate) fn render_install(
                 config_digest: inventory::hex(&Sha256::digest(config.to_string().as_bytes())),
                 preflight: Some(profile.preflight),
                 pin,
+                digests: Default::default(),
             }
         }
+    };
+    let install = match install.digests.is_empty() {
+        true => Install {
+            digests: std::sync::Arc::new(object_digests(&install.resources)),
+            ..install
+        },
+        false => install,
     };
     check_name(&install.name)?;
     if install.resources.is_empty() {
         return Err(UserError::new("nothing to apply: the render has no objects").into());
     }
     Ok(install)
+}
+
+/// The digest of every object (`inventory::digest`), by id, made on two threads: a render of
+/// Kubeflow is some 10 MB of JSON.
+fn object_digests(resources: &ResourceSet) -> std::collections::HashMap<ResId, String> {
+    let objects = resources.as_slice();
+    let (first, second) = objects.split_at(objects.len() / 2);
+    let digest_all = |part: &[crate::resource::Resource]| -> Vec<(ResId, String)> {
+        part.iter()
+            .map(|r| (r.id(), inventory::digest(r)))
+            .collect()
+    };
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| digest_all(second));
+        let mut digests = digest_all(first);
+        digests.extend(other.join().unwrap_or_else(|_| digest_all(second)));
+        digests.into_iter().collect()
+    })
+}
+
+/// The sha256 of a render: of its objects' digests, one a line, in order.
+fn render_digest(
+    resources: &ResourceSet,
+    digests: &std::collections::HashMap<ResId, String>,
+) -> String {
+    let mut hasher = Sha256::new();
+    for res in resources.iter() {
+        let digest = digests
+            .get(&res.id())
+            .cloned()
+            .unwrap_or_else(|| inventory::digest(res));
+        hasher.update(digest.as_bytes());
+        hasher.update(b"\n");
+    }
+    inventory::hex(&hasher.finalize())
 }
 
 /// The directory's own name, made a valid install name.
@@ -173,7 +220,7 @@ pub(super) fn check_name(name: &str) -> Result<()> {
 
 async fn apply_command(
     settings: &ApplySettings,
-    install: Install,
+    install: &Install,
     printer: Printer,
 ) -> Result<Outcome> {
     let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
@@ -183,7 +230,7 @@ async fn apply_command(
         .server_version()
         .await
         .context("cannot reach the cluster")?;
-    check_cluster(settings, &install, &cluster, &version, printer).await?;
+    check_cluster(settings, install, &cluster, &version, printer).await?;
     let inventory = Inventory::new(&install.name);
     let live_parent = inventory
         .read(&cluster)
@@ -221,7 +268,7 @@ async fn apply_command(
     }
 
     if !settings.dry_run && !settings.yes {
-        confirm(settings, &install, cluster.context(), printer)?;
+        confirm(settings, install, cluster.context(), printer)?;
     }
 
     let Some(guard) =
@@ -230,7 +277,7 @@ async fn apply_command(
         // A dry run changes nothing, so it takes no lock.
         return apply_and_record(
             settings,
-            &install,
+            install,
             &cluster,
             &inventory,
             live_parent,
@@ -259,7 +306,7 @@ async fn apply_command(
         Ok(()) => {
             apply_and_record(
                 settings,
-                &install,
+                install,
                 &cluster,
                 &inventory,
                 live_parent,
@@ -469,6 +516,11 @@ pub(crate) async fn apply_install(
             .as_ref()
             .map(|p| p.record.objects.clone())
             .unwrap_or_default(),
+        generations: live_parent
+            .as_ref()
+            .map(|p| p.record.generations.clone())
+            .unwrap_or_default(),
+        digests: install.digests.clone(),
     };
     let history = super::history::History::begin(
         cluster,
@@ -501,16 +553,28 @@ pub(crate) async fn apply_install(
                 .applied
                 .iter()
                 .filter_map(|a| {
-                    let res = install.resources.get(&a.id)?;
+                    let digest = install.digests.get(&a.id)?;
                     let key = ResId::new(
                         a.id.gvk.clone(),
                         &a.id.name,
                         a.namespace.as_deref().unwrap_or(""),
                     );
-                    Some((key, inventory::digest(res)))
+                    Some((key, digest.clone()))
                 })
                 .collect(),
             owned: Default::default(),
+            generations: report
+                .applied
+                .iter()
+                .filter(|a| {
+                    a.id.gvk.group == "apiextensions.k8s.io"
+                        && a.id.gvk.kind == "CustomResourceDefinition"
+                })
+                .filter_map(|a| {
+                    let id = ResId::new(a.id.gvk.clone(), &a.id.name, "");
+                    Some((id, a.generation?))
+                })
+                .collect(),
             applied_at: inventory::now_rfc3339(),
             revisions: Vec::new(),
         };
@@ -539,8 +603,8 @@ pub(crate) async fn apply_install(
             prune_report = Some(pruned);
         }
         if !settings.dry_run {
-            let mut owned =
-                owned_digests(cluster, inventory, &install.resources, &report, printer).await;
+            let recorded = live_parent.as_ref().map(|p| &p.record.owned);
+            let mut owned = owned_digests(cluster, inventory, &report, recorded, printer).await;
             owned.retain(|id, _| record.objects.contains_key(id));
             record.owned = owned;
         }
@@ -626,32 +690,65 @@ async fn apply_and_record(
 }
 
 /// The kfctl-owned projection digest of every member, so `kfctl diff` and `kfctl status` see
-/// drift without a dry run. Without them they still work, with a dry run per object. Kinds the
-/// apply left unchanged are digested from its listing; the others are listed again.
+/// drift without a dry run. Without them they still work, with a dry run per object. An object
+/// written or read whole during the apply has its digest from then; one left unchanged keeps
+/// the recorded digest, or is digested from the apply's listing; kinds with objects still
+/// unknown are listed again.
 async fn owned_digests(
     cluster: &Cluster,
     inventory: &Inventory,
-    resources: &ResourceSet,
     report: &ApplyReport,
+    recorded: Option<&std::collections::BTreeMap<ResId, String>>,
     printer: Printer,
 ) -> std::collections::BTreeMap<ResId, String> {
-    let gvks: BTreeSet<_> = resources
-        .iter()
-        .map(|r| r.gvk())
-        .filter(|gvk| !report.listed.contains_key(gvk))
-        .collect();
-    let mut digests: std::collections::BTreeMap<ResId, String> = report
-        .listed
-        .values()
-        .flatten()
-        .map(|(id, obj)| (id.clone(), crate::cluster::drift::owned_digest(obj)))
-        .collect();
-    if gvks.is_empty() {
+    let mut digests = std::collections::BTreeMap::new();
+    let mut unknown: BTreeMap<crate::resource::Gvk, Vec<ResId>> = BTreeMap::new();
+    for a in report.applied.iter().filter(|a| a.action != Action::Pruned) {
+        let id = ResId::new(
+            a.id.gvk.clone(),
+            &a.id.name,
+            a.namespace.as_deref().unwrap_or(""),
+        );
+        let known = a.owned.clone().or_else(|| {
+            (a.action == Action::Unchanged)
+                .then(|| recorded.and_then(|r| r.get(&id)).cloned())
+                .flatten()
+        });
+        match known {
+            Some(digest) => {
+                digests.insert(id, digest);
+            }
+            None => unknown.entry(a.id.gvk.clone()).or_default().push(id),
+        }
+    }
+    unknown.retain(|gvk, ids| {
+        let Some(members) = report
+            .listed
+            .get(gvk)
+            .filter(|_| !report.metadata_only.contains(gvk))
+        else {
+            return true;
+        };
+        let listed: BTreeMap<&ResId, &serde_json::Value> =
+            members.iter().map(|(id, obj)| (id, obj)).collect();
+        ids.retain(|id| match listed.get(id) {
+            Some(obj) => {
+                digests.insert(id.clone(), crate::cluster::drift::owned_digest(obj));
+                false
+            }
+            None => true,
+        });
+        !ids.is_empty()
+    });
+    if unknown.is_empty() {
         return digests;
     }
+    let gvks: BTreeSet<_> = unknown.into_keys().collect();
     match crate::cluster::drift::owned_digests(cluster, inventory, &gvks).await {
         Ok(listed) => {
-            digests.extend(listed);
+            for (id, digest) in listed {
+                digests.entry(id).or_insert(digest);
+            }
             digests
         }
         Err(e) => {

@@ -366,6 +366,8 @@ async fn fix(
         labels: inventory.member_labels(),
         // Each object of the subset drifted: none is skipped as unchanged.
         recorded: Default::default(),
+        generations: Default::default(),
+        digests: Default::default(),
         force: false,
     };
     let applied = if subset.is_empty() {

@@ -274,10 +274,10 @@ fn describes(record: &Record, revisions: &[Revision], install: &Install) -> bool
         return false;
     }
     let mut recorded: Vec<&String> = record.objects.values().collect();
-    let mut rendered: Vec<String> = install.resources.iter().map(inventory::digest).collect();
+    let mut rendered: Vec<&String> = install.digests.values().collect();
     recorded.sort();
     rendered.sort();
-    recorded.len() == rendered.len() && recorded.iter().zip(&rendered).all(|(a, b)| *a == b)
+    recorded.len() == rendered.len() && recorded.iter().zip(&rendered).all(|(a, b)| a == b)
 }
 
 /// Why a run failed, in a line.

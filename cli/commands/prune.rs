@@ -144,6 +144,8 @@ pub(super) fn as_applied(report: &RemoveReport) -> Vec<Applied> {
             duration: r.duration,
             retries: 0,
             unchecked: false,
+            generation: None,
+            owned: None,
         })
         .collect()
 }

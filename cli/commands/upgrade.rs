@@ -507,6 +507,8 @@ async fn conflicts(
         force: false,
         // Every object is dry-run: none is skipped as unchanged.
         recorded: BTreeMap::new(),
+        generations: BTreeMap::new(),
+        digests: Default::default(),
     };
     let report = cluster_apply::apply(cluster, &install.resources, &options, &|_| {}).await;
     report

@@ -14,6 +14,15 @@ pub fn contains(live: &Value, want: &Value) -> bool {
     contains_in(live, want, "")
 }
 
+/// [`contains`] for field `key` of a map that is itself field `parent` (`""` at the top of an
+/// object): whether `live` (the field's live value, if it has one) holds `want`.
+pub fn contains_field(live: Option<&Value>, want: &Value, key: &str, parent: &str) -> bool {
+    match live {
+        Some(l) => contains_in(l, want, key),
+        None => empty(want) || (!STRING_MAPS.contains(&parent) && zero(want)),
+    }
+}
+
 /// [`contains`], for the value of field `key`.
 fn contains_in(live: &Value, want: &Value, key: &str) -> bool {
     match (live, want) {

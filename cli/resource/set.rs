@@ -243,7 +243,10 @@ impl ResourceSet {
 
     /// Index of the object whose current id equals `id`.
     pub fn position(&self, id: &ResId) -> Option<usize> {
-        self.items.iter().position(|r| r.id().same_as(id))
+        // The name first: it tells most objects apart without building their ids.
+        self.items
+            .iter()
+            .position(|r| r.name() == id.name && r.id().same_as(id))
     }
 
     pub fn get(&self, id: &ResId) -> Option<&Resource> {

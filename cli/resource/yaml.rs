@@ -60,8 +60,56 @@ fn clipped_block_at_end(text_chars: usize, span: &Span, style: ScalarStyle) -> b
     matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) && span.end.index() >= text_chars
 }
 
+/// Streams larger than this are split at a document marker and read on two threads.
+const SPLIT_ABOVE: usize = 1 << 20;
+
 /// Parses every document of `text`. Empty documents (only comments, or `null`) are dropped.
+/// A large stream (a render of a whole platform is some 10 MB) is read as two halves at once,
+/// cut at a `---` line: nothing but a document marker starts a line with `---` and a blank.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
+    let Some(at) = split_point(text) else {
+        return parse_stream(text);
+    };
+    let (first, second) = text.split_at(at);
+    let lines_before = first.bytes().filter(|&b| b == b'\n').count();
+    let (first, second) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| parse_stream(second));
+        let first = parse_stream(first);
+        (first, other.join().unwrap_or_else(|_| parse_stream(second)))
+    });
+    let mut docs = first?;
+    let second = second.map_err(|e| YamlError {
+        line: e.line + lines_before,
+        ..e
+    })?;
+    docs.extend(second.into_iter().map(|doc| Document {
+        line: doc.line + lines_before,
+        ..doc
+    }));
+    Ok(docs)
+}
+
+/// Where to cut a large stream in two: the start of the first `---` line past its middle. None
+/// for a small stream, one with directives (`%YAML`, which belong to the document after them),
+/// or one with no marker there.
+fn split_point(text: &str) -> Option<usize> {
+    if text.len() <= SPLIT_ABOVE || text.starts_with('%') || text.contains("\n%") {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut from = text.len() / 2;
+    while let Some(found) = text[from..].find("\n---") {
+        let at = from + found + 1;
+        match bytes.get(at + 3) {
+            None | Some(b'\n' | b'\r' | b' ' | b'\t') => return Some(at),
+            Some(_) => from = at,
+        }
+    }
+    None
+}
+
+/// [`parse_documents`] of one stream, in order.
+fn parse_stream(text: &str) -> Result<Vec<Document>, YamlError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Value> = HashMap::new();
@@ -608,6 +656,35 @@ mod tests {
         let docs = parse_documents(text).unwrap();
         assert_eq!(docs.len(), 1, "{docs:?}");
         docs.into_iter().next().unwrap().value
+    }
+
+    /// A stream past [`SPLIT_ABOVE`], read in two halves, reads as it does in one piece: the
+    /// same documents, on the same lines, and an error in the second half at its own line.
+    #[test]
+    fn large_streams_read_in_halves_read_as_one() {
+        let mut text = String::new();
+        let mut n = 0;
+        while text.len() <= SPLIT_ABOVE {
+            // Lines starting with `---` that are not markers, and block scalars, around the cut.
+            text.push_str(&format!(
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{n}\ndata:\n  a: |\n    ---x\n    text\n  b: \"---\"\n"
+            ));
+            n += 1;
+        }
+        assert!(split_point(&text).is_some());
+        let halves = parse_documents(&text).unwrap();
+        let whole = parse_stream(&text).unwrap();
+        assert_eq!(halves.len(), n);
+        assert_eq!(halves, whole);
+        assert_eq!(halves[n - 1].line, (n - 1) * 10 + 2);
+
+        let broken = format!("{text}---\nkey: [unclosed\n");
+        let lines = broken.lines().count();
+        let err = parse_documents(&broken).unwrap_err();
+        assert_eq!(err, parse_stream(&broken).unwrap_err());
+        assert!(err.line >= lines - 1, "{err}");
+        // Directives keep a stream whole.
+        assert!(split_point(&format!("%YAML 1.2\n{text}")).is_none());
     }
 
     #[test]
