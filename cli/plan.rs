@@ -33,7 +33,8 @@ pub enum Wave {
 /// What an apply waits for once a wave is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaveWait {
-    /// Before the next wave: every CRD Established (its kind served), every Namespace active.
+    /// Before the next wave: every Namespace active. CRDs are no barrier: each custom resource
+    /// of a kind they define waits until its own CRD is Established (its kind served).
     Established,
     /// Nothing: the server stores these objects as written.
     Nothing,

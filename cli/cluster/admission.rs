@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use super::apply::{ApplyOptions, Event, FIELD_MANAGER, desired};
+use super::apply::{ApplyOptions, Defined, Event, FIELD_MANAGER, Served, desired};
 use super::client::{Cluster, Scope};
 use crate::plan::{Wave, Webhook, webhooks};
 use crate::resource::{Gvk, Origin, ResId, Resource, ResourceSet};
@@ -103,6 +103,9 @@ pub struct Gatekeeper {
     /// Webhooks that admitted once: not asked again.
     admitted: HashSet<(ResId, String)>,
     namespace_labels: HashMap<String, Option<Map<String, Value>>>,
+    /// The kinds the render's CRDs define, matched against webhook rules before discovery
+    /// serves them.
+    defined: Vec<Defined>,
 }
 
 /// One webhook in front of some objects of a wave.
@@ -161,6 +164,7 @@ impl Gatekeeper {
             render: webhooks(set),
             admitted: HashSet::new(),
             namespace_labels: HashMap::new(),
+            defined: set.iter().filter_map(Defined::of).collect(),
         }
     }
 
@@ -191,16 +195,22 @@ impl Gatekeeper {
             return Gates { gates, behind };
         }
         for (index, res) in objects.iter().enumerate() {
-            let Ok(resolved) = cluster.resolve(&res.gvk()).await else {
-                continue;
+            let gvk = res.gvk();
+            let (plural, scope) = match cluster.resolve(&gvk).await {
+                Ok(resolved) => (resolved.resource.plural, resolved.scope),
+                Err(_) => match self.defined.iter().find(|d| d.defines(&gvk)) {
+                    Some(d) if d.namespaced => (d.plural.clone(), Scope::Namespaced),
+                    Some(d) => (d.plural.clone(), Scope::Cluster),
+                    None => continue,
+                },
             };
-            let namespaced = resolved.scope == Scope::Namespaced;
-            let labels = match cluster.namespace_of(&res.id(), resolved.scope) {
+            let namespaced = scope == Scope::Namespaced;
+            let labels = match cluster.namespace_of(&res.id(), scope) {
                 Some(ns) => self.labels_of(cluster, &ns).await,
                 None => None,
             };
             for (k, hook) in &hooks {
-                if !hook.intercepts(res, &resolved.resource.plural, namespaced, labels.as_ref()) {
+                if !hook.intercepts(res, &plural, namespaced, labels.as_ref()) {
                     continue;
                 }
                 let at = match gates.iter().position(|g| g.key == *k) {
@@ -270,11 +280,12 @@ impl Gates {
         cluster: &Cluster,
         options: &ApplyOptions,
         on_event: &(dyn Fn(Event<'_>) + Sync),
+        served: &Served<'_>,
     ) -> Result<(), WebhookDown> {
         for &at in self.behind.get(index).into_iter().flatten() {
             let gate = &self.gates[at];
             gate.opened
-                .get_or_init(|| open(gate, cluster, options, on_event))
+                .get_or_init(|| open(gate, cluster, options, on_event, served))
                 .await
                 .clone()?;
         }
@@ -288,10 +299,16 @@ async fn open(
     cluster: &Cluster,
     options: &ApplyOptions,
     on_event: &(dyn Fn(Event<'_>) + Sync),
+    served: &Served<'_>,
 ) -> Result<(), WebhookDown> {
     let id = gate.probe.id();
-    // An object that cannot be addressed fails on its own in the apply, with its own error.
-    let Ok((api, _)) = cluster.api_for(&id, "patch").await else {
+    // A probe of a kind the render defines is sent once the kind is served. An object that
+    // cannot be addressed fails on its own in the apply, with its own error.
+    let addressed = match served.wait(cluster, &id, Wave::Webhooks, options, on_event).await {
+        Ok(()) => cluster.api_for(&id, "patch").await.ok(),
+        Err(_) => None,
+    };
+    let Some((api, _)) = addressed else {
         return Ok(());
     };
     let body = desired(&gate.probe, &options.labels);

@@ -4,10 +4,10 @@
 //! object the list shows absent is created at once; one that exists is applied as a server-side
 //! dry run and written only when the result differs from what is live, so applying the same
 //! render twice makes no write the second time (Flux's `ssa` does the same). Inside a wave,
-//! objects go with bounded concurrency; between waves, kfctl waits for what the next wave
-//! needs: after Definitions, every Namespace active, and before the first wave with a custom
-//! resource of a kind the apply defines, every CRD Established, then discovery is fetched again
-//! so the new kinds resolve (the waves before it go while the server establishes the CRDs). An object an admission webhook intercepts waits until that
+//! objects go with bounded concurrency; after Definitions, kfctl waits until every Namespace is
+//! active. A custom resource of a kind the render's CRDs define waits, on its own, until
+//! discovery serves its kind (its CRD Established, [`Served`]); everything else goes while the
+//! server establishes the CRDs. An object an admission webhook intercepts waits until that
 //! webhook admits ([`admission`]); the others go at once. Requests that fail for a reason that
 //! passes (an optimistic concurrency conflict, throttling, a server error, a webhook not
 //! answering yet, a dropped connection) are retried with backoff until the deadline; requests
@@ -169,6 +169,14 @@ pub enum ObjectError {
     /// An admission webhook in front of the object never admitted.
     #[error(transparent)]
     WebhookDown(#[from] WebhookDown),
+
+    /// The CRD of the object's kind, in the same render, was not Established in time.
+    #[error("its kind is not served: CRD `{crd}` was not Established when the {} timeout passed ({status})", human(*.timeout))]
+    NotServed {
+        crd: String,
+        status: String,
+        timeout: Duration,
+    },
 
     /// Failures that can pass kept failing until the deadline.
     #[error("still failing after {attempts} attempts, when the {} timeout passed: {last}", human(*.timeout))]
@@ -354,6 +362,14 @@ impl ApplyError {
                     return Some(
                         "pass `--force` to delete these objects and create them again (their pods restart; data in them is lost)".to_owned(),
                     );
+                }
+                if let Some(crd) = failed.iter().find_map(|f| match &f.error {
+                    ObjectError::NotServed { crd, .. } => Some(crd),
+                    _ => None,
+                }) {
+                    return Some(format!(
+                        "`kubectl describe crd {crd}` shows why it is not Established (a name another CRD holds, an invalid schema); rerun with a longer `--timeout` if the API server is only slow"
+                    ));
                 }
                 if failed
                     .iter()
@@ -610,12 +626,57 @@ pub fn unchanged(live: &Value, dry_run: &Value) -> bool {
     comparable(live) == comparable(dry_run)
 }
 
-/// What the caller knows about the objects this apply brings, for `--dry-run`: a namespace or
-/// a kind that does not exist yet cannot be checked by the server.
+/// A kind a CRD of the render defines.
+#[derive(Debug, Clone)]
+pub struct Defined {
+    pub group: String,
+    pub kind: String,
+    /// The resource's plural name, as URLs and webhook rules name it.
+    pub plural: String,
+    pub namespaced: bool,
+    /// The versions the CRD serves.
+    pub versions: Vec<String>,
+    /// The CRD's name.
+    pub crd: String,
+}
+
+impl Defined {
+    /// The kind `res` defines, when it is a CRD.
+    pub fn of(res: &Resource) -> Option<Defined> {
+        if !is_crd_kind(&res.gvk()) {
+            return None;
+        }
+        let text = |path: &[&str]| res.str_at(path).unwrap_or("").to_owned();
+        let versions = res
+            .body
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|v| v.get("served").and_then(Value::as_bool) != Some(false))
+            .filter_map(|v| v.get("name").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        Some(Defined {
+            group: text(&["spec", "group"]),
+            kind: text(&["spec", "names", "kind"]),
+            plural: text(&["spec", "names", "plural"]),
+            namespaced: res.str_at(&["spec", "scope"]) != Some("Cluster"),
+            versions,
+            crd: res.name().to_owned(),
+        })
+    }
+
+    pub fn defines(&self, gvk: &Gvk) -> bool {
+        self.group == gvk.group && self.kind == gvk.kind
+    }
+}
+
+/// What the caller knows about the objects this apply brings: a namespace or a kind that does
+/// not exist yet cannot be checked by the server under `--dry-run`, and a custom resource of a
+/// kind the render defines waits until its CRD is served ([`Served`]).
 struct Brought {
     namespaces: Vec<String>,
-    /// `(group, kind)` of every CRD of the render.
-    kinds: Vec<(String, String)>,
+    kinds: Vec<Defined>,
 }
 
 impl Brought {
@@ -623,24 +684,109 @@ impl Brought {
         let mut namespaces = Vec::new();
         let mut kinds = Vec::new();
         for res in set.iter() {
-            let gvk = res.gvk();
-            match (gvk.group.as_str(), gvk.kind.as_str()) {
-                ("", "Namespace") => namespaces.push(res.name().to_owned()),
-                ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-                    let group = res.str_at(&["spec", "group"]).unwrap_or("");
-                    let kind = res.str_at(&["spec", "names", "kind"]).unwrap_or("");
-                    kinds.push((group.to_owned(), kind.to_owned()));
-                }
-                _ => {}
+            if res.api_version() == "v1" && res.kind() == "Namespace" {
+                namespaces.push(res.name().to_owned());
             }
+            kinds.extend(Defined::of(res));
         }
         Brought { namespaces, kinds }
     }
 
+    fn defined(&self, gvk: &Gvk) -> Option<&Defined> {
+        self.kinds.iter().find(|d| d.defines(gvk))
+    }
+
     fn defines(&self, id: &ResId) -> bool {
-        self.kinds
-            .iter()
-            .any(|(g, k)| *g == id.gvk.group && *k == id.gvk.kind)
+        self.defined(&id.gvk).is_some()
+    }
+}
+
+/// How often discovery is fetched again while objects wait for their kinds to be served.
+const SERVED_POLL: Duration = Duration::from_millis(500);
+
+/// Custom resources of the kinds the render's CRDs define wait, each on its own, until
+/// discovery serves their kind (which it does once the CRD is Established); every other object
+/// goes at once, so the server establishes the CRDs while the rest of the render is written.
+/// However many objects wait, discovery is fetched again at most once per [`SERVED_POLL`].
+pub struct Served<'a> {
+    brought: &'a Brought,
+    /// When discovery was last fetched again; held while it is.
+    refreshed: tokio::sync::Mutex<Option<Instant>>,
+    announced: std::sync::atomic::AtomicBool,
+}
+
+impl<'a> Served<'a> {
+    fn new(brought: &'a Brought) -> Served<'a> {
+        Served {
+            brought,
+            refreshed: tokio::sync::Mutex::new(None),
+            announced: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Waits until the kind of `id` is served, when a CRD of the render defines it (at once for
+    /// other kinds, under `--dry-run`, and for a version the CRD does not serve, which the
+    /// write then names). Past the deadline, the error says what the CRD's status shows.
+    pub async fn wait(
+        &self,
+        cluster: &Cluster,
+        id: &ResId,
+        wave: Wave,
+        options: &ApplyOptions,
+        on_event: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<(), ObjectError> {
+        let Some(defined) = self.brought.defined(&id.gvk) else {
+            return Ok(());
+        };
+        if options.dry_run || !defined.versions.contains(&id.gvk.version) {
+            return Ok(());
+        }
+        loop {
+            if cluster.resolve(&id.gvk).await.is_ok() {
+                return Ok(());
+            }
+            let mut last = self.refreshed.lock().await;
+            // Another object's wait may have fetched it meanwhile.
+            if cluster.resolve(&id.gvk).await.is_ok() {
+                return Ok(());
+            }
+            if !self
+                .announced
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                on_event(Event::Waiting {
+                    wave,
+                    what: "CRDs Established".to_owned(),
+                });
+            }
+            let next = last.map_or_else(Instant::now, |at| at + SERVED_POLL);
+            if next > options.deadline {
+                return Err(not_served(cluster, defined, options).await);
+            }
+            tokio::time::sleep_until(next).await;
+            let refreshed = cluster.refresh_discovery().await;
+            *last = Some(Instant::now());
+            refreshed?;
+        }
+    }
+}
+
+/// Why the kind of `defined` is not served, from its CRD's status.
+async fn not_served(cluster: &Cluster, defined: &Defined, options: &ApplyOptions) -> ObjectError {
+    let id = ResId::new(
+        Gvk::new("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
+        &defined.crd,
+        "",
+    );
+    let status = match cluster.get(&id).await {
+        Ok(Some(crd)) => health(&crd).to_string(),
+        Ok(None) => "it is not on the server".to_owned(),
+        Err(e) => format!("it cannot be read: {e}"),
+    };
+    ObjectError::NotServed {
+        crd: defined.crd.clone(),
+        status,
+        timeout: options.timeout,
     }
 }
 
@@ -884,34 +1030,6 @@ impl Known {
     }
 }
 
-/// The API for a kind a CRD of this apply defines, once discovery serves it: a CRD that was
-/// updated with a new version is Established before the version is served.
-async fn served_kind(
-    cluster: &Cluster,
-    id: &ResId,
-    options: &ApplyOptions,
-    retries: &mut u32,
-) -> Result<(kube::Api<kube::api::DynamicObject>, Request), ObjectError> {
-    let mut backoff = FIRST_BACKOFF;
-    loop {
-        if Instant::now() + backoff > options.deadline {
-            return cluster
-                .api_for(id, "patch")
-                .await
-                .map_err(ObjectError::from);
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-        *retries += 1;
-        cluster.refresh_discovery().await?;
-        match cluster.api_for(id, "patch").await {
-            Ok(found) => return Ok(found),
-            Err(ClusterError::NoApi { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
 /// Applies one object: read, dry run when it exists, write only when something changes.
 async fn apply_one(
     cluster: &Cluster,
@@ -951,9 +1069,6 @@ async fn apply_one(
                 0,
                 true,
             ));
-        }
-        Err(ClusterError::NoApi { .. }) if !options.dry_run && brought.defines(&id) => {
-            served_kind(cluster, &id, options, &mut retries).await?
         }
         Err(e) => return Err(e.into()),
     };
@@ -1280,58 +1395,12 @@ async fn read_health(
         .await
 }
 
-/// The CRDs a wave wrote, not waited on yet.
-struct Definitions<'a> {
-    crds: Vec<(ResId, Wave, Option<String>)>,
-    wave: Wave,
-    /// Whether discovery is to be fetched again (the wave changed something).
-    refresh: bool,
-    /// The wave's first object, named when discovery fails.
-    first: &'a Resource,
-}
-
-enum Unsettled {
-    NotReady(Vec<NotReady>),
-    Failed(Box<Failed>),
-}
-
 fn is_crd(id: &ResId) -> bool {
     is_crd_kind(&id.gvk)
 }
 
 fn is_crd_kind(gvk: &Gvk) -> bool {
     gvk.group == "apiextensions.k8s.io" && gvk.kind == "CustomResourceDefinition"
-}
-
-/// Waits until the CRDs of `pending` are Established, then fetches discovery again so the kinds
-/// they define resolve.
-async fn settle(
-    cluster: &Cluster,
-    pending: Definitions<'_>,
-    options: &ApplyOptions,
-    on_event: &(dyn Fn(Event<'_>) + Sync),
-) -> Result<(), Unsettled> {
-    if !pending.crds.is_empty() {
-        on_event(Event::Waiting {
-            wave: pending.wave,
-            what: "CRDs Established".to_owned(),
-        });
-    }
-    let not_ready = wait_healthy(cluster, pending.crds, options, on_event).await;
-    if !not_ready.is_empty() {
-        return Err(Unsettled::NotReady(not_ready));
-    }
-    if pending.refresh
-        && let Err(e) = cluster.refresh_discovery().await
-    {
-        return Err(Unsettled::Failed(Box::new(Failed {
-            id: pending.first.id(),
-            origin: pending.first.origin.clone(),
-            wave: pending.wave,
-            error: e.into(),
-        })));
-    }
-    Ok(())
 }
 
 /// Applies `set` wave by wave, then waits until everything applied is healthy. Never fails as a
@@ -1352,27 +1421,8 @@ pub async fn apply(
     let stages = plan::stages(set);
     let mut gatekeeper = Gatekeeper::new(cluster, set).await;
     let slots = tokio::sync::Semaphore::new(options.concurrency.max(1));
-    let mut definitions: Option<Definitions<'_>> = None;
+    let served = Served::new(&brought);
     for (index, stage) in stages.iter().enumerate() {
-        if let Some(pending) =
-            definitions.take_if(|_| stage.resources.iter().any(|r| brought.defines(&r.id())))
-        {
-            match settle(cluster, pending, options, on_event).await {
-                Ok(()) => {}
-                Err(Unsettled::NotReady(not_ready)) => {
-                    report.not_ready = not_ready;
-                    report.skipped = stages[index..]
-                        .iter()
-                        .map(|s| (s.wave, s.resources.len()))
-                        .collect();
-                    break;
-                }
-                Err(Unsettled::Failed(failed)) => {
-                    report.failed.push(*failed);
-                    break;
-                }
-            }
-        }
         let wave_started = Instant::now();
         on_event(Event::WaveStarted {
             wave: stage.wave,
@@ -1388,10 +1438,20 @@ pub async fn apply(
         let results: Vec<Result<Applied, Failed>> =
             futures::future::join_all(stage.resources.iter().copied().enumerate().map(
                 |(index, res)| {
-                    let (brought, known, gates, slots) = (&brought, &known, &gates, &slots);
+                    let (brought, known, gates, slots, served) =
+                        (&brought, &known, &gates, &slots, &served);
                     async move {
-                        let result = match gates.wait(index, cluster, options, on_event).await {
-                            Err(down) => Err(down.into()),
+                        let id = res.id();
+                        let ready = match served.wait(cluster, &id, stage.wave, options, on_event).await
+                        {
+                            Ok(()) => gates
+                                .wait(index, cluster, options, on_event, served)
+                                .await
+                                .map_err(ObjectError::from),
+                            Err(e) => Err(e),
+                        };
+                        let result = match ready {
+                            Err(e) => Err(e),
                             Ok(()) => {
                                 // The semaphore is never closed; were it, the object would go anyway.
                                 let _slot = slots.acquire().await.ok();
@@ -1440,14 +1500,14 @@ pub async fn apply(
             break;
         }
         if stage.wave.wait() == WaveWait::Established && !options.dry_run {
-            // Namespaces now; CRDs only before the first wave that has an object of a kind they
-            // define, so that the waves before it go while the server establishes them.
-            let (crds, ids): (Vec<_>, Vec<_>) = report
+            // Namespaces now; each custom resource waits for its own CRD ([`Served`]), so that
+            // everything else goes while the server establishes them.
+            let ids: Vec<_> = report
                 .applied
                 .iter()
-                .filter(|a| a.wave == stage.wave && !settled(a))
+                .filter(|a| a.wave == stage.wave && !settled(a) && !is_crd(&a.id))
                 .map(|a| (a.id.clone(), a.wave, a.namespace.clone()))
-                .partition(|(id, _, _)| is_crd(id));
+                .collect();
             if !ids.is_empty() {
                 on_event(Event::Waiting {
                     wave: stage.wave,
@@ -1462,19 +1522,6 @@ pub async fn apply(
                     .map(|s| (s.wave, s.resources.len()))
                     .collect();
                 break;
-            }
-            // New kinds are served only once their CRDs are created or changed.
-            let refresh = report
-                .applied
-                .iter()
-                .any(|a| a.wave == stage.wave && a.action != Action::Unchanged);
-            if refresh || !crds.is_empty() {
-                definitions = Some(Definitions {
-                    crds,
-                    wave: stage.wave,
-                    refresh,
-                    first: stage.resources[0],
-                });
             }
         }
         on_event(Event::WaveDone {
