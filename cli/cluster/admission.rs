@@ -304,7 +304,10 @@ async fn open(
     let id = gate.probe.id();
     // A probe of a kind the render defines is sent once the kind is served. An object that
     // cannot be addressed fails on its own in the apply, with its own error.
-    let addressed = match served.wait(cluster, &id, Wave::Webhooks, options, on_event).await {
+    let addressed = match served
+        .wait(cluster, &id, Wave::Webhooks, options, on_event)
+        .await
+    {
         Ok(()) => cluster.api_for(&id, "patch").await.ok(),
         Err(_) => None,
     };

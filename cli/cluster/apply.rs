@@ -1442,7 +1442,9 @@ pub async fn apply(
                         (&brought, &known, &gates, &slots, &served);
                     async move {
                         let id = res.id();
-                        let ready = match served.wait(cluster, &id, stage.wave, options, on_event).await
+                        let ready = match served
+                            .wait(cluster, &id, stage.wave, options, on_event)
+                            .await
                         {
                             Ok(()) => gates
                                 .wait(index, cluster, options, on_event, served)
@@ -1629,6 +1631,99 @@ mod tests {
             !unchanged(&live, &owners),
             "a change of ownership is a write"
         );
+    }
+
+    fn resource(body: Value) -> Resource {
+        Resource::new(body, Origin::file(std::path::Path::new("a.yaml"), 1))
+    }
+
+    #[test]
+    fn a_live_object_holds_what_would_be_sent() {
+        let labels = BTreeMap::from([("part-of".to_owned(), "set".to_owned())]);
+        let map = resource(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "a", "namespace": "ns", "labels": {"x": "1"}},
+            "data": {"k": "v", "empty": ""}}));
+        let live = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "a", "namespace": "ns", "uid": "u",
+                         "labels": {"x": "1", "part-of": "set", "other": "y"}},
+            "data": {"k": "v", "empty": ""}});
+        assert!(holds(&live, &map, &labels, false, false));
+        let mut unlabelled = live.clone();
+        unlabelled["metadata"]["labels"]
+            .as_object_mut()
+            .unwrap()
+            .remove("part-of");
+        assert!(!holds(&unlabelled, &map, &labels, false, false));
+        let mut edited = live.clone();
+        edited["data"]["k"] = json!("w");
+        assert!(!holds(&edited, &map, &labels, false, false));
+        assert!(
+            holds(&edited, &map, &labels, false, true),
+            "by metadata alone, the data is not looked at"
+        );
+        // A key of a string map the server keeps, even empty.
+        let mut dropped = live.clone();
+        dropped["data"].as_object_mut().unwrap().remove("empty");
+        assert!(!holds(&dropped, &map, &labels, false, false));
+
+        // A cluster-scoped object loses the namespace a render names; a CRD's status and an
+        // aggregated ClusterRole's rules are the server's.
+        let crd = resource(json!({"apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "ws.example.com", "namespace": "ns"},
+            "spec": {"group": "example.com"}, "status": {"storedVersions": []}}));
+        let live_crd = json!({"apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "ws.example.com", "labels": {"part-of": "set"}},
+            "spec": {"group": "example.com", "scope": "Namespaced"},
+            "status": {"storedVersions": ["v1"]}});
+        assert!(holds(&live_crd, &crd, &labels, true, false));
+        assert!(!holds(&live_crd, &crd, &labels, false, false));
+        let role = resource(json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole", "metadata": {"name": "r"},
+            "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"x": "1"}}]},
+            "rules": []}));
+        let live_role = json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole", "metadata": {"name": "r", "labels": {"part-of": "set"}},
+            "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"x": "1"}}]},
+            "rules": [{"verbs": ["get"]}]});
+        assert!(holds(&live_role, &role, &labels, true, false));
+        // The same as comparing with the whole body that would be sent.
+        for (live, res, scoped) in [(&live, &map, false), (&live_crd, &crd, true)] {
+            let body = desired(res, &labels);
+            let mut wanted = body.clone();
+            if scoped {
+                wanted["metadata"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("namespace");
+            }
+            wanted.as_object_mut().unwrap().remove("status");
+            assert_eq!(
+                holds(live, res, &labels, scoped, false),
+                crate::resource::compare::contains(live, &wanted)
+            );
+        }
+    }
+
+    #[test]
+    fn crds_define_their_kind_versions_and_scope() {
+        let crd = resource(json!({"apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition", "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Cluster",
+                     "names": {"kind": "Widget", "plural": "widgets"},
+                     "versions": [{"name": "v1", "served": true}, {"name": "v0", "served": false},
+                                  {"name": "v2"}]}}));
+        let defined = Defined::of(&crd).expect("a CRD defines a kind");
+        assert_eq!(defined.crd, "widgets.example.com");
+        assert_eq!(defined.plural, "widgets");
+        assert!(!defined.namespaced);
+        assert_eq!(defined.versions, ["v1", "v2"]);
+        assert!(defined.defines(&Gvk::new("example.com", "v9", "Widget")));
+        assert!(!defined.defines(&Gvk::new("other.com", "v1", "Widget")));
+        let map =
+            resource(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}));
+        assert!(Defined::of(&map).is_none());
     }
 
     #[test]

@@ -302,6 +302,179 @@ async fn a_crd_and_its_resources_install_in_one_pass_and_a_reapply_writes_nothin
     );
 }
 
+/// A re-apply knows a recorded CRD unchanged from its metadata and generation alone; a change
+/// to its spec (which bumps the generation) or to its labels is still found.
+#[tokio::test]
+async fn a_crd_changed_on_the_cluster_is_found_by_a_reapply() {
+    let ns = cluster().namespace("apply-crd-edit").await;
+    cleanup(&ns);
+    let dir = kustomization(&sample(&ns));
+    let name = ns.name();
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", "-k", path(&dir), "--name", name, "--yes"];
+        args.extend_from_slice(extra);
+        kfctl(&args)
+    };
+    let first = apply(&["--timeout", "3m"]);
+    assert!(first.status.success(), "{}", text(&first));
+    let second = apply(&[]);
+    assert!(second.status.success(), "{}", text(&second));
+    assert!(
+        stderr(&second).contains("0 created, 0 configured, 5 unchanged"),
+        "{}",
+        text(&second)
+    );
+
+    let crds: Api<DynamicObject> = Api::all_with(
+        ns.client(),
+        &ApiResource {
+            group: "apiextensions.k8s.io".into(),
+            version: "v1".into(),
+            api_version: "apiextensions.k8s.io/v1".into(),
+            kind: "CustomResourceDefinition".into(),
+            plural: "customresourcedefinitions".into(),
+        },
+    );
+    let crd_name = format!("widgets.{name}.kfctl.test");
+    let size = "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/size/type";
+    // A hand edit of the schema, by an Update (as `kubectl edit` makes): the field changes
+    // hands, so the re-apply names the editor rather than silently undoing it.
+    let mut crd = crds.get(&crd_name).await.expect("the CRD");
+    let mut body = serde_json::to_value(&crd).expect("JSON");
+    *body.pointer_mut(size).expect("the size field") = Value::from("number");
+    crd = serde_json::from_value(body).expect("a CRD");
+    let params = kube::api::PostParams {
+        field_manager: Some("hand-edit".into()),
+        ..Default::default()
+    };
+    crds.replace(&crd_name, &params, &crd)
+        .await
+        .expect("edit the CRD");
+    let third = apply(&[]);
+    assert_eq!(third.status.code(), Some(1), "{}", text(&third));
+    let err = stderr(&third);
+    assert!(
+        err.contains(&format!("CustomResourceDefinition/{crd_name}"))
+            && err.contains("`hand-edit`"),
+        "{err}"
+    );
+    let fourth = apply(&["--force-conflicts"]);
+    assert!(fourth.status.success(), "{}", text(&fourth));
+    assert!(
+        stderr(&fourth).contains("0 created, 1 configured, 4 unchanged"),
+        "{}",
+        text(&fourth)
+    );
+    let live = serde_json::to_value(crds.get(&crd_name).await.expect("the CRD")).expect("JSON");
+    assert_eq!(
+        live.pointer(size),
+        Some(&Value::from("integer")),
+        "{live:#}"
+    );
+
+    // The install's own label taken off: no generation bump, found in the metadata.
+    crds.patch(
+        &crd_name,
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({"metadata": {"labels": {LABEL_PART_OF: null}}})),
+    )
+    .await
+    .expect("unlabel the CRD");
+    let fifth = apply(&[]);
+    assert!(fifth.status.success(), "{}", text(&fifth));
+    assert!(
+        stderr(&fifth).contains(&format!("configured CustomResourceDefinition/{crd_name}")),
+        "{}",
+        text(&fifth)
+    );
+    let sixth = apply(&[]);
+    assert!(
+        stderr(&sixth).contains("0 created, 0 configured, 5 unchanged"),
+        "{}",
+        text(&sixth)
+    );
+}
+
+/// A custom resource whose CRD, in the same render, is never Established (its names clash with
+/// another CRD's) fails at the deadline naming the CRD and what its status says; the objects
+/// of other kinds go in meanwhile.
+#[tokio::test]
+async fn a_custom_resource_whose_crd_is_never_established_names_the_crd() {
+    let ns = cluster().namespace("apply-crd-clash").await;
+    let name = ns.name();
+    let group = format!("{name}.kfctl.test");
+    ns.delete_later(&format!("crd/widgets.{group}"));
+    ns.delete_later(&format!("crd/gadgets.{group}"));
+    let crd = |plural: &str, kind: &str, singular: &str| {
+        format!(
+            r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: {plural}.{group}}}
+spec:
+  group: {group}
+  names: {{kind: {kind}, plural: {plural}, singular: {singular}}}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}
+"#
+        )
+    };
+    // The CRD already there, holding the singular `widget`.
+    let first = kustomization(&crd("widgets", "Widget", "widget"));
+    let out = kfctl(&[
+        "apply",
+        "-k",
+        path(&first),
+        "--name",
+        &format!("{name}-a"),
+        "--yes",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let dir = kustomization(&format!(
+        r#"{}---
+apiVersion: {group}/v1
+kind: Gadget
+metadata: {{name: g, namespace: {name}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: plain, namespace: {name}}}
+data: {{a: b}}
+"#,
+        crd("gadgets", "Gadget", "widget")
+    ));
+    let out = kfctl(&[
+        "apply",
+        "-k",
+        path(&dir),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "8s",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("Gadget/{name}/g"))
+            && err.contains(&format!("CRD `gadgets.{group}` was not Established"))
+            && err.contains("SingularConflict"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("kubectl describe crd gadgets.{group}")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("created ConfigMap/{name}/plain")),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn an_invalid_object_is_named_with_the_servers_message() {
     let ns = cluster().namespace("apply-invalid").await;
