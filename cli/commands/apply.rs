@@ -179,6 +179,12 @@ fn render_digest(
     inventory::hex(&hasher.finalize())
 }
 
+/// The digest earlier releases recorded for a kustomization's render: of its YAML stream.
+pub(crate) fn yaml_render_digest(resources: &ResourceSet) -> String {
+    let text = crate::resource::yaml::to_yaml_stream(resources.iter().map(|r| &r.body));
+    inventory::hex(&Sha256::digest(text.as_bytes()))
+}
+
 /// The directory's own name, made a valid install name.
 pub(crate) fn default_name_of(dir: &Path) -> String {
     let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());

@@ -141,7 +141,9 @@ pub(crate) fn render_pin(pin: &Pin, name: &str, printer: Printer) -> Result<Inst
                 &SourceSettings::from_env(),
                 printer,
             )?;
-            if install.config_digest != *render_digest {
+            if install.config_digest != *render_digest
+                && apply::yaml_render_digest(&install.resources) != *render_digest
+            {
                 return Err(UserError::new(format!(
                     "the kustomization `{}` no longer renders what the revision installed (sha256 {} then, {} now)",
                     dir.display(),
