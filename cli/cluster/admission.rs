@@ -128,8 +128,9 @@ pub struct Gates {
 
 impl Gatekeeper {
     /// Reads the webhook configurations on the cluster. One that cannot be read gates nothing:
-    /// the objects it intercepts then go through the retries of a plain apply.
-    pub async fn new(cluster: &Cluster, set: &ResourceSet) -> Gatekeeper {
+    /// the objects it intercepts then go through the retries of a plain apply. `defined` are
+    /// the kinds the render's CRDs define, matched before discovery serves them.
+    pub async fn new(cluster: &Cluster, set: &ResourceSet, defined: &[Defined]) -> Gatekeeper {
         let mut live_set = ResourceSet::new();
         for kind in [
             "ValidatingWebhookConfiguration",
@@ -164,7 +165,7 @@ impl Gatekeeper {
             render: webhooks(set),
             admitted: HashSet::new(),
             namespace_labels: HashMap::new(),
-            defined: set.iter().filter_map(Defined::of).collect(),
+            defined: defined.to_vec(),
         }
     }
 

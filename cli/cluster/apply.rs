@@ -1395,11 +1395,8 @@ async fn read_health(
         .await
 }
 
-fn is_crd(id: &ResId) -> bool {
-    is_crd_kind(&id.gvk)
-}
-
-fn is_crd_kind(gvk: &Gvk) -> bool {
+/// Whether `gvk` is the CustomResourceDefinition kind.
+pub fn is_crd_kind(gvk: &Gvk) -> bool {
     gvk.group == "apiextensions.k8s.io" && gvk.kind == "CustomResourceDefinition"
 }
 
@@ -1419,7 +1416,7 @@ pub async fn apply(
         |a: &Applied| a.action == Action::Unchanged && known.settled(&a.id, a.namespace.as_deref());
     let mut report = ApplyReport::default();
     let stages = plan::stages(set);
-    let mut gatekeeper = Gatekeeper::new(cluster, set).await;
+    let mut gatekeeper = Gatekeeper::new(cluster, set, &brought.kinds).await;
     let slots = tokio::sync::Semaphore::new(options.concurrency.max(1));
     let served = Served::new(&brought);
     for (index, stage) in stages.iter().enumerate() {
@@ -1507,7 +1504,7 @@ pub async fn apply(
             let ids: Vec<_> = report
                 .applied
                 .iter()
-                .filter(|a| a.wave == stage.wave && !settled(a) && !is_crd(&a.id))
+                .filter(|a| a.wave == stage.wave && !settled(a) && !is_crd_kind(&a.id.gvk))
                 .map(|a| (a.id.clone(), a.wave, a.namespace.clone()))
                 .collect();
             if !ids.is_empty() {

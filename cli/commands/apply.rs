@@ -572,10 +572,7 @@ pub(crate) async fn apply_install(
             generations: report
                 .applied
                 .iter()
-                .filter(|a| {
-                    a.id.gvk.group == "apiextensions.k8s.io"
-                        && a.id.gvk.kind == "CustomResourceDefinition"
-                })
+                .filter(|a| crate::cluster::apply::is_crd_kind(&a.id.gvk))
                 .filter_map(|a| {
                     let id = ResId::new(a.id.gvk.clone(), &a.id.name, "");
                     Some((id, a.generation?))
