@@ -48,6 +48,16 @@ pub(crate) struct Install {
     pub digests: std::sync::Arc<std::collections::HashMap<ResId, String>>,
 }
 
+impl Install {
+    /// The digest of `res`, one of this install's objects (`inventory::digest`).
+    pub(crate) fn digest(&self, res: &crate::resource::Resource) -> String {
+        self.digests
+            .get(&res.id())
+            .cloned()
+            .unwrap_or_else(|| inventory::digest(res))
+    }
+}
+
 pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
     let install = render_install(
         settings.input.as_ref(),

@@ -402,13 +402,13 @@ async fn fix(
             .iter()
             .filter_map(|a| {
                 // The render's digest, not that of what was sent (ignored fields as live).
-                let res = install.resources.get(&a.id)?;
+                let digest = install.digests.get(&a.id)?;
                 let key = ResId::new(
                     a.id.gvk.clone(),
                     &a.id.name,
                     a.namespace.as_deref().unwrap_or(""),
                 );
-                Some((key, inventory::digest(res)))
+                Some((key, digest.clone()))
             })
             .collect();
         if let Some(err) = ApplyError::from_report(applied, settings.timeout) {

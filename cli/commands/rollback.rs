@@ -11,7 +11,7 @@ use super::upgrade::{keep_newer_crds, print_plan, render_pin};
 use crate::args::ListFormat;
 use crate::cluster::Cluster;
 use crate::cluster::apply::ApplyError;
-use crate::cluster::inventory::{self, Inventory};
+use crate::cluster::inventory::Inventory;
 use crate::errors::UserError;
 use crate::output::Printer;
 use crate::settings::RollbackSettings;
@@ -94,7 +94,7 @@ async fn rollback(settings: &RollbackSettings, printer: Printer) -> Result<Outco
         None,
         &parent.record.objects,
         &install.resources,
-        &inventory::digest,
+        &|res| install.digest(res),
         &facts,
     );
     print_plan(&rollback_plan, printer);

@@ -218,7 +218,7 @@ impl SavedPlan {
 fn render_digest(install: &Install) -> String {
     let mut hasher = Sha256::new();
     for res in install.resources.iter() {
-        hasher.update(inventory::digest(res).as_bytes());
+        hasher.update(install.digest(res).as_bytes());
     }
     inventory::hex(&hasher.finalize())
 }
@@ -482,7 +482,7 @@ async fn make_plan(
         old.as_ref().map(|o| &o.resources),
         &parent.record.objects,
         &new.resources,
-        &inventory::digest,
+        &|res| new.digest(res),
         &facts,
     );
     if let Some(old) = &old {
