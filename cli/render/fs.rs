@@ -11,6 +11,14 @@ pub trait Fs: Sync {
     fn is_dir(&self, path: &Path) -> bool;
     fn is_file(&self, path: &Path) -> bool;
 
+    /// Where `path` really is: absolute, every symbolic link followed. kustomize's load
+    /// restrictor compares this with the kustomization's own real directory. A loop of links is
+    /// an error of kind [`io::ErrorKind::Other`] that [`is_link_loop`] recognises. Filesystems
+    /// without links answer the cleaned path.
+    fn real_path(&self, path: &Path) -> io::Result<PathBuf> {
+        Ok(clean(path))
+    }
+
     /// The local copy of a remote kustomize resource (`github.com/org/repo/dir?ref=TAG`,
     /// `https://host/file.yaml`): a directory or a file. `None` when this filesystem has no
     /// resolver, which the render reports as an unsupported remote resource. The render itself
@@ -42,6 +50,14 @@ impl Fs for RealFs {
     fn is_file(&self, path: &Path) -> bool {
         path.is_file()
     }
+    fn real_path(&self, path: &Path) -> io::Result<PathBuf> {
+        std::fs::canonicalize(path)
+    }
+}
+
+/// Whether `e` says that following links went round in a loop (`ELOOP`).
+pub fn is_link_loop(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
 }
 
 /// Files held in memory; directories exist where files are below them.
@@ -98,6 +114,19 @@ impl Fs for LayeredFs<'_> {
     }
     fn is_file(&self, path: &Path) -> bool {
         self.upper.is_file(path) || self.lower.is_file(path)
+    }
+    /// A path below has its real place; one only in memory is where its real parent is.
+    fn real_path(&self, path: &Path) -> io::Result<PathBuf> {
+        let path = clean(path);
+        let in_memory_only =
+            self.upper.is_file(&path) || (self.upper.is_dir(&path) && !self.lower.is_dir(&path));
+        match (in_memory_only, path.parent(), path.file_name()) {
+            (true, Some(parent), Some(name)) if !parent.as_os_str().is_empty() => {
+                Ok(self.real_path(parent)?.join(name))
+            }
+            (true, ..) => Ok(path),
+            (false, ..) => self.lower.real_path(&path),
+        }
     }
     fn remote(&self, url: &str) -> Option<Result<PathBuf, RemoteFailure>> {
         self.lower.remote(url)

@@ -100,7 +100,7 @@ fn make(
         }
     };
 
-    let pairs = load_pairs(fs, target, args).map_err(&fail)?;
+    let pairs = load_pairs(fs, target, args, &fail)?;
     let mut known: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for (key, value) in pairs {
         if !valid_key(&key) {
@@ -189,17 +189,18 @@ fn load_pairs(
     fs: &dyn Fs,
     target: &Target,
     args: &GeneratorArgs,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let read = |entry: &str| -> Result<Vec<u8>, String> {
-        let path = target.resolve_in_root(entry).map_err(|e| e.to_string())?;
+    fail: &dyn Fn(String) -> RenderError,
+) -> Result<Vec<(String, Vec<u8>)>, RenderError> {
+    let read = |entry: &str| -> Result<Vec<u8>, RenderError> {
+        let path = target.file_in_root(fs, entry)?;
         fs.read(&path)
-            .map_err(|e| format!("cannot read `{entry}`: {e}"))
+            .map_err(|source| RenderError::Read { path, source })
     };
     let mut pairs = Vec::new();
     for env in &args.envs {
         let content = read(env)?;
         let text = String::from_utf8(content)
-            .map_err(|_| format!("env file `{env}` is not valid UTF-8"))?;
+            .map_err(|_| fail(format!("env file `{env}` is not valid UTF-8")))?;
         for (i, line) in text.lines().enumerate() {
             let line = if i == 0 {
                 line.trim_start_matches('\u{feff}')
@@ -212,17 +213,19 @@ fn load_pairs(
             }
             let (key, value) = line.split_once('=').unwrap_or((line, ""));
             if !valid_env_name(key) {
-                return Err(format!(
+                return Err(fail(format!(
                     "env file `{env}` line {}: `{key}` is not a valid variable name",
                     i + 1
-                ));
+                )));
             }
             pairs.push((key.to_owned(), value.as_bytes().to_vec()));
         }
     }
     for literal in &args.literals {
         let Some((key, value)) = literal.split_once('=').filter(|(k, _)| !k.is_empty()) else {
-            return Err(format!("invalid literal `{literal}`, expected key=value"));
+            return Err(fail(format!(
+                "invalid literal `{literal}`, expected key=value"
+            )));
         };
         pairs.push((key.to_owned(), remove_quotes(value).as_bytes().to_vec()));
     }
@@ -235,14 +238,18 @@ fn load_pairs(
             1 => {
                 let (k, p) = source.split_once('=').unwrap_or_default();
                 if k.is_empty() {
-                    return Err(format!("missing key name for file `{p}`"));
+                    return Err(fail(format!("missing key name for file `{p}`")));
                 }
                 if p.is_empty() {
-                    return Err(format!("missing file path for key `{k}`"));
+                    return Err(fail(format!("missing file path for key `{k}`")));
                 }
                 (k.to_owned(), p)
             }
-            _ => return Err(format!("file source `{source}` has more than one `=`")),
+            _ => {
+                return Err(fail(format!(
+                    "file source `{source}` has more than one `=`"
+                )));
+            }
         };
         pairs.push((key, read(path)?));
     }

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::fieldspec::TransformerConfig;
+use super::fs::{clean, is_link_loop};
 use super::kustomization::{self, FILE_NAMES, Kustomization, Var};
-use super::{Fs, Loc, RenderError, Rendered, fs::clean};
+use super::{Fs, Loc, RenderError, Rendered};
 use crate::render::{generators, names, order, transforms, vars};
 use crate::resource::{Origin, Resource, ResourceSet, yaml};
 
@@ -35,14 +36,61 @@ impl Target {
 
     /// Reads a file named in this kustomization, refusing paths that leave its directory.
     pub fn read_file(&self, fs: &dyn Fs, entry: &str) -> Result<String, RenderError> {
+        let path = self.file_in_root(fs, entry)?;
+        read_text(fs, &path)
+    }
+
+    /// The path of a file named in this kustomization: it must exist and stay inside the
+    /// kustomization's directory, both as written and once every link is followed (kustomize's
+    /// load restrictor). Directories (bases, components) may be anywhere and are not checked.
+    pub fn file_in_root(&self, fs: &dyn Fs, entry: &str) -> Result<PathBuf, RenderError> {
         let path = self.resolve_in_root(entry)?;
         if !fs.is_file(&path) {
-            return Err(RenderError::Missing {
+            return Err(self.missing(fs, entry, &path));
+        }
+        let real = fs
+            .real_path(&path)
+            .map_err(|e| self.unreadable(entry, &path, e))?;
+        let root = fs
+            .real_path(&self.dir)
+            .map_err(|e| self.unreadable(entry, &self.dir, e))?;
+        if !real.parent().is_some_and(|dir| dir.starts_with(&root)) {
+            return Err(RenderError::LinkOutsideRoot {
                 entry: entry.to_owned(),
+                target: real,
+                root,
                 at: self.loc_of(entry),
             });
         }
-        read_text(fs, &path)
+        Ok(path)
+    }
+
+    /// The error for `entry`, which is neither a file nor a directory at `path`: a loop of
+    /// links, or nothing there.
+    pub fn missing(&self, fs: &dyn Fs, entry: &str, path: &Path) -> RenderError {
+        match fs.real_path(path) {
+            Err(e) if is_link_loop(&e) => RenderError::LinkLoop {
+                entry: entry.to_owned(),
+                at: self.loc_of(entry),
+            },
+            _ => RenderError::Missing {
+                entry: entry.to_owned(),
+                at: self.loc_of(entry),
+            },
+        }
+    }
+
+    fn unreadable(&self, entry: &str, path: &Path, source: std::io::Error) -> RenderError {
+        if is_link_loop(&source) {
+            return RenderError::LinkLoop {
+                entry: entry.to_owned(),
+                at: self.loc_of(entry),
+            };
+        }
+        RenderError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     /// `entry` joined to the kustomization's directory; it must stay inside.
@@ -196,6 +244,7 @@ impl Loader<'_> {
             }
         };
         let file = dir.join(name);
+        self.check_kustomization_file(dir, &file, name)?;
         let text = read_text(self.fs, &file)?;
         let docs = yaml::parse_documents(&text).map_err(|source| RenderError::Yaml {
             path: file.clone(),
@@ -242,8 +291,33 @@ impl Loader<'_> {
             text,
             k,
         };
-        check_supported(&target)?;
+        check_supported(self.fs, &target)?;
         Ok(target)
+    }
+
+    /// The kustomization file, like every file kustomize loads, must really be in its directory.
+    fn check_kustomization_file(
+        &self,
+        dir: &Path,
+        file: &Path,
+        name: &str,
+    ) -> Result<(), RenderError> {
+        let real = |path: &Path| {
+            self.fs.real_path(path).map_err(|source| RenderError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let (target, root) = (real(file)?, real(dir)?);
+        if target.parent().is_some_and(|d| d.starts_with(&root)) {
+            return Ok(());
+        }
+        Err(RenderError::LinkOutsideRoot {
+            entry: name.to_owned(),
+            target,
+            root,
+            at: Loc::new(file, None),
+        })
     }
 
     /// Loads `dir` as a nested kustomization (or component), guarding against cycles.
@@ -323,10 +397,7 @@ impl Loader<'_> {
                 clean(&target.dir.join(entry))
             };
             if !self.fs.is_dir(&dir) {
-                return Err(RenderError::Missing {
-                    entry: entry.clone(),
-                    at: target.loc_of(entry),
-                });
+                return Err(target.missing(self.fs, entry, &dir));
             }
             acc = self.accumulate_dir(&dir, true, acc, target, entry)?;
         }
@@ -360,7 +431,7 @@ impl Loader<'_> {
             let path = if remote {
                 path
             } else {
-                target.resolve_in_root(entry)?
+                target.file_in_root(self.fs, entry)?
             };
             let text = read_text(self.fs, &path)?;
             for res in parse_resources(&text, &path)? {
@@ -372,10 +443,7 @@ impl Loader<'_> {
             let sub = self.accumulate_dir(&path, false, Accumulator::new(), target, entry)?;
             return acc.absorb(sub);
         }
-        Err(RenderError::Missing {
-            entry: entry.to_owned(),
-            at: target.loc_of(entry),
-        })
+        Err(target.missing(self.fs, entry, &path))
     }
 
     /// The local copy of a remote resource, from the filesystem's resolver.
@@ -489,7 +557,7 @@ fn unknown_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
-fn check_supported(target: &Target) -> Result<(), RenderError> {
+fn check_supported(fs: &dyn Fs, target: &Target) -> Result<(), RenderError> {
     let k = &target.k;
     let unsupported = [
         ("helmCharts", !k.helm_charts.is_empty()),
@@ -513,7 +581,7 @@ fn check_supported(target: &Target) -> Result<(), RenderError> {
     if let Some(path) = k.open_api.get("path") {
         // The schema only changes how patches merge lists of custom resources; kfctl applies its
         // built-in rules instead, which agree for every schema in the Kubeflow manifests.
-        let _ = target.resolve_in_root(path)?;
+        let _ = target.file_in_root(fs, path)?;
     }
     Ok(())
 }

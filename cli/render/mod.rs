@@ -107,6 +107,23 @@ pub enum RenderError {
         at: Loc,
     },
 
+    #[error(
+        "{at}: `{entry}` is a link to `{}`, outside the kustomization's directory `{}`",
+        target.display(),
+        root.display()
+    )]
+    LinkOutsideRoot {
+        entry: String,
+        /// Where the link leads, every link followed.
+        target: PathBuf,
+        /// The kustomization's real directory.
+        root: PathBuf,
+        at: Loc,
+    },
+
+    #[error("`{entry}` named at {at} is a loop of symbolic links")]
+    LinkLoop { entry: String, at: Loc },
+
     #[error("{at}: `{field}` is not supported")]
     Unsupported { field: String, at: Loc },
 
@@ -198,6 +215,12 @@ impl RenderError {
                     .to_owned()
             }
             RenderError::RemoteFetch { failure, .. } => return failure.hint.clone(),
+            RenderError::LinkOutsideRoot { .. } => {
+                "like kustomize, kfctl reads a kustomization's files only from its own directory, after following links; copy the file in, or list the directory it is in under `resources` as a base".to_owned()
+            }
+            RenderError::LinkLoop { .. } => {
+                "each link in the loop points to the next; make one of them point to a file or directory".to_owned()
+            }
             RenderError::OutsideRoot { .. } => {
                 "move the file under the kustomization's directory, or make the other directory a kustomization and list it under `resources`".to_owned()
             }

@@ -387,6 +387,9 @@ impl Fs for SourceFs<'_> {
     fn is_file(&self, path: &Path) -> bool {
         RealFs.is_file(path)
     }
+    fn real_path(&self, path: &Path) -> std::io::Result<PathBuf> {
+        RealFs.real_path(path)
+    }
     fn remote(&self, url: &str) -> Option<Result<PathBuf, RemoteFailure>> {
         Some(self.sources.resolve(url).map_err(|e| {
             let mut message = e.to_string();
