@@ -23,7 +23,7 @@ fmt: ## format the sources
 
 include hack/cluster.mk
 
-test: control-plane ## run every test tier: unit, cli, compat (vs kubectl kustomize) and cluster
+test: control-plane ## run every test tier: unit, cli, compat (vs kubectl kustomize), hostile inputs and cluster
 	$(CARGO) test --locked --all-targets --no-fail-fast; status=$$?; \
 	  hack/cluster/reap-test-clusters.sh; exit $$status
 
