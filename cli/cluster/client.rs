@@ -167,6 +167,16 @@ pub enum ClusterError {
         message: String,
     },
 
+    #[error(
+        "the install record in ConfigMap `{namespace}/{configmap}` cannot be read: key `{key}`: {message}"
+    )]
+    Record {
+        namespace: String,
+        configmap: String,
+        key: String,
+        message: String,
+    },
+
     #[error("cannot {} {}", .request.verb, .request.target)]
     Request {
         context: String,
@@ -230,6 +240,14 @@ impl ClusterError {
             ClusterError::NoApi { gvk, .. } => format!(
                 "install the CustomResourceDefinition that defines `{}` first, or check the object's `apiVersion`",
                 gvk.kind
+            ),
+            ClusterError::Record {
+                namespace,
+                configmap,
+                key,
+                ..
+            } => format!(
+                "kfctl reads only a record it can read whole, so that it never forgets an object it owns; if a newer kfctl wrote it (key `kfctlVersion`), use that one, else restore key `{key}` (`kubectl -n {namespace} get configmap {configmap} -o yaml` shows it)"
             ),
             _ => return None,
         })

@@ -43,6 +43,10 @@ const KEY_OWNED: &str = "ownedDigests";
 const KEY_GENERATIONS: &str = "generations";
 const KEY_APPLIED_AT: &str = "appliedAt";
 const KEY_VERSION: &str = "kfctlVersion";
+/// The layout of these keys. A record without it was written in format 1, before it existed.
+const KEY_FORMAT: &str = "recordFormat";
+/// The record format this kfctl writes and the newest it reads.
+pub const RECORD_FORMAT: u32 = 1;
 /// The install's revisions, JSON ([`crate::upgrade::revision`]).
 const KEY_REVISIONS: &str = "revisions";
 
@@ -123,6 +127,7 @@ impl Record {
             (KEY_OBJECTS.to_owned(), objects),
             (KEY_APPLIED_AT.to_owned(), self.applied_at.clone()),
             (KEY_VERSION.to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+            (KEY_FORMAT.to_owned(), RECORD_FORMAT.to_string()),
         ]);
         if !self.owned.is_empty() {
             data.insert(KEY_OWNED.to_owned(), lines(&self.owned));
@@ -141,31 +146,87 @@ impl Record {
         data
     }
 
-    fn from_data(data: &BTreeMap<String, String>) -> Record {
+    /// The record in a parent's data, read strictly: a line or value kfctl cannot read is an
+    /// error naming its key, never skipped, or kfctl would forget objects it owns.
+    fn from_data(data: &BTreeMap<String, String>) -> Result<Record, RecordError> {
         let get = |k: &str| data.get(k).cloned().unwrap_or_default();
-        let lines = |k: &str| -> BTreeMap<ResId, String> {
-            get(k)
+        let bad = |key: &str, message: String| RecordError {
+            key: key.to_owned(),
+            message,
+        };
+        if let Some(format) = data.get(KEY_FORMAT) {
+            match format.parse::<u32>() {
+                Ok(n) if (1..=RECORD_FORMAT).contains(&n) => {}
+                Ok(n) => {
+                    return Err(bad(
+                        KEY_FORMAT,
+                        format!(
+                            "it is in format {n}, newer than the format {RECORD_FORMAT} this kfctl reads (written by kfctl {})",
+                            get(KEY_VERSION)
+                        ),
+                    ));
+                }
+                Err(_) => {
+                    return Err(bad(
+                        KEY_FORMAT,
+                        format!("`{format}` is not a format number"),
+                    ));
+                }
+            }
+        }
+        let lines = |key: &str| -> Result<BTreeMap<ResId, String>, RecordError> {
+            get(key)
                 .lines()
-                .filter_map(|l| {
-                    let (id, digest) = l.rsplit_once(' ')?;
-                    Some((parse_object_line(id)?, digest.to_owned()))
+                .enumerate()
+                .map(|(i, l)| {
+                    l.rsplit_once(' ')
+                        .and_then(|(id, value)| Some((parse_object_line(id)?, value.to_owned())))
+                        .ok_or_else(|| {
+                            bad(
+                                key,
+                                format!(
+                                    "line {} (`{l}`) is not `apiVersion kind namespace name value`",
+                                    i + 1
+                                ),
+                            )
+                        })
                 })
                 .collect()
         };
-        Record {
+        let generations = lines(KEY_GENERATIONS)?
+            .into_iter()
+            .map(|(id, generation)| match generation.parse() {
+                Ok(g) => Ok((id, g)),
+                Err(_) => Err(bad(
+                    KEY_GENERATIONS,
+                    format!("`{generation}` of {id} is not a generation"),
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+        let revisions = match data.get(KEY_REVISIONS) {
+            Some(text) => {
+                revision::from_json(text).map_err(|e| bad(KEY_REVISIONS, e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        Ok(Record {
             release: get(KEY_RELEASE),
             platform: get(KEY_PLATFORM),
             config_digest: get(KEY_CONFIG_DIGEST),
-            objects: lines(KEY_OBJECTS),
-            owned: lines(KEY_OWNED),
-            generations: lines(KEY_GENERATIONS)
-                .into_iter()
-                .filter_map(|(id, generation)| Some((id, generation.parse().ok()?)))
-                .collect(),
+            objects: lines(KEY_OBJECTS)?,
+            owned: lines(KEY_OWNED)?,
+            generations,
             applied_at: get(KEY_APPLIED_AT),
-            revisions: revision::from_json(&get(KEY_REVISIONS)),
-        }
+            revisions,
+        })
     }
+}
+
+/// Why a parent's data is not a record kfctl can read: the key, and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    pub key: String,
+    pub message: String,
 }
 
 /// How the record names an object: `apiVersion Kind namespace name`, the namespace being the one
@@ -298,16 +359,21 @@ impl Inventory {
             .get_opt(&self.parent)
             .await
             .map_err(|e| cluster.error(e, self.request("get")))?;
-        Ok(live.map(|cm| {
-            let annotations = cm.metadata.annotations.unwrap_or_default();
-            let data = cm.data.unwrap_or_default();
-            Parent {
-                group_kinds: split_list(annotations.get(ANNOTATION_GROUP_KINDS)),
-                namespaces: split_list(annotations.get(ANNOTATION_NAMESPACES)),
-                record: Record::from_data(&data),
-                resource_version: cm.metadata.resource_version.unwrap_or_default(),
-                data,
-            }
+        let Some(cm) = live else { return Ok(None) };
+        let annotations = cm.metadata.annotations.unwrap_or_default();
+        let data = cm.data.unwrap_or_default();
+        let record = Record::from_data(&data).map_err(|e| ClusterError::Record {
+            namespace: NAMESPACE.to_owned(),
+            configmap: self.parent.clone(),
+            key: e.key,
+            message: e.message,
+        })?;
+        Ok(Some(Parent {
+            group_kinds: split_list(annotations.get(ANNOTATION_GROUP_KINDS)),
+            namespaces: split_list(annotations.get(ANNOTATION_NAMESPACES)),
+            record,
+            resource_version: cm.metadata.resource_version.unwrap_or_default(),
+            data,
         }))
     }
 
@@ -493,7 +559,39 @@ mod tests {
             applied_at: "2025-01-02T03:04:05Z".into(),
             revisions: vec![crate::upgrade::revision::tests::sample(1)],
         };
-        assert_eq!(Record::from_data(&record.to_data()), record);
+        assert_eq!(Record::from_data(&record.to_data()).unwrap(), record);
+    }
+
+    #[test]
+    fn a_record_kfctl_cannot_read_is_an_error_naming_the_key() {
+        let good = BTreeMap::from([
+            (KEY_RELEASE.to_owned(), "1.11.0".to_owned()),
+            (
+                KEY_OBJECTS.to_owned(),
+                "v1 Namespace - kubeflow 00ff\napps/v1 Deployment kubeflow a 11ee\n".to_owned(),
+            ),
+        ]);
+        // Records written before the format key existed are format 1.
+        assert_eq!(Record::from_data(&good).unwrap().objects.len(), 2);
+        let broken = |key: &str, value: &str| {
+            let mut data = good.clone();
+            data.insert(key.to_owned(), value.to_owned());
+            Record::from_data(&data).unwrap_err()
+        };
+        let e = broken(KEY_OBJECTS, "v1 Namespace - kubeflow 00ff\ngarbage\n");
+        assert_eq!(e.key, KEY_OBJECTS);
+        assert!(e.message.contains("line 2 (`garbage`)"), "{}", e.message);
+        assert_eq!(broken(KEY_OWNED, "v1 Namespace\n").key, KEY_OWNED);
+        let e = broken(KEY_GENERATIONS, "v1 Namespace - kubeflow many\n");
+        assert!(e.message.contains("`many`"), "{}", e.message);
+        assert_eq!(broken(KEY_REVISIONS, "[{").key, KEY_REVISIONS);
+        let e = broken(KEY_FORMAT, "2");
+        assert!(
+            e.message.contains("format 2, newer than the format 1"),
+            "{}",
+            e.message
+        );
+        assert_eq!(broken(KEY_FORMAT, "one").key, KEY_FORMAT);
     }
 
     /// The whole platform is about 683 objects; with the most revisions kept, the record stays

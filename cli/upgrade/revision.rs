@@ -146,10 +146,10 @@ pub fn to_json(revisions: &[Revision]) -> String {
     serde_json::to_string(revisions).unwrap_or_default()
 }
 
-/// The stored revisions; an unreadable value reads as none (it is kfctl's own record: the next
-/// write replaces it).
-pub fn from_json(text: &str) -> Vec<Revision> {
-    serde_json::from_str(text).unwrap_or_default()
+/// The stored revisions. A value kfctl cannot read is an error: reading it as none would let the
+/// next write drop the history.
+pub fn from_json(text: &str) -> Result<Vec<Revision>, serde_json::Error> {
+    serde_json::from_str(text)
 }
 
 /// `revisions` with `next` added (or replacing the revision of the same number), at most
@@ -232,8 +232,9 @@ pub(crate) mod tests {
     #[test]
     fn revisions_round_trip_as_json() {
         let revisions = vec![sample(1), sample(2)];
-        assert_eq!(from_json(&to_json(&revisions)), revisions);
-        assert_eq!(from_json("not json"), Vec::new());
+        assert_eq!(from_json(&to_json(&revisions)).unwrap(), revisions);
+        assert!(from_json("not json").is_err());
+        assert!(from_json(r#"[{"number": "one"}]"#).is_err());
     }
 
     #[test]

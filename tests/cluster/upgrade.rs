@@ -1435,3 +1435,61 @@ async fn an_upgrade_that_may_not_delete_what_it_prunes_stops_in_preflight() {
     assert_eq!(mode(&ns).await, "one");
     assert_eq!(history(name).len(), 1);
 }
+
+#[tokio::test]
+async fn a_record_kfctl_cannot_read_is_an_error_and_is_never_overwritten() {
+    let ns = cluster().namespace("record").await;
+    let name = ns.name();
+    let v1 = kustomization(&release(
+        name,
+        "registry.k8s.io/pause:3.10",
+        "one",
+        "only-v1",
+        "",
+    ));
+    let applied = kfctl(&[
+        "apply",
+        "-k",
+        path(&v1),
+        "--name",
+        name,
+        "--yes",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    let parents: Api<ConfigMap> = Api::namespaced(ns.client(), "kube-system");
+    let parent = format!("kfctl-{name}");
+    parents
+        .patch(
+            &parent,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"revisions": "[{\"number\": \"one\""}})),
+        )
+        .await
+        .expect("break the revisions");
+
+    for args in [
+        vec!["history", "--name", name],
+        vec!["apply", "-k", path(&v1), "--name", name, "--yes"],
+    ] {
+        let out = kfctl(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("ConfigMap `kube-system/{parent}`"))
+                && err.contains("key `revisions`")
+                && err.contains("hint:"),
+            "{}",
+            text(&out)
+        );
+    }
+    let kept = parents.get(&parent).await.expect("the parent");
+    assert_eq!(
+        kept.data
+            .unwrap_or_default()
+            .get("revisions")
+            .map(String::as_str),
+        Some("[{\"number\": \"one\"")
+    );
+}
