@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 use super::apply::{ApplyOptions, Defined, Event, FIELD_MANAGER, Served, desired};
 use super::client::{Cluster, Scope};
+use super::wait::{self, Poll};
 use crate::plan::{Wave, Webhook, webhooks};
 use crate::resource::{Gvk, Origin, ResId, Resource, ResourceSet};
 
@@ -319,8 +320,7 @@ async fn open(
     let mut params = PatchParams::apply(FIELD_MANAGER).force();
     params.dry_run = true;
     let started = Instant::now();
-    let mut waiting = false;
-    loop {
+    let waited = wait::until(options.deadline, PROBE_EVERY, async |attempt| {
         let last = match api.patch(&id.name, &params, &Patch::Apply(&body)).await {
             Ok(_) => None,
             Err(kube::Error::Api(status)) if webhook_call_failed(&status.message) => {
@@ -333,33 +333,31 @@ async fn open(
             Err(_) => None,
         };
         let Some(last) = last else {
-            if waiting {
+            if attempt > 1 {
                 on_event(Event::WebhookAdmits {
                     webhook: &gate.webhook,
                     waited: started.elapsed(),
                 });
             }
-            return Ok(());
+            return Poll::Ready(());
         };
-        if !waiting {
-            waiting = true;
+        if attempt == 1 {
             on_event(Event::WaitingForWebhook {
                 webhook: &gate.webhook,
                 backend: &gate.backend,
                 objects: gate.objects,
             });
         }
-        if Instant::now() + PROBE_EVERY > options.deadline {
-            return Err(WebhookDown {
-                webhook: gate.webhook.clone(),
-                backend: gate.backend.clone(),
-                timeout: options.timeout,
-                last,
-            });
-        }
         tracing::debug!(webhook = %gate.webhook, %last, "webhook does not admit yet");
-        tokio::time::sleep(PROBE_EVERY).await;
-    }
+        Poll::Pending(last)
+    })
+    .await;
+    waited.map_err(|last| WebhookDown {
+        webhook: gate.webhook.clone(),
+        backend: gate.backend.clone(),
+        timeout: options.timeout,
+        last,
+    })
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use super::client::{Cluster, ClusterError, Request};
 use super::inventory::NAMESPACE;
+use super::wait::{self, Poll};
 
 /// How long a Lease stays valid without renewal: how long the next run waits for a killed one.
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
@@ -128,22 +129,28 @@ impl Lock {
         };
         let started = tokio::time::Instant::now();
         let mut on_wait = Some(on_wait);
-        loop {
-            let now = Timestamp::now();
-            let (won, stale) = match api.get_opt(&lease).await {
-                Err(e) => return Err(cluster_error(e, "get")),
-                Ok(None) => {
-                    let fresh = new_lease(&lease, holder, now, None);
-                    match api.create(&PostParams::default(), &fresh).await {
-                        Ok(created) => (Some(created), None),
-                        Err(e) if is_conflict(&e) => (None, None),
-                        Err(e) => return Err(cluster_error(e, "create")),
+        let waited = wait::until(started + wait, POLL_EVERY, async |_| {
+            // A conflict means someone else wrote the Lease since we read it: look again at once.
+            loop {
+                let now = Timestamp::now();
+                match api.get_opt(&lease).await {
+                    Err(e) => return Poll::Ready(Err(cluster_error(e, "get"))),
+                    Ok(None) => {
+                        let fresh = new_lease(&lease, holder, now, None);
+                        match api.create(&PostParams::default(), &fresh).await {
+                            Ok(created) => return Poll::Ready(Ok((created, None))),
+                            Err(e) if is_conflict(&e) => {}
+                            Err(e) => return Poll::Ready(Err(cluster_error(e, "create"))),
+                        }
                     }
-                }
-                Ok(Some(live)) => {
-                    let current = holder_of(&live);
-                    let free = current.as_ref().is_none_or(|_| expired(&live, now));
-                    if free {
+                    Ok(Some(live)) => {
+                        let current = holder_of(&live);
+                        if !current.as_ref().is_none_or(|_| expired(&live, now)) {
+                            if let (Some(h), Some(tell)) = (&current, on_wait.take()) {
+                                tell(h);
+                            }
+                            return Poll::Pending(current);
+                        }
                         let stale = current.map(|h| Stale {
                             holder: h,
                             renewed: live
@@ -155,44 +162,36 @@ impl Lock {
                         });
                         let taken = new_lease(&lease, holder, now, Some(&live));
                         match api.replace(&lease, &PostParams::default(), &taken).await {
-                            Ok(replaced) => (Some(replaced), stale),
-                            // Someone else wrote it since we read it: look again.
-                            Err(e) if is_conflict(&e) => (None, None),
-                            Err(e) => return Err(cluster_error(e, "update")),
+                            Ok(replaced) => return Poll::Ready(Ok((replaced, stale))),
+                            Err(e) if is_conflict(&e) => {}
+                            Err(e) => return Poll::Ready(Err(cluster_error(e, "update"))),
                         }
-                    } else {
-                        if let (Some(h), Some(tell)) = (&current, on_wait.take()) {
-                            tell(h);
-                        }
-                        if started.elapsed() >= wait {
-                            return Err(LockError::Held {
-                                install: install.to_owned(),
-                                lease,
-                                holder: current.unwrap_or_else(|| Holder {
-                                    identity: String::new(),
-                                    since: String::new(),
-                                    expires: String::new(),
-                                }),
-                                waited: started.elapsed(),
-                            });
-                        }
-                        tokio::time::sleep(POLL_EVERY.min(wait.saturating_sub(started.elapsed())))
-                            .await;
-                        (None, None)
                     }
                 }
-            };
-            if let Some(held) = won {
-                return Ok(LockGuard::start(
-                    api,
-                    install.to_owned(),
-                    lease,
-                    holder.to_owned(),
-                    held,
-                    stale,
-                    cluster.context().to_owned(),
-                ));
             }
+        })
+        .await;
+        match waited {
+            Ok(Ok((held, stale))) => Ok(LockGuard::start(
+                api,
+                install.to_owned(),
+                lease,
+                holder.to_owned(),
+                held,
+                stale,
+                cluster.context().to_owned(),
+            )),
+            Ok(Err(e)) => Err(e),
+            Err(current) => Err(LockError::Held {
+                install: install.to_owned(),
+                lease,
+                holder: current.unwrap_or_else(|| Holder {
+                    identity: String::new(),
+                    since: String::new(),
+                    expires: String::new(),
+                }),
+                waited: started.elapsed(),
+            }),
         }
     }
 }

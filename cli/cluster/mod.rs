@@ -22,6 +22,7 @@ pub mod inventory;
 pub mod lock;
 pub mod preflight;
 pub mod prune;
+pub mod wait;
 
 pub use client::{Cluster, ClusterError, Resolved, Scope};
 pub use health::{Health, health};

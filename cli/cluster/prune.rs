@@ -34,6 +34,7 @@ use tokio::time::Instant;
 
 use super::client::{Cluster, ClusterError, Request, Resolved, Scope};
 use super::inventory::{self, Inventory, LABEL_PART_OF, Parent};
+use super::wait::{self, Poll};
 use crate::plan::{self, Wave};
 use crate::resource::{Gvk, Origin, ResId, Resource, ResourceSet};
 
@@ -695,10 +696,15 @@ async fn wait_gone(
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Vec<Stuck> {
     let mut last_live: BTreeMap<Key, Value> = BTreeMap::new();
-    let mut announced = false;
-    loop {
+    let waited = wait::until(options.deadline, POLL, async |attempt| {
+        if attempt == 2 {
+            on_event(Event::Waiting {
+                wave: pending[0].0.wave,
+                pending: pending.len(),
+            });
+        }
         let checked: Vec<(Pending, Result<Option<Value>, ClusterError>)> =
-            futures::stream::iter(pending)
+            futures::stream::iter(std::mem::take(&mut pending))
                 .map(|(m, started)| async move {
                     let live = match cluster.get(&m.id).await {
                         Err(ClusterError::NoApi { .. }) => Ok(None),
@@ -709,7 +715,6 @@ async fn wait_gone(
                 .buffered(CONCURRENCY)
                 .collect()
                 .await;
-        pending = Vec::new();
         for ((m, started), live) in checked {
             let uid = |v: &Value| v.pointer("/metadata/uid").cloned();
             match live {
@@ -735,25 +740,21 @@ async fn wait_gone(
             report.removed.push(removed);
         }
         if pending.is_empty() {
-            return Vec::new();
+            Poll::Ready(())
+        } else {
+            Poll::Pending(())
         }
-        if Instant::now() + POLL > options.deadline {
-            return pending
-                .iter()
-                .map(|(m, _)| {
-                    let live = last_live.get(&key(&m.id)).unwrap_or(&m.body);
-                    stuck_of(&m.id, m.wave, live)
-                })
-                .collect();
-        }
-        if !announced {
-            announced = true;
-            on_event(Event::Waiting {
-                wave: pending[0].0.wave,
-                pending: pending.len(),
-            });
-        }
-        tokio::time::sleep(POLL).await;
+    })
+    .await;
+    match waited {
+        Ok(()) => Vec::new(),
+        Err(()) => pending
+            .iter()
+            .map(|(m, _)| {
+                let live = last_live.get(&key(&m.id)).unwrap_or(&m.body);
+                stuck_of(&m.id, m.wave, live)
+            })
+            .collect(),
     }
 }
 

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::Value;
-use tokio::time::Instant;
 
 use super::{
     ApplyOptions,
@@ -13,6 +12,7 @@ use super::{
 };
 use crate::cluster::client::Cluster;
 use crate::cluster::health::{Health, health};
+use crate::cluster::wait::{self, Poll};
 use crate::plan::Wave;
 use crate::resource::{Gvk, ResId};
 
@@ -44,9 +44,13 @@ pub(super) async fn wait_healthy(
             (item, namespace)
         })
         .collect();
-    loop {
+    let waited = wait::until(options.deadline, HEALTH_POLL, async |attempt| {
+        if attempt > 1 {
+            let shown: Vec<NotReady> = pending.iter().map(|(item, _)| item.clone()).collect();
+            on_event(Event::NotHealthyYet { pending: &shown });
+        }
         let mut by_kind: BTreeMap<Gvk, Vec<(NotReady, Option<String>)>> = BTreeMap::new();
-        for item in pending {
+        for item in std::mem::take(&mut pending) {
             by_kind.entry(item.0.id.gvk.clone()).or_default().push(item);
         }
         let checked: Vec<Vec<(NotReady, Option<String>)>> = futures::stream::iter(by_kind)
@@ -62,12 +66,16 @@ pub(super) async fn wait_healthy(
             .flatten()
             .filter(|n| !n.0.health.is_current())
             .collect();
-        if pending.is_empty() || Instant::now() + HEALTH_POLL > options.deadline {
-            return pending.into_iter().map(|(item, _)| item).collect();
+        if pending.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending(())
         }
-        let shown: Vec<NotReady> = pending.iter().map(|(item, _)| item.clone()).collect();
-        on_event(Event::NotHealthyYet { pending: &shown });
-        tokio::time::sleep(HEALTH_POLL).await;
+    })
+    .await;
+    match waited {
+        Ok(()) => Vec::new(),
+        Err(()) => pending.into_iter().map(|(item, _)| item).collect(),
     }
 }
 

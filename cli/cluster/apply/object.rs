@@ -14,6 +14,7 @@ use super::{
     served::Brought,
 };
 use crate::cluster::client::{Cluster, ClusterError, Request};
+use crate::cluster::wait::{self, Poll};
 use crate::plan::Wave;
 use crate::resource::{ResId, Resource};
 
@@ -200,30 +201,23 @@ pub(super) async fn wait_gone(
     uid: Option<String>,
     options: &ApplyOptions,
 ) -> Result<(), ObjectError> {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let live = api
-            .get_opt(name)
-            .await
-            .map_err(|e| ObjectError::Cluster(cluster.error(e, request.clone())))?;
-        match live {
-            None => return Ok(()),
-            Some(obj) if obj.metadata.uid != uid => return Ok(()),
-            Some(obj) => {
-                if Instant::now() + HEALTH_POLL > options.deadline {
-                    let finalizers = obj.metadata.finalizers.unwrap_or_default();
-                    return Err(ObjectError::GaveUp {
-                        attempts,
-                        timeout: options.timeout,
-                        last: format!(
-                            "deleted to be created again, but still there (finalizers: {})",
-                            listing(&finalizers)
-                        ),
-                    });
-                }
-            }
+    let waited = wait::until(options.deadline, HEALTH_POLL, async |attempt| {
+        match api.get_opt(name).await {
+            Err(e) => Poll::Ready(Err(ObjectError::Cluster(cluster.error(e, request.clone())))),
+            Ok(None) => Poll::Ready(Ok(())),
+            Ok(Some(obj)) if obj.metadata.uid != uid => Poll::Ready(Ok(())),
+            Ok(Some(obj)) => Poll::Pending((attempt, obj.metadata.finalizers.unwrap_or_default())),
         }
-        tokio::time::sleep(HEALTH_POLL).await;
-    }
+    })
+    .await;
+    waited.unwrap_or_else(|(attempts, finalizers)| {
+        Err(ObjectError::GaveUp {
+            attempts,
+            timeout: options.timeout,
+            last: format!(
+                "deleted to be created again, but still there (finalizers: {})",
+                listing(&finalizers)
+            ),
+        })
+    })
 }

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::cluster::client::Cluster;
 use crate::cluster::health::health;
+use crate::cluster::wait::{self, Poll};
 use crate::plan::Wave;
 use crate::resource::{Gvk, ResId, Resource, ResourceSet};
 
@@ -129,14 +130,14 @@ impl<'a> Served<'a> {
         if options.dry_run || !defined.versions.contains(&id.gvk.version) {
             return Ok(());
         }
-        loop {
+        let waited = wait::until(options.deadline, SERVED_POLL, async |_| {
             if cluster.resolve(&id.gvk).await.is_ok() {
-                return Ok(());
+                return Poll::Ready(Ok(()));
             }
             let mut last = self.refreshed.lock().await;
             // Another object's wait may have fetched it meanwhile.
             if cluster.resolve(&id.gvk).await.is_ok() {
-                return Ok(());
+                return Poll::Ready(Ok(()));
             }
             if !self
                 .announced
@@ -147,14 +148,22 @@ impl<'a> Served<'a> {
                     what: "CRDs Established".to_owned(),
                 });
             }
-            let next = last.map_or_else(Instant::now, |at| at + SERVED_POLL);
-            if next > options.deadline {
-                return Err(not_served(cluster, defined, options).await);
+            if last.is_none_or(|at| at.elapsed() >= SERVED_POLL) {
+                let refreshed = cluster.refresh_discovery().await;
+                *last = Some(Instant::now());
+                if let Err(e) = refreshed {
+                    return Poll::Ready(Err(e.into()));
+                }
+                if cluster.resolve(&id.gvk).await.is_ok() {
+                    return Poll::Ready(Ok(()));
+                }
             }
-            tokio::time::sleep_until(next).await;
-            let refreshed = cluster.refresh_discovery().await;
-            *last = Some(Instant::now());
-            refreshed?;
+            Poll::Pending(())
+        })
+        .await;
+        match waited {
+            Ok(answer) => answer,
+            Err(()) => Err(not_served(cluster, defined, options).await),
         }
     }
 }
