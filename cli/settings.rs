@@ -764,6 +764,12 @@ pub struct SourceSettings {
     pub registry_mirror: Option<String>,
     /// `KFCTL_GITHUB_URL`, for a GitHub mirror; default `https://github.com`.
     pub github_url: String,
+    /// `KFCTL_CONNECT_TIMEOUT` (seconds); default 10.
+    pub connect_timeout: Duration,
+    /// `KFCTL_READ_TIMEOUT` (seconds): how long a download may go without a byte; default 30.
+    pub read_timeout: Duration,
+    /// `KFCTL_MAX_UNPACK_BYTES`: what one archive may unpack to; default 1 GiB.
+    pub max_unpack_bytes: u64,
 }
 
 impl SourceSettings {
@@ -787,6 +793,31 @@ impl SourceSettings {
             github_url: env
                 .var("KFCTL_GITHUB_URL")
                 .unwrap_or_else(|| "https://github.com".to_owned()),
+            connect_timeout: env_number(env, "KFCTL_CONNECT_TIMEOUT").map_or(
+                crate::source::fetch::DEFAULT_CONNECT_TIMEOUT,
+                Duration::from_secs_f64,
+            ),
+            read_timeout: env_number(env, "KFCTL_READ_TIMEOUT").map_or(
+                crate::source::fetch::DEFAULT_READ_TIMEOUT,
+                Duration::from_secs_f64,
+            ),
+            max_unpack_bytes: env_number(env, "KFCTL_MAX_UNPACK_BYTES")
+                .map_or(crate::source::archive::DEFAULT_MAX_TOTAL_BYTES, |n| {
+                    n as u64
+                }),
+        }
+    }
+}
+
+/// A positive number from the environment; another value is ignored with a warning, as these
+/// only tune limits.
+fn env_number(env: &dyn Env, name: &str) -> Option<f64> {
+    let text = env.var(name)?;
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Some(n),
+        _ => {
+            tracing::warn!("ignoring `{name}={text}`: expected a positive number");
+            None
         }
     }
 }
