@@ -160,3 +160,46 @@ fn urls_of_other_schemes_are_refused() {
             .refused("only `https://` URLs");
     }
 }
+
+#[test]
+fn what_a_killed_fetch_left_in_the_cache_is_removed_by_the_next_one() {
+    let tar = raw_tar(&[
+        Entry(
+            "repo/base/kustomization.yaml",
+            tar::EntryType::Regular,
+            "",
+            KUSTOMIZATION,
+        ),
+        Entry("repo/base/cm.yaml", tar::EntryType::Regular, "", CM),
+    ]);
+    let server = Server::start(
+        BTreeMap::from([("base.tar.gz".to_owned(), gzip(&tar))]),
+        None,
+    );
+    let home = home_with_app(&format!("{}//base", server.url("base.tar.gz")));
+    let sources = home.path().join("cache/sources");
+    std::fs::create_dir_all(sources.join(".unpack-old/repo")).unwrap();
+    std::fs::write(sources.join(".download-old"), vec![0; 4096]).unwrap();
+    std::fs::write(sources.join(".download-live"), b"").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    for old in [".download-old", ".unpack-old"] {
+        std::fs::File::open(sources.join(old))
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+    }
+    let app = home.path().join("app");
+    let mut cmd = kfctl(home.path(), &["build", app.to_str().unwrap()]);
+    let ok = run(cmd.timeout(NET));
+    assert_eq!(ok.code, Some(0), "{}", ok.stderr);
+    let mut left: Vec<String> = cache_sources(home.path())
+        .into_iter()
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [".download-live"],
+        "a recent one may belong to a running fetch"
+    );
+}
