@@ -147,6 +147,12 @@ fn try_once(
     }
     let mut resp = match req.send() {
         Ok(r) => r,
+        Err(e) if e.is_timeout() && e.is_connect() => {
+            return Ok(Attempt::Retry(format!(
+                "no connection within {}s (`KFCTL_CONNECT_TIMEOUT`)",
+                opts.connect_timeout.as_secs_f64()
+            )));
+        }
         Err(e) if e.is_timeout() => {
             return Ok(Attempt::Retry(format!(
                 "no answer within {}s (`KFCTL_READ_TIMEOUT`)",
