@@ -741,6 +741,29 @@ mod tests {
     }
 
     #[test]
+    fn download_timeouts_and_the_unpack_bound_come_from_the_environment() {
+        let s = build(
+            &["kfctl", "build"],
+            &[
+                ("KFCTL_READ_TIMEOUT", "1.5"),
+                ("KFCTL_CONNECT_TIMEOUT", "1e30"),
+                ("KFCTL_MAX_UNPACK_BYTES", "1048576"),
+            ],
+        );
+        assert_eq!(s.sources.read_timeout, Duration::from_millis(1500));
+        assert_eq!(
+            s.sources.connect_timeout,
+            crate::source::fetch::DEFAULT_CONNECT_TIMEOUT
+        );
+        assert_eq!(s.sources.max_unpack_bytes, 1 << 20);
+        let s = build(&["kfctl", "build"], &[("KFCTL_READ_TIMEOUT", "soon")]);
+        assert_eq!(
+            s.sources.read_timeout,
+            crate::source::fetch::DEFAULT_READ_TIMEOUT
+        );
+    }
+
+    #[test]
     fn a_directory_argument_wins_over_a_platform_from_the_environment() {
         let s = build(&["kfctl", "build", "some/dir"], &[(ENV_PLATFORM, "gcp")]);
         assert!(matches!(s.input, BuildInput::Dir(ref d) if d == Path::new("some/dir")));
@@ -764,6 +787,12 @@ pub struct SourceSettings {
     pub registry_mirror: Option<String>,
     /// `KFCTL_GITHUB_URL`, for a GitHub mirror; default `https://github.com`.
     pub github_url: String,
+    /// `KFCTL_CONNECT_TIMEOUT` (seconds); default 10.
+    pub connect_timeout: Duration,
+    /// `KFCTL_READ_TIMEOUT` (seconds): how long a download may go without a byte; default 30.
+    pub read_timeout: Duration,
+    /// `KFCTL_MAX_UNPACK_BYTES`: what one archive may unpack to; default 1 GiB.
+    pub max_unpack_bytes: u64,
 }
 
 impl SourceSettings {
@@ -787,6 +816,32 @@ impl SourceSettings {
             github_url: env
                 .var("KFCTL_GITHUB_URL")
                 .unwrap_or_else(|| "https://github.com".to_owned()),
+            connect_timeout: env_seconds(env, "KFCTL_CONNECT_TIMEOUT")
+                .unwrap_or(crate::source::fetch::DEFAULT_CONNECT_TIMEOUT),
+            read_timeout: env_seconds(env, "KFCTL_READ_TIMEOUT")
+                .unwrap_or(crate::source::fetch::DEFAULT_READ_TIMEOUT),
+            max_unpack_bytes: env_number(env, "KFCTL_MAX_UNPACK_BYTES")
+                .map_or(crate::source::archive::DEFAULT_MAX_TOTAL_BYTES, |n| {
+                    n as u64
+                }),
+        }
+    }
+}
+
+/// A duration in seconds from the environment, as [`env_number`].
+fn env_seconds(env: &dyn Env, name: &str) -> Option<Duration> {
+    env_number(env, name).and_then(|n| Duration::try_from_secs_f64(n).ok())
+}
+
+/// A positive number from the environment; another value is ignored with a warning, as these
+/// only tune limits.
+fn env_number(env: &dyn Env, name: &str) -> Option<f64> {
+    let text = env.var(name)?;
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Some(n),
+        _ => {
+            tracing::warn!("ignoring `{name}={text}`: expected a positive number");
+            None
         }
     }
 }

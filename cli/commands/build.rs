@@ -13,6 +13,7 @@ use crate::profile::{self, Request};
 use crate::render::{self, Fs};
 use crate::resource::{Resource, images, yaml};
 use crate::settings::{BuildInput, BuildSettings, SourceSettings};
+use crate::source::archive::Limits;
 use crate::source::{FetchOptions, LOCK_FILE, SourceFs, SourceOptions, Sources};
 
 pub fn run(settings: &BuildSettings, printer: Printer) -> Result<Outcome> {
@@ -54,8 +55,11 @@ pub(super) fn sources_for(
         github_url: settings.github_url.clone(),
         fetch: FetchOptions {
             progress: !printer.quiet,
+            connect_timeout: settings.connect_timeout,
+            read_timeout: settings.read_timeout,
             ..FetchOptions::default()
         },
+        limits: Limits::with_total(settings.max_unpack_bytes),
     };
     Ok(Sources::new(opts, &lock_dir.join(LOCK_FILE))?)
 }

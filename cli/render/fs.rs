@@ -31,6 +31,8 @@ pub trait Fs: Sync {
 /// Why a remote resource has no local copy, as the resolver explains it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteFailure {
+    /// The reference as errors may show it: without the credentials a URL was written with.
+    pub shown: String,
     /// The cause chain, already formatted.
     pub message: String,
     pub hint: Option<String>,

@@ -454,7 +454,7 @@ impl Loader<'_> {
                 at: target.loc_of(entry),
             }),
             Some(Err(failure)) => Err(RenderError::RemoteFetch {
-                url: entry.to_owned(),
+                url: failure.shown.clone(),
                 failure,
                 at: target.loc_of(entry),
             }),

@@ -10,15 +10,20 @@ use sha2::{Digest, Sha256};
 
 use super::SourceError;
 
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How downloads behave.
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
     pub attempts: u32,
     /// The wait before the first retry; it doubles on each one.
     pub backoff: Duration,
+    /// How long to wait for a connection (`KFCTL_CONNECT_TIMEOUT`).
     pub connect_timeout: Duration,
-    /// A whole download's limit.
-    pub timeout: Duration,
+    /// How long to wait for the answer and then for each next byte (`KFCTL_READ_TIMEOUT`):
+    /// a server that stops sending fails the attempt, which is retried.
+    pub read_timeout: Duration,
     pub max_bytes: u64,
     /// A progress bar on stderr when it is a terminal.
     pub progress: bool,
@@ -29,8 +34,8 @@ impl Default for FetchOptions {
         FetchOptions {
             attempts: 4,
             backoff: Duration::from_millis(500),
-            connect_timeout: Duration::from_secs(30),
-            timeout: Duration::from_secs(600),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
             max_bytes: 2 << 30,
             progress: true,
         }
@@ -38,16 +43,23 @@ impl Default for FetchOptions {
 }
 
 /// Downloads `url` into `dest` (created or truncated) and returns the sha256 of what it holds.
+/// `shown` is the URL as errors and logs name it, without credentials; messages from the HTTP
+/// client never carry the URL itself.
 ///
 /// The blocking client runs on its own thread: it owns a runtime, which may not be created or
 /// dropped inside a caller's async context.
-pub fn download(url: &str, dest: &Path, opts: &FetchOptions) -> Result<String, SourceError> {
+pub fn download(
+    url: &str,
+    shown: &str,
+    dest: &Path,
+    opts: &FetchOptions,
+) -> Result<String, SourceError> {
     std::thread::scope(|s| {
-        s.spawn(|| download_here(url, dest, opts))
+        s.spawn(|| download_here(url, shown, dest, opts))
             .join()
             .unwrap_or_else(|_| {
                 Err(SourceError::Download {
-                    url: url.to_owned(),
+                    url: shown.to_owned(),
                     message: "the download thread panicked".to_owned(),
                 })
             })
@@ -60,17 +72,24 @@ enum Attempt {
     Retry(String),
 }
 
-fn download_here(url: &str, dest: &Path, opts: &FetchOptions) -> Result<String, SourceError> {
+fn download_here(
+    url: &str,
+    shown: &str,
+    dest: &Path,
+    opts: &FetchOptions,
+) -> Result<String, SourceError> {
     // kube installs the same provider; whichever comes first wins and the other is a no-op.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // The blocking client's timeout bounds each wait, for the answer and for every read of the
+    // body, not the whole download: it is the idle timeout.
     let client = reqwest::blocking::Client::builder()
         .connect_timeout(opts.connect_timeout)
-        .timeout(opts.timeout)
+        .timeout(opts.read_timeout)
         .user_agent(concat!("kfctl/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| SourceError::Download {
-            url: url.to_owned(),
-            message: chain(&e),
+            url: shown.to_owned(),
+            message: chain(&e.without_url()),
         })?;
     let io_err = |source| SourceError::Write {
         path: dest.to_path_buf(),
@@ -84,15 +103,15 @@ fn download_here(url: &str, dest: &Path, opts: &FetchOptions) -> Result<String, 
         .open(dest)
         .map_err(io_err)?;
     let mut hasher = Sha256::new();
-    let bar = progress_bar(opts.progress, url);
+    let bar = progress_bar(opts.progress, shown);
     let mut last = String::new();
     for attempt in 0..opts.attempts {
         if attempt > 0 {
             let wait = opts.backoff * 2u32.saturating_pow(attempt - 1);
-            tracing::info!(url, attempt, ?wait, "retrying download: {last}");
+            tracing::info!(url = shown, attempt, ?wait, "retrying download: {last}");
             std::thread::sleep(wait);
         }
-        match try_once(&client, url, &mut file, &mut hasher, opts, &bar)? {
+        match try_once(&client, (url, shown), &mut file, &mut hasher, opts, &bar)? {
             Attempt::Done => {
                 bar.finish_and_clear();
                 file.flush().map_err(io_err)?;
@@ -103,14 +122,14 @@ fn download_here(url: &str, dest: &Path, opts: &FetchOptions) -> Result<String, 
     }
     bar.finish_and_clear();
     Err(SourceError::Download {
-        url: url.to_owned(),
+        url: shown.to_owned(),
         message: format!("gave up after {} attempts: {last}", opts.attempts),
     })
 }
 
 fn try_once(
     client: &reqwest::blocking::Client,
-    url: &str,
+    (url, shown): (&str, &str),
     file: &mut File,
     hasher: &mut Sha256,
     opts: &FetchOptions,
@@ -119,7 +138,7 @@ fn try_once(
     let have = file
         .stream_position()
         .map_err(|source| SourceError::Write {
-            path: url.into(),
+            path: shown.into(),
             source,
         })?;
     let mut req = client.get(url);
@@ -128,18 +147,30 @@ fn try_once(
     }
     let mut resp = match req.send() {
         Ok(r) => r,
-        Err(e) => return Ok(Attempt::Retry(chain(&e))),
+        Err(e) if e.is_timeout() && e.is_connect() => {
+            return Ok(Attempt::Retry(format!(
+                "no connection within {}s (`KFCTL_CONNECT_TIMEOUT`)",
+                opts.connect_timeout.as_secs_f64()
+            )));
+        }
+        Err(e) if e.is_timeout() => {
+            return Ok(Attempt::Retry(format!(
+                "no answer within {}s (`KFCTL_READ_TIMEOUT`)",
+                opts.read_timeout.as_secs_f64()
+            )));
+        }
+        Err(e) => return Ok(Attempt::Retry(chain(&e.without_url()))),
     };
     let status = resp.status();
     if status == reqwest::StatusCode::PARTIAL_CONTENT && have > 0 {
-        tracing::info!(url, offset = have, "resuming download");
+        tracing::info!(url = shown, offset = have, "resuming download");
     } else if status.is_success() {
         if have > 0 {
             // The server ignored the range: start over.
             file.set_len(0)
                 .and_then(|_| file.rewind())
                 .map_err(|source| SourceError::Write {
-                    path: url.into(),
+                    path: shown.into(),
                     source,
                 })?;
             *hasher = Sha256::new();
@@ -152,7 +183,7 @@ fn try_once(
         return Ok(Attempt::Retry(format!("the server answered {status}")));
     } else {
         return Err(SourceError::Status {
-            url: url.to_owned(),
+            url: shown.to_owned(),
             status: status.to_string(),
         });
     }
@@ -168,18 +199,24 @@ fn try_once(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::TimedOut || is_timeout(&e) => {
+                return Ok(Attempt::Retry(format!(
+                    "no data for {}s (`KFCTL_READ_TIMEOUT`)",
+                    opts.read_timeout.as_secs_f64()
+                )));
+            }
             Err(e) => return Ok(Attempt::Retry(format!("the connection broke: {e}"))),
         };
         file.write_all(&buf[..n])
             .map_err(|source| SourceError::Write {
-                path: url.into(),
+                path: shown.into(),
                 source,
             })?;
         hasher.update(&buf[..n]);
         bar.inc(n as u64);
         if file.stream_position().unwrap_or(0) > opts.max_bytes {
             return Err(SourceError::TooLarge {
-                url: url.to_owned(),
+                url: shown.to_owned(),
                 limit: opts.max_bytes,
             });
         }
@@ -207,6 +244,13 @@ fn progress_bar(wanted: bool, url: &str) -> indicatif::ProgressBar {
     }
     bar.set_message(url.rsplit('/').next().unwrap_or(url).to_owned());
     bar
+}
+
+/// Whether a read failed because the client's timeout expired (reqwest wraps it).
+fn is_timeout(e: &io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+        .is_some_and(reqwest::Error::is_timeout)
 }
 
 /// The error and its causes on one line (reqwest hides the useful part in its sources).

@@ -63,6 +63,9 @@ pub enum SourceError {
     #[error("`{dir}` is not in archive `{url}`")]
     NoSubdir { url: String, dir: String },
 
+    #[error("`{dir}` leads out of archive `{url}` through a link")]
+    SubdirEscapes { url: String, dir: String },
+
     #[error("cannot read `{path}`")]
     Read {
         path: PathBuf,
@@ -107,6 +110,8 @@ pub struct SourceOptions {
     /// The base of GitHub archive URLs.
     pub github_url: String,
     pub fetch: FetchOptions,
+    /// Bounds on what an archive may unpack to.
+    pub limits: archive::Limits,
 }
 
 /// The cache directory: `KFCTL_CACHE_DIR`, else `$XDG_CACHE_HOME/kfctl`, else `~/.cache/kfctl`.
@@ -247,7 +252,19 @@ impl Sources {
                     })
             }
             Kind::Archive { subdir } => {
-                let dir = archive::content_root(&entry).join(subdir);
+                // The directory as the kernel would reach it, links inside the archive
+                // followed: it must still be inside the archive.
+                let content = archive::content_root(&entry);
+                let top = content.strip_prefix(&entry).unwrap_or(Path::new(""));
+                let dir = match archive::resolve_below(&entry, &top.join(subdir)) {
+                    Ok(rel) => entry.join(rel),
+                    Err(_) => {
+                        return Err(SourceError::SubdirEscapes {
+                            url: r.url.clone(),
+                            dir: subdir.clone(),
+                        });
+                    }
+                };
                 if dir.exists() {
                     Ok(dir)
                 } else {
@@ -276,13 +293,14 @@ impl Sources {
             path: dir.clone(),
             source,
         };
+        remove_stale(&dir);
         // Temporary names start with `.` so no digest lookup can ever see them.
         let download = tempfile::Builder::new()
             .prefix(".download-")
             .tempfile_in(&dir)
             .map_err(tmp)?;
         tracing::info!(url = %r.url, "fetching source");
-        let hex = fetch::download(&r.url, download.path(), &self.opts.fetch)?;
+        let hex = fetch::download(&r.fetch_url, &r.url, download.path(), &self.opts.fetch)?;
         if let Some(expected) = expected
             && expected != hex
         {
@@ -302,12 +320,9 @@ impl Sources {
             .tempdir_in(&dir)
             .map_err(tmp)?;
         match &r.kind {
-            Kind::Archive { .. } => archive::unpack(
-                download.path(),
-                staging.path(),
-                &r.url,
-                archive::Limits::default(),
-            )?,
+            Kind::Archive { .. } => {
+                archive::unpack(download.path(), staging.path(), &r.url, self.opts.limits)?
+            }
             Kind::File { name } => {
                 std::fs::copy(download.path(), staging.path().join(name)).map_err(tmp)?;
             }
@@ -352,6 +367,38 @@ impl Sources {
         let lock = dir.join(LOCK_FILE);
         std::fs::write(&lock, self.lock_text()).map_err(|e| write(&lock, e))?;
         Ok(resolved.len())
+    }
+}
+
+/// Temporary downloads and staging directories older than this were left by a run that was
+/// killed; a live one is written to at least every read timeout.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes what killed runs left in `dir`: `.download-*` files and `.unpack-*` directories.
+fn remove_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(".download-") || name.starts_with(".unpack-")) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_AFTER));
+        if stale {
+            let path = entry.path();
+            tracing::info!(path = %path.display(), "removing what an interrupted fetch left");
+            // `remove_dir_all` removes links, never what they point to.
+            let _ = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
     }
 }
 
@@ -400,6 +447,7 @@ impl Fs for SourceFs<'_> {
                 cur = c.source();
             }
             RemoteFailure {
+                shown: reference::redact(url),
                 message,
                 hint: e.hint(),
             }

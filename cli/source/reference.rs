@@ -5,10 +5,13 @@ use super::SourceError;
 /// What a remote reference names: an archive to unpack (and a directory in it), or one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
-    /// As written in the kustomization or the config.
+    /// As written in the kustomization or the config, without credentials.
     pub original: String,
-    /// What is downloaded; the key in `kfctl.lock`.
+    /// What is downloaded, without credentials: what errors and logs show, and the key in
+    /// `kfctl.lock`.
     pub url: String,
+    /// What is requested: `url` with the user and password it was written with.
+    pub fetch_url: String,
     pub kind: Kind,
     /// A digest written into the reference itself (`#sha256=HEX`), which wins over the lock.
     pub pin: Option<String>,
@@ -26,7 +29,7 @@ pub enum Kind {
 /// Parses `entry`. `github` is the base of GitHub's archive URLs (`https://github.com`, or a
 /// mirror of it).
 pub fn parse(entry: &str, github: &str) -> Result<Reference, SourceError> {
-    let original = entry.to_owned();
+    let original = redact(entry);
     let unsupported = |why: &str| SourceError::Reference {
         reference: original.clone(),
         why: why.to_owned(),
@@ -70,13 +73,16 @@ pub fn parse(entry: &str, github: &str) -> Result<Reference, SourceError> {
             return Err(unsupported("expected `github.com/ORG/REPO/PATH?ref=TAG`"));
         };
         let repo = repo.strip_suffix(".git").unwrap_or(repo);
-        let subdir = parts.next().unwrap_or("").trim_matches('/').to_owned();
+        let subdir = inside(parts.next().unwrap_or(""))
+            .ok_or_else(|| unsupported("the directory must stay inside the repository"))?;
+        let url = format!(
+            "{}/{org}/{repo}/archive/{git_ref}.tar.gz",
+            github.trim_end_matches('/')
+        );
         return Ok(Reference {
             original,
-            url: format!(
-                "{}/{org}/{repo}/archive/{git_ref}.tar.gz",
-                github.trim_end_matches('/')
-            ),
+            url: redact(&url),
+            fetch_url: url,
             kind: Kind::Archive { subdir },
             pin,
         });
@@ -104,7 +110,9 @@ pub fn parse(entry: &str, github: &str) -> Result<Reference, SourceError> {
         .any(|e| path.ends_with(e));
     let kind = match (is_archive, subdir) {
         (true, subdir) => Kind::Archive {
-            subdir: subdir.unwrap_or_default(),
+            subdir: inside(&subdir.unwrap_or_default()).ok_or_else(|| {
+                unsupported("the directory after `//` must stay inside the archive")
+            })?,
         },
         (false, Some(_)) => {
             return Err(unsupported(
@@ -123,10 +131,41 @@ pub fn parse(entry: &str, github: &str) -> Result<Reference, SourceError> {
     };
     Ok(Reference {
         original,
-        url: url.to_owned(),
+        url: redact(url),
+        fetch_url: url.to_owned(),
         kind,
         pin,
     })
+}
+
+/// A directory inside an archive, as written after `//`, with `.` and `..` applied: `None` when
+/// it leaves the archive. Links inside the unpacked archive are followed later, against it.
+fn inside(dir: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in dir.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            _ => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// `url` without the user and password of its authority (`https://user:pass@host/x` becomes
+/// `https://host/x`): the only form of a URL that errors, logs and `kfctl.lock` show.
+pub fn redact(url: &str) -> String {
+    let Some(i) = url.find("://") else {
+        return url.to_owned();
+    };
+    let (scheme, rest) = url.split_at(i + 3);
+    let authority = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority].rfind('@') {
+        Some(at) => format!("{scheme}{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
 }
 
 /// `sha256:HEX` or `HEX`, lower-cased, when it is 64 hex digits.
@@ -218,5 +257,46 @@ mod tests {
         assert!(parse("git@github.com:org/repo.git", GH).is_err());
         assert!(parse("https://h/file.yaml//dir", GH).is_err());
         assert!(parse("https://h/x.zip#sha256=abc", GH).is_err());
+    }
+
+    #[test]
+    fn an_archive_directory_stays_inside_the_archive() {
+        for escaping in [
+            "https://h/x.tar.gz//../../../etc",
+            "https://h/x.tar.gz//a/../..",
+            "https://h/x.zip//..",
+            "github.com/org/repo/../../etc?ref=v1",
+        ] {
+            let e = parse(escaping, GH).unwrap_err().to_string();
+            assert!(e.contains("must stay inside"), "{escaping}: {e}");
+        }
+        let r = parse("https://h/x.tar.gz//a/../b/./c/", GH).unwrap();
+        assert_eq!(
+            r.kind,
+            Kind::Archive {
+                subdir: "b/c".into()
+            }
+        );
+        // `///etc` is the directory `etc` of the archive, not `/etc`.
+        let r = parse("https://h/x.tar.gz///etc", GH).unwrap();
+        assert_eq!(
+            r.kind,
+            Kind::Archive {
+                subdir: "etc".into()
+            }
+        );
+    }
+
+    #[test]
+    fn credentials_never_leave_the_fetch_url() {
+        let r = parse("https://user:secret@h:8443/x.tar.gz//base", GH).unwrap();
+        assert_eq!(r.url, "https://h:8443/x.tar.gz");
+        assert_eq!(r.fetch_url, "https://user:secret@h:8443/x.tar.gz");
+        assert_eq!(r.original, "https://h:8443/x.tar.gz//base");
+        let e = parse("git::https://user:secret@h/f.yaml//dir", GH).unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
+        assert_eq!(redact("https://h/a@b"), "https://h/a@b");
+        assert_eq!(redact("http://tok@h?x=@y"), "http://h?x=@y");
+        assert_eq!(redact("github.com/o/r?ref=v1"), "github.com/o/r?ref=v1");
     }
 }

@@ -7,6 +7,9 @@
 
 mod support;
 
+#[path = "../support/http.rs"]
+mod http;
+
 mod archives;
 mod downloads;
 mod import;

@@ -3,107 +3,19 @@
 
 #![allow(clippy::unwrap_used)]
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use assert_cmd::Command;
 use sha2::Digest;
 
 mod example;
+#[path = "../support/http.rs"]
+mod http;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 
-/// A minimal HTTP/1.1 file server: GET with optional `Range: bytes=N-`, one request per
-/// connection. `drop_first` cuts the first response to a path after that many bytes.
-struct Server {
-    port: u16,
-    requests: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    fn start(files: BTreeMap<String, Vec<u8>>, drop_first: Option<usize>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let log = requests.clone();
-        let served = Arc::new(AtomicUsize::new(0));
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let n = served.fetch_add(1, Ordering::SeqCst);
-                let cut = if n == 0 { drop_first } else { None };
-                handle(stream, &files, &log, cut);
-            }
-        });
-        Server { port, requests }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/{path}", self.port)
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-fn handle(
-    mut stream: TcpStream,
-    files: &BTreeMap<String, Vec<u8>>,
-    log: &Mutex<Vec<String>>,
-    cut: Option<usize>,
-) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    let path = line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .trim_start_matches('/')
-        .to_owned();
-    let mut range = None;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap() == 0 || h == "\r\n" {
-            break;
-        }
-        if let Some(v) = h.to_ascii_lowercase().strip_prefix("range: bytes=") {
-            range = v.trim().trim_end_matches('-').parse::<usize>().ok();
-        }
-    }
-    log.lock().unwrap().push(match range {
-        Some(r) => format!("GET /{path} from {r}"),
-        None => format!("GET /{path}"),
-    });
-    let Some(body) = files.get(&path) else {
-        let _ = stream
-            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        return;
-    };
-    let (status, part) = match range {
-        Some(start) if start < body.len() => ("206 Partial Content", &body[start..]),
-        _ => ("200 OK", &body[..]),
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n",
-        part.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    match cut {
-        Some(n) => {
-            let _ = stream.write_all(&part[..n.min(part.len())]);
-            let _ = stream.flush();
-            // Dropping the stream mid-body is the broken connection.
-        }
-        None => {
-            let _ = stream.write_all(part);
-        }
-    }
-}
+use http::Server;
 
 /// A tar.gz from (path, content) pairs, under one top directory as git hosts write them.
 fn tar_gz(files: &[(&str, &str)]) -> Vec<u8> {
