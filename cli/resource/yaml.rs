@@ -45,6 +45,29 @@ pub fn saphyr_options() -> serde_saphyr::Options {
     options
 }
 
+/// How deep `value` nests (a scalar is 0, a mapping of scalars 1) and how many nodes it holds,
+/// counted without recursion, so any value can be measured.
+pub fn measure(value: &Value) -> (usize, usize) {
+    let mut deepest = 0;
+    let mut nodes = 0;
+    let mut todo = vec![(value, 0usize)];
+    while let Some((v, depth)) = todo.pop() {
+        nodes += 1;
+        match v {
+            Value::Array(items) => {
+                deepest = deepest.max(depth + 1);
+                todo.extend(items.iter().map(|i| (i, depth + 1)));
+            }
+            Value::Object(map) => {
+                deepest = deepest.max(depth + 1);
+                todo.extend(map.values().map(|i| (i, depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    (deepest, nodes)
+}
+
 /// A syntax error at a 1-based line and column, or a document past one of the limits above.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message} at line {line} column {col}")]
@@ -935,6 +958,14 @@ mod tests {
         // At the limit, the writer takes it back.
         let v = one(&flow(MAX_DEPTH - 1));
         assert_eq!(one(&to_yaml(&v)), v);
+    }
+
+    #[test]
+    fn measure_counts_depth_and_nodes() {
+        assert_eq!(measure(&json!("x")), (0, 1));
+        assert_eq!(measure(&json!({"a": [1, {"b": 2}], "c": {}})), (3, 6));
+        let v = one(&format!("a: {}{}\n", "[".repeat(99), "]".repeat(99)));
+        assert_eq!(measure(&v).0, MAX_DEPTH);
     }
 
     #[test]

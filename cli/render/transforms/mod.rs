@@ -11,7 +11,7 @@ mod replicas;
 use super::fieldspec::TransformerConfig;
 use super::load::Target;
 use super::{Fs, RenderError};
-use crate::resource::ResourceSet;
+use crate::resource::{ResourceSet, yaml};
 
 /// What every transform gets: the kustomization it belongs to, the filesystem for files it
 /// names, and the field specs in force at this level.
@@ -53,5 +53,25 @@ pub fn run(
     for (_, step) in ORDER {
         step(&ctx, set)?;
     }
+    // Each step keeps objects within the parser's depth (paths and copied values are checked
+    // where they are applied); whatever walks the objects after this relies on it.
+    for res in set.iter() {
+        let (depth, _) = yaml::measure(&res.body);
+        if depth > yaml::MAX_DEPTH {
+            return Err(RenderError::Transform {
+                id: res.id(),
+                origin: res.origin.clone(),
+                message: too_deep(),
+            });
+        }
+    }
     Ok(())
+}
+
+/// The message for an object a transform would nest past [`yaml::MAX_DEPTH`].
+pub fn too_deep() -> String {
+    format!(
+        "the transforms nest the object deeper than {} levels",
+        yaml::MAX_DEPTH
+    )
 }
