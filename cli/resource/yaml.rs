@@ -80,7 +80,7 @@ pub struct YamlError {
     pub hint: Option<&'static str>,
 }
 
-const LIMIT_HINT: &str = "kfctl refuses YAML nested or aliased this far, as kustomize does; no real manifest comes close, so check where this file came from";
+const LIMIT_HINT: &str = "kfctl refuses YAML nested or aliased this far (kustomize refuses such aliasing too); no real manifest comes close, so check where this file came from";
 
 impl YamlError {
     fn at(span: &Span, message: impl Into<String>) -> Self {
