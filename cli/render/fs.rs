@@ -20,30 +20,22 @@ pub struct TooLarge {
     pub what: &'static str,
 }
 
-fn what(limit: u64) -> &'static str {
-    if limit <= MAX_CONFIG_BYTES {
+fn too_large(limit: u64) -> io::Error {
+    let what = if limit <= MAX_CONFIG_BYTES {
         "configuration"
     } else {
         "input"
-    }
+    };
+    io::Error::new(io::ErrorKind::FileTooLarge, TooLarge { limit, what })
 }
 
 /// Reads at most `limit` bytes of `path`, refusing a larger file: a regular file by its size
 /// before reading, anything else (`/dev/zero`, a pipe) once `limit` bytes have come.
 pub fn read_at_most(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    let too_large = || {
-        io::Error::new(
-            io::ErrorKind::FileTooLarge,
-            TooLarge {
-                limit,
-                what: what(limit),
-            },
-        )
-    };
     let file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_file() && meta.len() > limit {
-        return Err(too_large());
+        return Err(too_large(limit));
     }
     let mut bytes = Vec::with_capacity(if meta.is_file() {
         usize::try_from(meta.len()).unwrap_or(0)
@@ -52,7 +44,7 @@ pub fn read_at_most(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     });
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
-        return Err(too_large());
+        return Err(too_large(limit));
     }
     Ok(bytes)
 }
@@ -71,13 +63,7 @@ pub trait Fs: Sync {
     fn read_at_most(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         let bytes = self.read(path)?;
         if bytes.len() as u64 > limit {
-            return Err(io::Error::new(
-                io::ErrorKind::FileTooLarge,
-                TooLarge {
-                    limit,
-                    what: what(limit),
-                },
-            ));
+            return Err(too_large(limit));
         }
         Ok(bytes)
     }
