@@ -115,11 +115,9 @@ async fn generate(settings: &UpgradeJobSettings, printer: Printer) -> Result<Str
 /// The `kfctl.yaml` the job renders from: the one the install was made from when it can be
 /// read, else one written from the record (platform, components, the `--set` values).
 fn config_yaml(pin: &ProfilePin, to: &str) -> String {
-    if let Some(text) = pin
-        .config
-        .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-    {
+    if let Some(text) = pin.config.as_ref().and_then(|p| {
+        crate::render::fs::read_text_at_most(p, crate::render::fs::MAX_CONFIG_BYTES).ok()
+    }) {
         return text;
     }
     let mut parameters = serde_json::Map::new();

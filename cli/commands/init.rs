@@ -96,12 +96,14 @@ fn read_password(source: &PasswordSource) -> Result<String> {
             ))
         })?,
         PasswordSource::File(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| {
-                format!(
-                    "cannot read the admin password from `{}` (`--admin-password-file`)",
-                    path.display()
-                )
-            })?;
+            let text =
+                crate::render::fs::read_text_at_most(path, crate::render::fs::MAX_CONFIG_BYTES)
+                    .with_context(|| {
+                        format!(
+                            "cannot read the admin password from `{}` (`--admin-password-file`)",
+                            path.display()
+                        )
+                    })?;
             text.lines().next().unwrap_or_default().to_owned()
         }
     };

@@ -193,7 +193,7 @@ const SAVED_PLAN_KIND: &str = "KfctlUpgradePlan";
 
 impl SavedPlan {
     fn load(path: &Path) -> Result<SavedPlan> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::render::fs::read_text_at_most(path, crate::render::fs::MAX_INPUT_BYTES)
             .with_context(|| format!("cannot read the plan `{}`", path.display()))?;
         let plan: SavedPlan = serde_json::from_str(&text).map_err(|e| {
             UserError::new(format!(

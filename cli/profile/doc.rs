@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::ProfileError;
+use crate::render::fs::MAX_CONFIG_BYTES;
 use crate::render::{Fs, Loc};
 use crate::resource::yaml;
 
@@ -21,10 +22,12 @@ pub struct SourceFile {
 impl SourceFile {
     /// Reads and parses `path`, which must hold exactly one YAML document.
     pub fn read(fs: &dyn Fs, path: &Path) -> Result<SourceFile, ProfileError> {
-        let bytes = fs.read(path).map_err(|source| ProfileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes =
+            fs.read_at_most(path, MAX_CONFIG_BYTES)
+                .map_err(|source| ProfileError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
         let text = String::from_utf8(bytes).map_err(|_| ProfileError::Invalid {
             message: "the file is not UTF-8 text".to_owned(),
             at: Loc::new(path, None),

@@ -276,6 +276,9 @@ impl ProfileError {
     /// What the user can do about it, when we know.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
+            ProfileError::Yaml { source, .. } if source.hint.is_some() => {
+                source.hint?.to_owned()
+            }
             ProfileError::Yaml { .. } => {
                 "the parser stops where it notices the mistake, which is often just after it (an unclosed `[`, `{` or quote, or a wrong indent)".to_owned()
             }

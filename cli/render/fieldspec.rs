@@ -189,6 +189,15 @@ pub fn visit(
         return Ok(());
     }
     let segments = spec.segments();
+    if segments.len() > crate::resource::yaml::MAX_DEPTH {
+        return Err(VisitError::Set {
+            path: spec.path.clone(),
+            message: format!(
+                "the path has more than {} fields",
+                crate::resource::yaml::MAX_DEPTH
+            ),
+        });
+    }
     let create = if spec.create { create } else { Create::Nothing };
     walk(&mut res.body, &segments, 0, create, f).map_err(|e| match e {
         WalkError::Path(at) => VisitError::Path(PathError {

@@ -1,13 +1,72 @@
 //! The filesystem the renderer reads: the real one, or an in-memory one for tests.
 
 use std::collections::BTreeMap;
-use std::io;
+use std::io::{self, Read as _};
 use std::path::{Component, Path, PathBuf};
+
+/// Largest file a render reads: a kustomization, a resource, a patch, a generator's file. The
+/// largest manifest of a Kubeflow release (KServe's CRDs in one file) is about 6 MiB.
+pub const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// Largest configuration file kfctl reads: `kfctl.yaml`, a KfDef, `kfctl.lock`, the catalog, a
+/// platform profile, a password file.
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// A file past the most kfctl reads from one file.
+#[derive(Debug, thiserror::Error)]
+#[error("the file is larger than {} MiB, the most kfctl reads from one {what} file", limit >> 20)]
+pub struct TooLarge {
+    pub limit: u64,
+    pub what: &'static str,
+}
+
+fn too_large(limit: u64) -> io::Error {
+    let what = if limit <= MAX_CONFIG_BYTES {
+        "configuration"
+    } else {
+        "input"
+    };
+    io::Error::new(io::ErrorKind::FileTooLarge, TooLarge { limit, what })
+}
+
+/// Reads at most `limit` bytes of `path`, refusing a larger file: a regular file by its size
+/// before reading, anything else (`/dev/zero`, a pipe) once `limit` bytes have come.
+pub fn read_at_most(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.len() > limit {
+        return Err(too_large(limit));
+    }
+    let mut bytes = Vec::with_capacity(if meta.is_file() {
+        usize::try_from(meta.len()).unwrap_or(0)
+    } else {
+        0
+    });
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    Ok(bytes)
+}
+
+/// [`read_at_most`] of a UTF-8 text file.
+pub fn read_text_at_most(path: &Path, limit: u64) -> io::Result<String> {
+    String::from_utf8(read_at_most(path, limit)?)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))
+}
 
 /// Read access to files and directories. Paths are absolute or relative to the process's
 /// working directory, and already cleaned by `clean`.
 pub trait Fs: Sync {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// [`Fs::read`] refusing a file past `limit` bytes (see [`read_at_most`]).
+    fn read_at_most(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        let bytes = self.read(path)?;
+        if bytes.len() as u64 > limit {
+            return Err(too_large(limit));
+        }
+        Ok(bytes)
+    }
     fn is_dir(&self, path: &Path) -> bool;
     fn is_file(&self, path: &Path) -> bool;
 
@@ -38,13 +97,16 @@ pub struct RemoteFailure {
     pub hint: Option<String>,
 }
 
-/// The machine's filesystem.
+/// The machine's filesystem. It reads no file past [`MAX_INPUT_BYTES`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RealFs;
 
 impl Fs for RealFs {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        std::fs::read(path)
+        read_at_most(path, MAX_INPUT_BYTES)
+    }
+    fn read_at_most(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        read_at_most(path, limit.min(MAX_INPUT_BYTES))
     }
     fn is_dir(&self, path: &Path) -> bool {
         path.is_dir()
@@ -111,6 +173,13 @@ impl Fs for LayeredFs<'_> {
             self.lower.read(path)
         }
     }
+    fn read_at_most(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        if self.upper.is_file(path) {
+            self.upper.read_at_most(path, limit)
+        } else {
+            self.lower.read_at_most(path, limit)
+        }
+    }
     fn is_dir(&self, path: &Path) -> bool {
         self.upper.is_dir(path) || self.lower.is_dir(path)
     }
@@ -167,6 +236,26 @@ mod tests {
         assert_eq!(clean(Path::new("../a/..")), PathBuf::from(".."));
         assert_eq!(clean(Path::new("/a/../..")), PathBuf::from("/"));
         assert_eq!(clean(Path::new("a/..")), PathBuf::from("."));
+    }
+
+    #[test]
+    fn reads_stop_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, "12345").unwrap();
+        assert_eq!(read_at_most(&path, 5).unwrap(), b"12345");
+        let err = read_at_most(&path, 4).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        // Not a regular file: read until the limit, then refused.
+        let err = read_at_most(Path::new("/dev/zero"), MAX_CONFIG_BYTES).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        assert_eq!(
+            err.to_string(),
+            "the file is larger than 4 MiB, the most kfctl reads from one configuration file"
+        );
+        let mut fs = MemFs::new();
+        fs.add("a", "123");
+        assert!(fs.read_at_most(Path::new("a"), 2).is_err());
     }
 
     #[test]

@@ -12,8 +12,9 @@ use super::load::Target;
 use super::{Fs, Loc, RenderError};
 use crate::resource::{Behavior, Generated, Origin, Resource, ResourceSet};
 
-/// `binaryData` as kyaml writes it: base64 in lines of 70 characters, each ending in a newline,
-/// once the text is longer than one line.
+/// A Secret's `data` and a ConfigMap's `binaryData` as kyaml writes them: base64 in lines of 70
+/// characters, each ending in a newline, once the text is longer than one line (a value of 52
+/// bytes or more). The folded text is what kustomize hashes, so the name suffix depends on it.
 fn wrapped_base64(bytes: &[u8]) -> String {
     const LINE: usize = 70;
     let text = base64::engine::general_purpose::STANDARD.encode(bytes);
@@ -126,7 +127,6 @@ fn make(
     {
         meta.insert("namespace".into(), Value::String(args.namespace.clone()));
     }
-    let b64 = base64::engine::general_purpose::STANDARD;
     if kind == "Secret" {
         let t = if args.type_.is_empty() {
             "Opaque"
@@ -137,7 +137,7 @@ fn make(
         // kustomize writes `data: {}` for a Secret with no data (a ConfigMap gets no `data`).
         let data: Map<String, Value> = known
             .iter()
-            .map(|(k, v)| (k.clone(), Value::String(b64.encode(v))))
+            .map(|(k, v)| (k.clone(), Value::String(wrapped_base64(v))))
             .collect();
         obj.insert("data".into(), Value::Object(data));
     } else {
@@ -497,6 +497,42 @@ mod tests {
         let secret = json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},
                             "type":"Opaque","data":{"p":"cGFzcw=="}});
         assert_eq!(content_hash(&secret), KUSTOMIZE_SECRET_HASH);
+    }
+
+    /// kustomize folds a Secret value's base64 at 70 characters and hashes the folded text:
+    /// `kubectl kustomize` (v5.5) names a Secret with literal `k=` 60 `y`s `one-987hg88tgt`.
+    #[test]
+    fn secret_values_fold_and_hash_as_kustomize() {
+        assert_eq!(wrapped_base64(&[b'x'; 51]).len(), 68);
+        assert!(!wrapped_base64(&[b'x'; 51]).contains('\n'));
+        let plain = base64::engine::general_purpose::STANDARD.encode([b'x'; 52]);
+        assert_eq!(plain.len(), 72);
+        assert_eq!(
+            wrapped_base64(&[b'x'; 52]),
+            format!("{}\n{}\n", &plain[..70], &plain[70..])
+        );
+        assert_eq!(wrapped_base64(&[b'x'; 105]).lines().count(), 2);
+        assert!(wrapped_base64(&[b'x'; 105]).ends_with('\n'));
+
+        let mut target = crate::render::MemFs::new();
+        target.add(
+            "/k/kustomization.yaml",
+            format!(
+                "secretGenerator:\n- name: one\n  literals:\n  - k={}\n",
+                "y".repeat(60)
+            ),
+        );
+        let rendered = crate::render::build(&target, std::path::Path::new("/k")).unwrap();
+        let secret = &rendered.resources.as_slice()[0];
+        assert_eq!(secret.name(), "one-987hg88tgt");
+        assert_eq!(
+            secret.body["data"]["k"],
+            format!(
+                "{}\n{}\n",
+                &"eXl5".repeat(20)[..70],
+                &"eXl5".repeat(20)[70..]
+            )
+        );
     }
 
     const KUSTOMIZE_CM_HASH: &str = "m9k898925m";

@@ -183,6 +183,9 @@ impl RenderError {
             RenderError::Missing { .. } => {
                 "paths in a kustomization are relative to the directory that holds it".to_owned()
             }
+            RenderError::Yaml { source, .. } if source.hint.is_some() => {
+                source.hint?.to_owned()
+            }
             RenderError::Yaml { .. } => {
                 "the parser stops where it notices the mistake, which is often just after it (an unclosed `[`, `{` or quote, or a wrong indent)".to_owned()
             }

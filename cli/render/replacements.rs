@@ -275,6 +275,16 @@ fn copy_to_target(
         .is_some_and(|o| o.create)
         .then(|| NodeKind::of(value));
     let segments = split_field_path(path);
+    // The copy lands `segments` levels down: the object must stay within the parser's depth.
+    let (depth, _) = crate::resource::yaml::measure(value);
+    if segments.len() + depth > crate::resource::yaml::MAX_DEPTH {
+        return Err(format!(
+            "copying a value {depth} levels deep to a field path of {} fields would nest `{}` deeper than {} levels",
+            segments.len(),
+            res.id(),
+            crate::resource::yaml::MAX_DEPTH
+        ));
+    }
     let mut found = 0usize;
     // kustomize finds every field before writing any, so a failed write is reported as itself,
     // not as a failure to find the field.

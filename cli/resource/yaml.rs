@@ -12,14 +12,75 @@ use std::fmt::Write as _;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
 
-/// A syntax error at a 1-based line and column.
+/// Deepest nesting of sequences and mappings a document may have; the top-level mapping is the
+/// first level. The deepest Kubeflow manifest (a CRD's schema) nests 47 levels. serde_json, which
+/// the Kubernetes client and saved plans read objects back with, stops at 128, so a deeper object
+/// could be rendered but never read back; this limit leaves room below it for the wrappers (a
+/// `List`, a plan) objects travel in. Everything that walks a value recursively (patches,
+/// transforms, writers) is safe at this depth.
+pub const MAX_DEPTH: usize = 100;
+
+/// Most aliases (`*name`) one stream may use.
+pub const MAX_ALIASES: usize = 100_000;
+
+/// Most nodes (scalars, sequences, mappings) aliases may add to one stream, counting every copy:
+/// a "billion laughs" of nested aliases stops here instead of filling memory. kustomize stops such
+/// a document too ("excessive aliasing").
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// Most bytes of text (scalars and keys) aliases may add to one stream, counting every copy.
+pub const MAX_ALIAS_BYTES: usize = 64 << 20;
+
+/// The same limits for the documents read with `serde_saphyr` (kfctl's own small files): its
+/// default budget, with our depth and alias bounds.
+pub fn saphyr_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    budget.max_aliases = MAX_ALIASES;
+    budget.max_nodes = MAX_ALIAS_NODES;
+    budget.max_events = MAX_ALIAS_NODES;
+    budget.max_total_scalar_bytes = MAX_ALIAS_BYTES;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
+/// How deep `value` nests (a scalar is 0, a mapping of scalars 1) and how many nodes it holds,
+/// counted without recursion, so any value can be measured.
+pub fn measure(value: &Value) -> (usize, usize) {
+    let mut deepest = 0;
+    let mut nodes = 0;
+    let mut todo = vec![(value, 0usize)];
+    while let Some((v, depth)) = todo.pop() {
+        nodes += 1;
+        match v {
+            Value::Array(items) => {
+                deepest = deepest.max(depth + 1);
+                todo.extend(items.iter().map(|i| (i, depth + 1)));
+            }
+            Value::Object(map) => {
+                deepest = deepest.max(depth + 1);
+                todo.extend(map.values().map(|i| (i, depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    (deepest, nodes)
+}
+
+/// A syntax error at a 1-based line and column, or a document past one of the limits above.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message} at line {line} column {col}")]
 pub struct YamlError {
     pub line: usize,
     pub col: usize,
     pub message: String,
+    /// Set when the document is well-formed but past a limit: what to tell the user instead of
+    /// looking for a syntax mistake.
+    pub hint: Option<&'static str>,
 }
+
+const LIMIT_HINT: &str = "kfctl refuses YAML nested or aliased this far (kustomize refuses such aliasing too); no real manifest comes close, so check where this file came from";
 
 impl YamlError {
     fn at(span: &Span, message: impl Into<String>) -> Self {
@@ -27,7 +88,57 @@ impl YamlError {
             line: span.start.line(),
             col: span.start.col() + 1,
             message: message.into(),
+            hint: None,
         }
+    }
+
+    fn limit(span: &Span, message: String) -> Self {
+        YamlError {
+            hint: Some(LIMIT_HINT),
+            ..YamlError::at(span, message)
+        }
+    }
+}
+
+/// The nodes and bytes of text a value holds, counted as it is built.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn add(&mut self, other: Size) {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+    }
+}
+
+/// What aliases, and the copies of anchored values kept for them, have added to a stream so far.
+#[derive(Debug, Default)]
+struct AliasBudget {
+    aliases: usize,
+    added: Size,
+}
+
+impl AliasBudget {
+    /// Charges one copy of a value of `size` (an alias, or an anchor's kept value), or refuses it.
+    fn charge(&mut self, size: Size, alias: bool, span: &Span) -> Result<(), YamlError> {
+        self.aliases += usize::from(alias);
+        self.added.add(size);
+        let message = if self.aliases > MAX_ALIASES {
+            format!("excessive aliasing: the document uses more than {MAX_ALIASES} aliases")
+        } else if self.added.nodes > MAX_ALIAS_NODES {
+            format!("excessive aliasing: aliases expand the document past {MAX_ALIAS_NODES} nodes")
+        } else if self.added.bytes > MAX_ALIAS_BYTES {
+            format!(
+                "excessive aliasing: aliases expand the document past {} MiB of text",
+                MAX_ALIAS_BYTES >> 20
+            )
+        } else {
+            return Ok(());
+        };
+        Err(YamlError::limit(span, message))
     }
 }
 
@@ -45,13 +156,34 @@ enum Frame {
     Seq {
         items: Vec<Value>,
         anchor: usize,
+        size: Size,
     },
     Map {
         map: Map<String, Value>,
         key: Option<(String, Span)>,
         merges: Vec<Value>,
         anchor: usize,
+        size: Size,
     },
+}
+
+impl Frame {
+    fn size_mut(&mut self) -> &mut Size {
+        match self {
+            Frame::Seq { size, .. } | Frame::Map { size, .. } => size,
+        }
+    }
+}
+
+/// Refuses to open a collection past [`MAX_DEPTH`].
+fn check_depth(stack: &[Frame], span: &Span) -> Result<(), YamlError> {
+    if stack.len() >= MAX_DEPTH {
+        return Err(YamlError::limit(
+            span,
+            format!("nesting too deep: more than {MAX_DEPTH} levels of sequences and mappings"),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether the scalar at `span` is a `|` or `>` block with clip chomping that runs to the end of
@@ -112,7 +244,8 @@ fn split_point(text: &str) -> Option<usize> {
 fn parse_stream(text: &str) -> Result<Vec<Document>, YamlError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Value> = HashMap::new();
+    let mut anchors: HashMap<usize, (Value, Size)> = HashMap::new();
+    let mut budget = AliasBudget::default();
     let mut doc_line = 0;
     let mut root: Option<Value> = None;
     let mut empty_nulls: Vec<String> = Vec::new();
@@ -126,12 +259,21 @@ fn parse_stream(text: &str) -> Result<Vec<Document>, YamlError> {
     };
 
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| YamlError {
-            line: e.marker().line(),
-            col: e.marker().col() + 1,
-            message: e.info().to_owned(),
+        let (event, span) = event.map_err(|e| {
+            let mut err = YamlError {
+                line: e.marker().line(),
+                col: e.marker().col() + 1,
+                message: e.info().to_owned(),
+                hint: None,
+            };
+            // The scanner's own bound on flow nesting (`[[[[…`), which it may meet first.
+            if err.message == "recursion limit exceeded" {
+                err.message = format!("nesting too deep: {}", err.message);
+                err.hint = Some(LIMIT_HINT);
+            }
+            err
         })?;
-        let (value, anchor) = match event {
+        let (value, anchor, size) = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
             Event::DocumentStart(_) => {
                 anchors.clear();
@@ -156,9 +298,11 @@ fn parse_stream(text: &str) -> Result<Vec<Document>, YamlError> {
                 if doc_line == 0 {
                     doc_line = span.start.line();
                 }
+                check_depth(&stack, &span)?;
                 stack.push(Frame::Seq {
                     items: Vec::new(),
                     anchor,
+                    size: Size::default(),
                 });
                 continue;
             }
@@ -166,16 +310,25 @@ fn parse_stream(text: &str) -> Result<Vec<Document>, YamlError> {
                 if doc_line == 0 {
                     doc_line = span.start.line();
                 }
+                check_depth(&stack, &span)?;
                 stack.push(Frame::Map {
                     map: Map::new(),
                     key: None,
                     merges: Vec::new(),
                     anchor,
+                    size: Size::default(),
                 });
                 continue;
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { items, anchor }) => (Value::Array(items), anchor),
+                Some(Frame::Seq {
+                    items,
+                    anchor,
+                    mut size,
+                }) => {
+                    size.nodes += 1;
+                    (Value::Array(items), anchor, size)
+                }
                 _ => return Err(YamlError::at(&span, "unbalanced sequence end")),
             },
             Event::MappingEnd => match stack.pop() {
@@ -183,8 +336,10 @@ fn parse_stream(text: &str) -> Result<Vec<Document>, YamlError> {
                     mut map,
                     merges,
                     anchor,
+                    mut size,
                     ..
                 }) => {
+                    size.nodes += 1;
                     // `<<` merge keys: explicit keys win, then earlier merged maps win.
                     for merged in merges {
                         let sources = match merged {
@@ -199,21 +354,29 @@ fn parse_stream(text: &str) -> Result<Vec<Document>, YamlError> {
                             }
                         }
                     }
-                    (Value::Object(map), anchor)
+                    (Value::Object(map), anchor, size)
                 }
                 _ => return Err(YamlError::at(&span, "unbalanced mapping end")),
             },
             Event::Alias(id) => match anchors.get(&id) {
-                Some(v) => (v.clone(), 0),
+                Some((v, size)) => {
+                    // Charged before the copy is made, so a bomb stops before it takes memory.
+                    budget.charge(*size, true, &span)?;
+                    (v.clone(), 0, *size)
+                }
                 None => return Err(YamlError::at(&span, "unknown alias")),
             },
             Event::Scalar(text, style, anchor, tag) => {
                 if doc_line == 0 {
                     doc_line = span.start.line();
                 }
+                let size = Size {
+                    nodes: 1,
+                    bytes: text.len(),
+                };
                 // Map keys are always strings, whatever they look like.
                 if let Some(Frame::Map { key: None, .. }) = stack.last() {
-                    (Value::String(text.into_owned()), anchor)
+                    (Value::String(text.into_owned()), anchor, size)
                 } else {
                     if text.is_empty()
                         && style == ScalarStyle::Plain
@@ -231,12 +394,16 @@ fn parse_stream(text: &str) -> Result<Vec<Document>, YamlError> {
                     {
                         s.pop();
                     }
-                    (value, anchor)
+                    (value, anchor, size)
                 }
             }
         };
         if anchor != 0 {
-            anchors.insert(anchor, value.clone());
+            budget.charge(size, false, &span)?;
+            anchors.insert(anchor, (value.clone(), size));
+        }
+        if let Some(frame) = stack.last_mut() {
+            frame.size_mut().add(size);
         }
         match stack.last_mut() {
             None => root = Some(value),
@@ -739,6 +906,90 @@ mod tests {
     fn anchors_and_merge_keys() {
         let v = one("x: &base {a: 1, b: 2}\ny:\n  <<: *base\n  b: 3\n");
         assert_eq!(v, json!({"x":{"a":1,"b":2},"y":{"a":1,"b":3}}));
+    }
+
+    /// Nine levels of nine aliases each ("billion laughs") would be 387 million strings.
+    fn laughs(levels: usize) -> String {
+        let mut text = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n".to_owned();
+        for i in 1..levels {
+            let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_before_they_expand() {
+        let err = parse_documents(&laughs(9)).unwrap_err();
+        assert!(err.message.starts_with("excessive aliasing"), "{err}");
+        assert!(err.hint.is_some());
+        assert_eq!(err.line, 6, "{err}");
+        // A few levels are an ordinary document.
+        let v = one(&laughs(3));
+        assert_eq!(v["a2"][8][8][8], "lol");
+
+        // Long strings copied by aliases count by their bytes.
+        let long = "x".repeat(1 << 20);
+        let refs = vec!["*s"; 100].join(", ");
+        let err = parse_documents(&format!("s: &s {long}\nl: [{refs}]\n")).unwrap_err();
+        assert!(err.message.contains("MiB of text"), "{err}");
+
+        // So do the copies kept for anchors nested in each other.
+        let mut nested = long.clone();
+        for i in 0..70 {
+            nested = format!("&n{i} [{nested}]");
+        }
+        let err = parse_documents(&format!("a: {nested}\n")).unwrap_err();
+        assert!(err.message.contains("MiB of text"), "{err}");
+    }
+
+    #[test]
+    fn nesting_stops_at_the_depth_limit() {
+        let flow = |n: usize| format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
+        // The top-level mapping is one level.
+        assert!(parse_documents(&flow(MAX_DEPTH - 1)).is_ok());
+        let err = parse_documents(&flow(MAX_DEPTH)).unwrap_err();
+        assert!(err.message.starts_with("nesting too deep"), "{err}");
+        let err = parse_documents(&flow(100_000)).unwrap_err();
+        assert!(err.message.starts_with("nesting too deep"), "{err}");
+        let block = format!("a:\n{}x\n", "- ".repeat(100_000));
+        let err = parse_documents(&block).unwrap_err();
+        assert_eq!((err.line, err.message.contains("too deep")), (2, true));
+        // At the limit, the writer takes it back.
+        let v = one(&flow(MAX_DEPTH - 1));
+        assert_eq!(one(&to_yaml(&v)), v);
+    }
+
+    #[test]
+    fn measure_counts_depth_and_nodes() {
+        assert_eq!(measure(&json!("x")), (0, 1));
+        assert_eq!(measure(&json!({"a": [1, {"b": 2}], "c": {}})), (3, 6));
+        let v = one(&format!("a: {}{}\n", "[".repeat(99), "]".repeat(99)));
+        assert_eq!(measure(&v).0, MAX_DEPTH);
+    }
+
+    #[test]
+    fn serde_saphyr_reads_with_the_same_limits() {
+        let read = |text: &str| {
+            serde_saphyr::from_str_with_options::<serde_json::Value>(text, saphyr_options())
+        };
+        // On a stack the size of the main thread's, where kfctl reads its files: serde-saphyr
+        // takes some 20 KiB of stack a level in a debug build.
+        let checks = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || {
+                let err = read(&format!("a: {}{}", "[".repeat(200), "]".repeat(200)));
+                assert!(err.unwrap_err().to_string().contains("budget breached"));
+                assert!(read(&format!("a: {}{}", "[".repeat(50), "]".repeat(50))).is_ok());
+                assert!(read(&laughs(3)).is_ok());
+            })
+            .unwrap();
+        checks.join().unwrap();
+        // A bomb stops at the event budget (checked on `kfctl.lock` by the hostile-input tests:
+        // a million events take seconds in a debug build).
+        let budget = saphyr_options().budget.unwrap();
+        assert_eq!(budget.max_events, MAX_ALIAS_NODES);
+        assert_eq!(budget.max_aliases, MAX_ALIASES);
     }
 
     #[test]

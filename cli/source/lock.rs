@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{SourceError, reference::check_digest};
+use crate::render::fs::MAX_CONFIG_BYTES;
+use crate::resource::yaml;
 
 pub const LOCK_FILE: &str = "kfctl.lock";
 
@@ -29,7 +31,7 @@ struct Doc {
 impl LockFile {
     /// Reads `path`; a missing file is an empty lock.
     pub fn load(path: &Path) -> Result<LockFile, SourceError> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::render::fs::read_text_at_most(path, MAX_CONFIG_BYTES) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(LockFile {
@@ -48,7 +50,8 @@ impl LockFile {
             path: path.to_path_buf(),
             message,
         };
-        let doc: Doc = serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        let doc: Doc = serde_saphyr::from_str_with_options(&text, yaml::saphyr_options())
+            .map_err(|e| invalid(e.to_string()))?;
         if doc.version != 1 {
             return Err(invalid(format!("unknown version {}", doc.version)));
         }

@@ -51,3 +51,8 @@ fn namespace_over_a_base() {
 fn components_merging_generators() {
     assert_renders_as_kubectl("components/overlay");
 }
+
+#[test]
+fn secret_values_of_every_length_fold_and_hash_as_kubectl() {
+    assert_renders_as_kubectl("secret-values");
+}

@@ -56,7 +56,33 @@ pub fn apply(doc: &mut Value, patch: &json_patch::Patch) -> Result<(), JsonPatch
             other => other.clone(),
         })
         .collect();
-    json_patch::patch(doc, &ops).map_err(|e| JsonPatchError(e.to_string()))
+    // Operation by operation on a copy, so that `copy` cannot nest an object past the parser's
+    // depth or double it into a memory bomb before the check.
+    let mut out = doc.clone();
+    let (_, mut nodes) = yaml::measure(&out);
+    let most = nodes.saturating_add(yaml::MAX_ALIAS_NODES);
+    for op in &ops {
+        json_patch::patch(&mut out, std::slice::from_ref(op))
+            .map_err(|e| JsonPatchError(e.to_string()))?;
+        let (depth, now) = yaml::measure(&out);
+        if depth > yaml::MAX_DEPTH {
+            return Err(JsonPatchError(format!(
+                "`{}` would nest the object deeper than {} levels",
+                op.path(),
+                yaml::MAX_DEPTH
+            )));
+        }
+        nodes = now;
+        if nodes > most {
+            return Err(JsonPatchError(format!(
+                "`{}` would grow the object by more than {} nodes",
+                op.path(),
+                yaml::MAX_ALIAS_NODES
+            )));
+        }
+    }
+    *doc = out;
+    Ok(())
 }
 
 fn replaces_missing_key(doc: &Value, op: &json_patch::ReplaceOperation) -> bool {
@@ -104,6 +130,25 @@ mod tests {
             json!(["--x", "--y"])
         );
         assert_eq!(out["metadata"]["labels"], json!({"moved": "web"}));
+    }
+
+    #[test]
+    fn copies_cannot_nest_or_grow_without_bound() {
+        let nest = format!(
+            "- op: add\n  path: /spec/template/x\n  value: {}{}\n",
+            "[".repeat(98),
+            "]".repeat(98)
+        );
+        let err = run(deployment(), &nest).unwrap_err();
+        assert!(err.0.contains("deeper than"), "{err}");
+        let grow = (0..40)
+            .map(|i| format!("- op: copy\n  from: /spec\n  path: /spec/c{i}\n"))
+            .collect::<String>();
+        let err = run(deployment(), &grow).unwrap_err();
+        assert!(err.0.contains("more than"), "{err}");
+        let mut doc = deployment();
+        assert!(apply(&mut doc, &parse(&grow).unwrap()).is_err());
+        assert_eq!(doc, deployment());
     }
 
     #[test]
