@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod compose;
 pub mod config;
 pub mod doc;
+pub mod embed;
 pub mod kfdef;
 pub mod platform;
 pub mod resolve;
@@ -157,6 +158,14 @@ pub enum ProfileError {
         value: Option<String>,
         pattern: String,
         description: String,
+        from: Where,
+    },
+
+    #[error("{from}: parameter `{name}` cannot be written into {document}: {why}")]
+    Unembeddable {
+        name: String,
+        document: &'static str,
+        why: String,
         from: Where,
     },
 
@@ -326,6 +335,9 @@ impl ProfileError {
             ProfileError::InvalidValue {
                 name, description, ..
             } if !description.is_empty() => format!("`{name}` is {description}"),
+            ProfileError::Unembeddable { name, .. } => format!(
+                "`{name}` is spliced into that text as it is; give a value without the character"
+            ),
             ProfileError::PlaintextPassword { .. } => {
                 "store only a bcrypt hash, in `spec.admin.passwordHash` (`kfctl init` makes one); other secrets go under `spec.secrets` as `{env: VARIABLE}` or `{file: path}`".to_owned()
             }
