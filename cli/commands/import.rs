@@ -31,10 +31,13 @@ pub fn run(args: &ImportArgs, settings: &CatalogSettings, printer: Printer) -> R
         .unwrap_or_else(|| args.kfdef.display().to_string());
     let imported = kfdef::convert(&def, &source, &catalog, &profile).context(what)?;
 
+    let text = imported
+        .to_yaml()
+        .context("cannot write the config as YAML")?;
     if to_stdout {
-        printer.data(&imported.text)?;
+        printer.data(&text)?;
     } else {
-        write_atomically(&args.output, &imported.text)
+        write_atomically(&args.output, &text)
             .with_context(|| format!("cannot write `{}`", args.output.display()))?;
     }
     printer.info(&report(&def, &imported));

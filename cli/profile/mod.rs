@@ -12,6 +12,7 @@ pub mod embed;
 pub mod kfdef;
 pub mod platform;
 pub mod resolve;
+pub mod write;
 
 use std::fmt;
 use std::path::PathBuf;
