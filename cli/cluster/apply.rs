@@ -30,6 +30,7 @@ use super::client::{Cluster, ClusterError, Request};
 use super::health::{Health, health};
 use crate::plan::{self, Wave, WaveWait};
 use crate::resource::{Gvk, Origin, ResId, Resource, ResourceSet};
+use crate::shell;
 
 /// The field manager of every write kfctl makes.
 pub const FIELD_MANAGER: &str = "kfctl";
@@ -368,7 +369,8 @@ impl ApplyError {
                     _ => None,
                 }) {
                     return Some(format!(
-                        "`kubectl describe crd {crd}` shows why it is not Established (a name another CRD holds, an invalid schema); rerun with a longer `--timeout` if the API server is only slow"
+                        "`kubectl describe crd {}` shows why it is not Established (a name another CRD holds, an invalid schema); rerun with a longer `--timeout` if the API server is only slow",
+                        shell::quote(crd)
                     ));
                 }
                 if failed

@@ -708,7 +708,7 @@ async fn upgrade(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome
         printer.info(&format!(
             "plan saved to `{}`; carry it out with `kfctl upgrade --plan {}`",
             path.display(),
-            path.display()
+            crate::shell::quote(&path.display().to_string())
         ));
         return Ok(Outcome::Success);
     }
