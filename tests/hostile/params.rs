@@ -248,3 +248,32 @@ fn a_parameter_that_is_not_a_string_is_refused() {
         out.refused("adminEmail` must be");
     }
 }
+
+/// An install name becomes the names of a ConfigMap and a Lease and a path of the API: every
+/// command that reads one refuses a name that is not a DNS label, before reaching a cluster.
+#[test]
+fn install_names_that_are_not_dns_labels_are_refused_by_every_command() {
+    let home = tempfile::tempdir().unwrap();
+    for name in ["../../secrets/x", "a\nb", "UPPER", "a b", "$(touch x)"] {
+        for args in [
+            vec!["status", "--name", name],
+            vec!["history", "--name", name],
+            vec!["rollback", "--name", name],
+            vec!["delete", "--name", name, "--yes"],
+        ] {
+            let out = run(&mut kfctl(home.path(), &args));
+            out.refused("is not a valid install name");
+        }
+    }
+}
+
+/// A registry mirror is spliced into every image reference: one that is not a registry prefix
+/// is refused, naming the flag.
+#[test]
+fn a_registry_mirror_that_is_not_a_registry_prefix_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    for mirror in ["reg.local/x\n  command: [sh]", "reg local", "reg/a:tag"] {
+        let out = build(home.path(), &["-p", "local", "--registry-mirror", mirror]);
+        out.refused("is not a registry prefix (`--registry-mirror`");
+    }
+}
