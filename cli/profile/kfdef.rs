@@ -773,9 +773,12 @@ fn plugin_parameters(plugin: &Plugin, name: &str, set: &mut Setter<'_>, notes: &
                 );
             }
             if let Some(iap) = field("iap") {
-                let id = iap
-                    .get("oAuthClientId")
-                    .map(scalar)
+                // An id with control characters is not printed for pasting: a terminal would
+                // act on them, and what the person copies would not be what the KfDef says.
+                let given_id = iap.get("oAuthClientId").map(scalar);
+                let id = given_id
+                    .clone()
+                    .filter(|id| !id.chars().any(char::is_control))
                     .unwrap_or_else(|| "CLIENT_ID".to_owned());
                 let secret_name = iap
                     .pointer("/oAuthClientSecret/name")
@@ -796,11 +799,17 @@ fn plugin_parameters(plugin: &Plugin, name: &str, set: &mut Setter<'_>, notes: &
                     notes,
                     "spec.iap (OAuth client)".to_owned(),
                     &format!(
-                        "a secret never goes into `kfctl.yaml`; before applying, create the secret the gcp gateway's IAP reads: `{command}` (kfctl v1 read the client secret from the environment variable {})",
+                        "a secret never goes into `kfctl.yaml`; before applying, create the secret the gcp gateway's IAP reads: `{command}` (kfctl v1 read the client secret from the environment variable {}){}",
                         if variable == secret_name {
                             format!("`{secret_name}`")
                         } else {
                             format!("{secret_name:?}, which is no name a shell can expand")
+                        },
+                        match given_id {
+                            Some(given) if given != id => format!(
+                                "; the KfDef's client id {given:?} holds control characters: write the real one for `CLIENT_ID`"
+                            ),
+                            _ => String::new(),
                         }
                     ),
                 );

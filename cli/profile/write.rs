@@ -178,10 +178,15 @@ impl KfctlConfig {
 /// act on (control characters), is written escaped, as `\n` or `\u{85}`, so nothing in `text`
 /// leaves the comment.
 pub fn comment(indent: &str, text: &str) -> String {
-    let mut out = format!("{indent}#");
-    if !text.is_empty() {
-        out.push(' ');
-    }
+    let space = if text.is_empty() { "" } else { " " };
+    format!("{indent}#{space}{}\n", escape_control(text))
+}
+
+/// `text` with every control character (line breaks, terminal escapes), U+2028, U+2029 and a
+/// byte-order mark written escaped (`\n`, `\u{1b}`): text from a file that goes on one line of
+/// a comment or of a terminal.
+pub fn escape_control(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') {
             out.extend(c.escape_default());
@@ -189,7 +194,6 @@ pub fn comment(indent: &str, text: &str) -> String {
             out.push(c);
         }
     }
-    out.push('\n');
     out
 }
 

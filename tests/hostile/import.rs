@@ -116,7 +116,7 @@ fn oauth_client_id_with_shell_syntax_is_one_literal_argument_when_the_command_is
         .status()
         .unwrap();
     let id = format!(
-        "$(touch {}) `touch {}` '; touch {} #\n\"${{HOME}}\" * \\",
+        "$(touch {}) `touch {}` '; touch {} #\"${{HOME}}\" * \\ ü",
         marker(1).display(),
         marker(2).display(),
         marker(3).display()
@@ -179,6 +179,39 @@ fn oauth_client_id_with_shell_syntax_is_one_literal_argument_when_the_command_is
             assert!(!marker(n).exists(), "the command ran `touch`: {command}");
         }
     }
+}
+
+/// An id with a line break or a terminal escape is not printed for pasting, and nothing of the
+/// KfDef reaches the terminal as a control character.
+#[test]
+fn oauth_client_id_with_control_characters_is_not_printed_for_pasting() {
+    let home = tempfile::tempdir().unwrap();
+    let mut kfdef = gcp_kfdef(
+        "kf\u{1b}]52;c;ZWNobyBoaQ==\u{7}",
+        "v1\u{1b}[2J",
+        json!({
+            "project": "my-project",
+            "iap": {"oAuthClientId": "id\n\u{1b}[2K\rkubectl delete ns kubeflow", "oAuthClientSecret": {"name": "S"}},
+        }),
+    );
+    kfdef["spec"]["applications"][0]["name"] = json!("app\u{1b}[31m\r");
+    let out = import(home.path(), &kfdef);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        !out.stderr.chars().any(|c| c.is_control() && c != '\n'),
+        "{:?}",
+        out.stderr
+    );
+    let command = printed_command(&out.stderr);
+    assert!(
+        command.contains("--from-literal=client_id=CLIENT_ID "),
+        "{command}"
+    );
+    assert!(
+        out.stderr.contains("holds control characters"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// A KfDef field that is not text where text is read (a map for a name) is refused with exit
