@@ -211,7 +211,7 @@ impl ClusterError {
                 };
                 format!(
                     "the user of context `{context}` needs permission to `{verb}` `{resource}` {scope}; ask a cluster admin to grant it (`kubectl auth can-i {} {}{flag} --context {}` checks it)",
-                    shell::quote(&request.verb),
+                    shell::quote(request.verb),
                     shell::quote(&request.resource),
                     shell::quote(context),
                     verb = request.verb,

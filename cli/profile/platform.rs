@@ -375,6 +375,29 @@ mod tests {
         assert!(matches!(err, ProfileError::InvalidValue { .. }), "{err}");
     }
 
+    /// Without a pattern, a value spliced into a URL segment is still refused when it holds what
+    /// would move the splice; one spliced between YAML quotes is kept as given (it is encoded).
+    #[test]
+    fn a_value_spliced_into_a_url_is_checked_even_without_a_pattern() {
+        let p = profile(&format!(
+            "{HEAD}  parameters:\n  - name: gcsBucket\n  - name: adminEmail\n"
+        ))
+        .unwrap();
+        let err = p.parameters[0]
+            .value_from_text("kf/../x", Where::Default)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "default: parameter `gcsBucket` cannot be written into the pipeline root `gs://BUCKET/v2/artifacts`: it holds '/', and only letters, digits and `-._~` are allowed"
+        );
+        assert_eq!(
+            p.parameters[1]
+                .value_from_text("a\"\n@b", Where::Default)
+                .unwrap(),
+            "a\"\n@b"
+        );
+    }
+
     #[test]
     fn text_values_are_type_checked() {
         let p = profile(&format!(

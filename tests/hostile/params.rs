@@ -277,3 +277,19 @@ fn a_registry_mirror_that_is_not_a_registry_prefix_is_refused() {
         out.refused("is not a registry prefix (`--registry-mirror`");
     }
 }
+
+/// Encoding a value costs no more than the value: a render with a long hostile e-mail runs
+/// under the address-space limit of the hostile tests.
+#[test]
+fn a_long_hostile_admin_email_renders_under_the_memory_limit() {
+    let home = tempfile::tempdir().unwrap();
+    let email = format!("{}@b.c", "\"\\#:{{x}}ü".repeat(4096));
+    let set = format!("adminEmail={email}");
+    let source = format!("kubeflow-manifests={}", corpus().display());
+    let out = run(&mut crate::support::kfctl_limited(
+        home.path(),
+        crate::support::MEMORY_LIMIT_KIB,
+        &["build", "-p", "local", "--set", &set, "--source", &source],
+    ));
+    assert_eq!(dex_admin_email(&objects(&out)), email);
+}
