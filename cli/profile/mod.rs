@@ -46,7 +46,7 @@ pub enum Where {
 impl fmt::Display for Where {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Where::Flag(arg) => write!(f, "`{arg}`"),
+            Where::Flag(arg) => write!(f, "`{}`", write::escape_control(arg)),
             Where::Env(var) => write!(f, "`{var}`"),
             Where::File(loc) => write!(f, "{loc}"),
             Where::Default => write!(f, "default"),
@@ -152,7 +152,7 @@ pub enum ProfileError {
         from: Where,
     },
 
-    #[error("{from}: invalid value {} for parameter `{name}`: it must match `{pattern}`", value.as_ref().map_or_else(|| "(secret)".to_owned(), |v| format!("`{v}`")))]
+    #[error("{from}: invalid value {} for parameter `{name}`: it must match `{pattern}`", value.as_ref().map_or_else(|| "(secret)".to_owned(), |v| format!("`{}`", write::escape_control(v))))]
     InvalidValue {
         name: String,
         /// `None` for a secret parameter, whose value is never printed.

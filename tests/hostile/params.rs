@@ -293,3 +293,29 @@ fn a_long_hostile_admin_email_renders_under_the_memory_limit() {
     ));
     assert_eq!(dex_admin_email(&objects(&out)), email);
 }
+
+/// A refused value is named in the error with its control characters escaped, so a value from
+/// someone else's kfctl.yaml cannot drive the terminal the error is printed on.
+#[test]
+fn a_refused_value_reaches_the_terminal_without_control_characters() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("kfctl.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nspec:\n  platform: local\n  parameters:\n    adminEmail: \"a\\e]0;pwned\\a\\e[2J\\rb\\nc\"\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["-f", config.to_str().unwrap()],
+        vec!["-p", "local", "--set", "adminEmail=\u{1b}[2J\r@\n"],
+    ] {
+        let out = build(home.path(), &args);
+        out.refused("for parameter `adminEmail`: it must match");
+        assert!(
+            !out.stderr.chars().any(|c| c.is_control() && c != '\n'),
+            "{:?}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("\\u{1b}"), "{}", out.stderr);
+    }
+}
