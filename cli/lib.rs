@@ -13,6 +13,7 @@ pub mod profile;
 pub mod render;
 pub mod resource;
 pub mod settings;
+pub mod shell;
 pub mod source;
 pub mod upgrade;
 pub mod wizard;

@@ -12,14 +12,14 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::output::Printer;
+pub use crate::profile::write::{
+    Admin, ComponentEntry, Components, ConfigMetadata, ConfigSpec, KfctlConfig, Ordered, SecretRef,
+};
 use dialoguer::console::{Key, Term};
 use dialoguer::theme::{ColorfulTheme, Theme};
 use dialoguer::{Confirm, Input, MultiSelect, Select};
 use regex::Regex;
-use serde::Serialize;
-use serde::ser::SerializeMap;
-
-use crate::output::Printer;
 
 /// The component that the GPU question turns on or off.
 pub const GPU_COMPONENT: &str = "gpu";
@@ -173,112 +173,6 @@ impl From<std::io::Error> for WizardError {
         } else {
             WizardError::Terminal(err)
         }
-    }
-}
-
-/// The `kfctl.yaml` the wizard writes, field for field as the config schema names them.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KfctlConfig {
-    pub api_version: String,
-    pub kind: String,
-    pub metadata: ConfigMetadata,
-    pub spec: ConfigSpec,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ConfigMetadata {
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfigSpec {
-    pub platform: String,
-    pub release: String,
-    pub components: Ordered<ComponentEntry>,
-    #[serde(skip_serializing_if = "Ordered::is_empty")]
-    pub parameters: Ordered<String>,
-    pub admin: Admin,
-    #[serde(skip_serializing_if = "Ordered::is_empty")]
-    pub secrets: Ordered<SecretRef>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ComponentEntry {
-    pub enabled: bool,
-    #[serde(skip_serializing_if = "Ordered::is_empty")]
-    pub parameters: Ordered<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Admin {
-    pub email: String,
-    pub password_hash: String,
-}
-
-/// Where a secret's value is read from when kfctl renders.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum SecretRef {
-    Env(String),
-    File(String),
-}
-
-/// A map written in the order its entries were added (the profile's and catalog's order).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ordered<T>(pub Vec<(String, T)>);
-
-impl<T> Default for Ordered<T> {
-    fn default() -> Self {
-        Ordered(Vec::new())
-    }
-}
-
-impl<T> Ordered<T> {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn get(&self, key: &str) -> Option<&T> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    fn get_mut(&mut self, key: &str) -> Option<&mut T> {
-        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    /// Sets `key`, keeping its place if it is there already.
-    fn insert(&mut self, key: &str, value: T) {
-        match self.get_mut(key) {
-            Some(slot) => *slot = value,
-            None => self.0.push((key.to_owned(), value)),
-        }
-    }
-}
-
-impl<T: Serialize> Serialize for Ordered<T> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
-
-impl KfctlConfig {
-    /// The file's text: a comment saying where it came from, then the YAML.
-    pub fn to_yaml(&self) -> Result<String, serde_saphyr::ser::Error> {
-        let mut body = serde_saphyr::to_string(self)?;
-        if !body.ends_with('\n') {
-            body.push('\n');
-        }
-        Ok(format!(
-            "# Written by `kfctl init`. Secrets are given by reference (`env:` or `file:`);\n\
-             # the admin password is stored only as a bcrypt hash.\n{body}"
-        ))
     }
 }
 
@@ -982,12 +876,19 @@ fn build_config(
         spec: ConfigSpec {
             platform: platform.name.clone(),
             release: answers.release.unwrap_or_default(),
-            components,
-            parameters: answers.parameters,
-            admin: Admin {
+            components: Components(components),
+            parameters: Ordered(
+                answers
+                    .parameters
+                    .0
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into()))
+                    .collect(),
+            ),
+            admin: Some(Admin {
                 email: answers.admin_email.unwrap_or_default(),
                 password_hash,
-            },
+            }),
             secrets: answers.secrets,
         },
     })
@@ -1191,6 +1092,7 @@ mod tests {
         let on: Vec<&str> = spec
             .components
             .0
+            .0
             .iter()
             .filter(|(_, c)| c.enabled)
             .map(|(n, _)| n.as_str())
@@ -1199,17 +1101,18 @@ mod tests {
         assert_eq!(
             spec.parameters.0,
             [
-                ("project".to_owned(), "abc".to_owned()),
-                ("zone".to_owned(), "z1".to_owned()),
-                ("storageClass".to_owned(), "fast".to_owned()),
+                ("project".to_owned(), "abc".to_owned().into()),
+                ("zone".to_owned(), "z1".to_owned().into()),
+                ("storageClass".to_owned(), "fast".to_owned().into()),
             ]
         );
         assert_eq!(
             spec.secrets.get("token"),
             Some(&SecretRef::Env("TOKEN".to_owned()))
         );
-        assert_eq!(spec.admin.email, DEFAULT_ADMIN_EMAIL);
-        assert!(bcrypt::verify("long-enough", &spec.admin.password_hash).unwrap_or(false));
+        let admin = spec.admin.as_ref().expect("an admin");
+        assert_eq!(admin.email, DEFAULT_ADMIN_EMAIL);
+        assert!(bcrypt::verify("long-enough", &admin.password_hash).unwrap_or(false));
     }
 
     #[test]
@@ -1222,7 +1125,13 @@ mod tests {
         assert_eq!(value["spec"]["release"], "2.0", "a string, not a number");
         assert_eq!(
             value["spec"]["admin"]["passwordHash"],
-            config.spec.admin.password_hash.as_str()
+            config
+                .spec
+                .admin
+                .as_ref()
+                .expect("an admin")
+                .password_hash
+                .as_str()
         );
         assert_eq!(value["spec"]["secrets"]["token"]["env"], "TOKEN");
         assert!(text.ends_with('\n'));
@@ -1258,7 +1167,12 @@ mod tests {
         let config = run_never(&given).expect("home needs nothing");
         assert_eq!(config.spec.platform, "home");
         assert_eq!(
-            config.spec.components.get(GPU_COMPONENT).map(|c| c.enabled),
+            config
+                .spec
+                .components
+                .0
+                .get(GPU_COMPONENT)
+                .map(|c| c.enabled),
             Some(true)
         );
         assert_eq!(
@@ -1266,7 +1180,7 @@ mod tests {
                 .spec
                 .parameters
                 .get("storageClass")
-                .map(String::as_str),
+                .map(|p| p.value.as_str()),
             Some("slow")
         );
     }
@@ -1343,7 +1257,7 @@ mod tests {
         let mut given = cloud();
         given.set.push("app.replicas=2".to_owned());
         let config = run_never(&given).expect("complete flags");
-        let app = config.spec.components.get("app").expect("app listed");
+        let app = config.spec.components.0.get("app").expect("app listed");
         assert_eq!(
             app.parameters.get("replicas").map(String::as_str),
             Some("2")

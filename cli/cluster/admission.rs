@@ -25,6 +25,7 @@ use super::client::{Cluster, Scope};
 use super::wait::{self, Poll};
 use crate::plan::{Wave, Webhook, webhooks};
 use crate::resource::{Gvk, Origin, ResId, Resource, ResourceSet};
+use crate::shell;
 
 /// How often a webhook that does not admit yet is asked again.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
@@ -51,9 +52,13 @@ impl Backend {
     /// What to look at when the webhook does not answer.
     pub fn hint(&self) -> String {
         match self {
-            Backend::Service { namespace, name } => format!(
-                "check that Service `{namespace}/{name}` has endpoints (`kubectl get endpointslices -n {namespace} -l kubernetes.io/service-name={name}`) and that the pods it selects are running and ready (`kubectl get pods -n {namespace}`)"
-            ),
+            Backend::Service { namespace, name } => {
+                let ns = shell::quote(namespace);
+                let selector = shell::quote(&format!("kubernetes.io/service-name={name}"));
+                format!(
+                    "check that Service `{namespace}/{name}` has endpoints (`kubectl get endpointslices -n {ns} -l {selector}`) and that the pods it selects are running and ready (`kubectl get pods -n {ns}`)"
+                )
+            }
             Backend::Url(url) => format!(
                 "check that the server at `{url}` is up and that its certificate matches the webhook's `caBundle`"
             ),
@@ -363,6 +368,20 @@ async fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The commands a hint prints read the Service's names as single words, whatever they hold.
+    #[test]
+    fn the_hint_quotes_what_a_render_named() {
+        let backend = Backend::Service {
+            namespace: "ns $(touch x)".to_owned(),
+            name: "svc`id`".to_owned(),
+        };
+        let hint = backend.hint();
+        assert!(
+            hint.contains("-n 'ns $(touch x)' -l 'kubernetes.io/service-name=svc`id`'"),
+            "{hint}"
+        );
+    }
 
     #[test]
     fn webhook_call_failures_are_told_from_refusals() {

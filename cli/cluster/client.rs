@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::resource::{Gvk, ResId};
+use crate::shell;
 
 /// How long opening a connection may take: a server that is down or firewalled should be named
 /// quickly, not after kube's default of 30 seconds.
@@ -204,7 +205,8 @@ impl ClusterError {
                 kubeconfig,
                 ..
             } => format!(
-                "check that the cluster is running and that context `{context}` in kubeconfig {kubeconfig} points to it (`kubectl --context {context} cluster-info`)"
+                "check that the cluster is running and that context `{context}` in kubeconfig {kubeconfig} points to it (`kubectl --context {} cluster-info`)",
+                shell::quote(context)
             ),
             ClusterError::Unauthorized { kubeconfig, .. }
             | ClusterError::Credentials { kubeconfig, .. } => format!(
@@ -214,11 +216,14 @@ impl ClusterError {
                 context, request, ..
             } => {
                 let (scope, flag) = match &request.namespace {
-                    Some(ns) => (format!("in namespace `{ns}`"), format!(" -n {ns}")),
+                    Some(ns) => (format!("in namespace `{ns}`"), format!(" -n {}", shell::quote(ns))),
                     None => ("cluster-wide".to_owned(), String::new()),
                 };
                 format!(
-                    "the user of context `{context}` needs permission to `{verb}` `{resource}` {scope}; ask a cluster admin to grant it (`kubectl auth can-i {verb} {resource}{flag} --context {context}` checks it)",
+                    "the user of context `{context}` needs permission to `{verb}` `{resource}` {scope}; ask a cluster admin to grant it (`kubectl auth can-i {} {}{flag} --context {}` checks it)",
+                    shell::quote(request.verb),
+                    shell::quote(&request.resource),
+                    shell::quote(context),
                     verb = request.verb,
                     resource = request.resource,
                 )

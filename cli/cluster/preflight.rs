@@ -24,6 +24,7 @@ use super::client::{Cluster, ClusterError, Request, Scope};
 use super::inventory::{NAMESPACE, Record};
 use crate::profile::platform::Preflight;
 use crate::resource::{ResId, ResourceSet};
+use crate::shell;
 
 /// How many access reviews are in flight at once: a render asks a few hundred, and the API
 /// server answers each quickly, so a handful in parallel keeps it short without a burst.
@@ -467,7 +468,8 @@ async fn check_permissions(
                 describe_missing(&missing)
             ),
             format!(
-                "ask a cluster admin to grant them (a Role per namespace, a ClusterRole for cluster-wide ones); `kubectl auth can-i --list --context {context}` shows what you may do"
+                "ask a cluster admin to grant them (a Role per namespace, a ClusterRole for cluster-wide ones); `kubectl auth can-i --list --context {}` shows what you may do",
+                shell::quote(context)
             ),
         ));
     }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::Outcome;
 use crate::args::OutputFormat;
+use crate::errors::UserError;
 use crate::output::Printer;
 use crate::profile::{self, Request};
 use crate::render::{self, Fs};
@@ -88,9 +89,30 @@ pub(super) fn render_input(
         printer.info(&format!("pinned remote sources in `{}`", path.display()));
     }
     if let Some(prefix) = &settings.registry_mirror {
+        check_registry_mirror(prefix)?;
         images::rewrite(rendered.resources.iter_mut(), prefix);
     }
     Ok((resolved, rendered, sources))
+}
+
+/// A registry mirror is the start of every image reference: a registry host (with an optional
+/// port) and repository path components, as an image reference spells them; anything else (a
+/// space, a line break, `@` or `:` in the path) would make references no runtime can pull.
+fn check_registry_mirror(prefix: &str) -> Result<()> {
+    let valid = regex::Regex::new(
+        r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*/?$",
+    )
+    .is_ok_and(|re| re.is_match(prefix));
+    if valid {
+        Ok(())
+    } else {
+        Err(UserError::new(format!(
+            "`{}` is not a registry prefix (`--registry-mirror` or `KFCTL_REGISTRY_MIRROR`)",
+            prefix.escape_debug()
+        ))
+        .with_hint("write a registry host and an optional path, such as `registry.local:5000/kf`")
+        .into())
+    }
 }
 
 pub(super) fn build_profile(
@@ -181,4 +203,31 @@ fn write_dir(
         dir.display()
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_mirrors_are_registry_prefixes() {
+        for ok in [
+            "registry.local:5000/kf",
+            "mirror.example.com",
+            "localhost:5000/a/b-c_d/",
+        ] {
+            assert!(check_registry_mirror(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "reg istry",
+            "reg\n/x",
+            "reg/UPPER",
+            "reg/a@sha256",
+            "reg/a:tag",
+            "-reg",
+        ] {
+            assert!(check_registry_mirror(bad).is_err(), "{bad:?}");
+        }
+    }
 }

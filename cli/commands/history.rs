@@ -21,6 +21,7 @@ pub fn run(settings: &HistorySettings, printer: Printer) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    super::apply::check_name(&settings.name)?;
     runtime.block_on(async {
         let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
             .await

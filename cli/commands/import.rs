@@ -8,6 +8,7 @@ use super::init::{refuse_overwrite, write_atomically};
 use crate::args::ImportArgs;
 use crate::output::Printer;
 use crate::profile::doc::SourceFile;
+use crate::profile::write::escape_control;
 use crate::profile::{Catalog, PlatformProfile, kfdef};
 use crate::render::RealFs;
 use crate::settings::CatalogSettings;
@@ -31,10 +32,13 @@ pub fn run(args: &ImportArgs, settings: &CatalogSettings, printer: Printer) -> R
         .unwrap_or_else(|| args.kfdef.display().to_string());
     let imported = kfdef::convert(&def, &source, &catalog, &profile).context(what)?;
 
+    let text = imported
+        .to_yaml()
+        .context("cannot write the config as YAML")?;
     if to_stdout {
-        printer.data(&imported.text)?;
+        printer.data(&text)?;
     } else {
-        write_atomically(&args.output, &imported.text)
+        write_atomically(&args.output, &text)
             .with_context(|| format!("cannot write `{}`", args.output.display()))?;
     }
     printer.info(&report(&def, &imported));
@@ -50,7 +54,7 @@ fn report(def: &kfdef::KfDef, imported: &kfdef::Imported) -> String {
         "platform `{}`, release `{}` (the catalog's newest; the KfDef was for kfctl {})\n",
         imported.platform,
         imported.release,
-        def.version.as_deref().unwrap_or("of an unknown version"),
+        escape_control(def.version.as_deref().unwrap_or("of an unknown version")),
     );
     out.push_str("applications:\n");
     for (app, components) in &imported.mapped {
@@ -63,13 +67,17 @@ fn report(def: &kfdef::KfDef, imported: &kfdef::Imported) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        out.push_str(&format!("  {app} -> {to}\n"));
+        out.push_str(&format!("  {} -> {to}\n", escape_control(app)));
     }
     if !imported.notes.is_empty() {
         out.push_str(&format!("not carried over ({}):\n", imported.notes.len()));
         for n in &imported.notes {
             let line = n.line.map(|l| format!("line {l}: ")).unwrap_or_default();
-            out.push_str(&format!("  - {line}{}: {}\n", n.what, n.why));
+            out.push_str(&format!(
+                "  - {line}{}: {}\n",
+                escape_control(&n.what),
+                escape_control(&n.why)
+            ));
         }
     }
     if !imported.missing.is_empty() {

@@ -72,7 +72,7 @@ pub fn run(settings: &InitSettings, printer: Printer) -> Result<Outcome> {
     printer.info(&format!("wrote `{}`", output.display()));
     printer.info(&format!(
         "next: kfctl build -f {} (renders the platform it describes)",
-        shell_word(&output.display().to_string())
+        crate::shell::quote(&output.display().to_string())
     ));
     Ok(Outcome::Success)
 }
@@ -135,19 +135,6 @@ pub(super) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written
-}
-
-/// Quotes a path for the printed command when a shell would split or expand it.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@+,".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
 
 // The catalog's data until `profile` provides it: platforms with their parameters (as
@@ -329,13 +316,6 @@ mod tests {
                 assert!(!matches(spec, v), "{platform}.{name} accepts {v}");
             }
         }
-    }
-
-    #[test]
-    fn shell_words_are_quoted_when_needed() {
-        assert_eq!(shell_word("kfctl.yaml"), "kfctl.yaml");
-        assert_eq!(shell_word("my dir/kf.yaml"), "'my dir/kf.yaml'");
-        assert_eq!(shell_word("it's.yaml"), r"'it'\''s.yaml'");
     }
 
     #[test]

@@ -68,6 +68,7 @@ fn target(revisions: &[Revision], asked: Option<u32>, name: &str) -> Result<Revi
 }
 
 async fn rollback(settings: &RollbackSettings, printer: Printer) -> Result<Outcome> {
+    super::apply::check_name(&settings.name)?;
     let apply_settings = &settings.apply;
     let cluster = Cluster::connect(
         apply_settings.kubeconfig.as_deref(),

@@ -35,6 +35,7 @@ pub fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
         (None, Some(BuildInput::Dir(dir))) => default_name_of(dir),
         (None, _) => "kubeflow".to_owned(),
     };
+    super::apply::check_name(&name)?;
     let install = match &settings.input {
         Some(input) => Some(render_install(
             Some(input),

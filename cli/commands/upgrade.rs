@@ -593,6 +593,9 @@ async fn upgrade(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome
     let apply_settings = &settings.apply;
     let saved = settings.plan.as_deref().map(SavedPlan::load).transpose()?;
     let name = install_name(settings, saved.as_ref());
+    // A saved plan is a file that may come from elsewhere: its install name is checked as
+    // `--name` is.
+    apply::check_name(&name)?;
     let cluster = Cluster::connect(
         apply_settings.kubeconfig.as_deref(),
         apply_settings.context.as_deref(),
@@ -708,7 +711,7 @@ async fn upgrade(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome
         printer.info(&format!(
             "plan saved to `{}`; carry it out with `kfctl upgrade --plan {}`",
             path.display(),
-            path.display()
+            crate::shell::quote(&path.display().to_string())
         ));
         return Ok(Outcome::Success);
     }

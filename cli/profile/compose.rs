@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
-use super::{ProfileError, ResolvedComponent, ResolvedProfile};
+use super::{ProfileError, ResolvedComponent, ResolvedProfile, embed};
 use crate::render::{self, Fs, LayeredFs, MemFs, Rendered, order};
 use crate::resource::{ResourceSet, yaml};
 
@@ -25,8 +25,12 @@ pub const PARAMETERS_NAME: &str = "kfctl-parameters";
 pub const PARAMETERS_NAMESPACE: &str = "kubeflow";
 const PARAMETERS_FILE: &str = "kfctl-parameters.yaml";
 
-/// The `kfctl-parameters` ConfigMap: every parameter as a string, never part of the output.
+/// The `kfctl-parameters` ConfigMap: every parameter as a string, never part of the output;
+/// beside each one an overlay splices into a document's text, its value encoded for that text
+/// (see [`embed`]).
 pub fn parameters_configmap(profile: &ResolvedProfile) -> Value {
+    let mut data = profile.parameters.clone();
+    data.extend(embed::encoded(&profile.parameters));
     json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -35,7 +39,7 @@ pub fn parameters_configmap(profile: &ResolvedProfile) -> Value {
             "namespace": PARAMETERS_NAMESPACE,
             "annotations": {"config.kubernetes.io/local-config": "true"},
         },
-        "data": profile.parameters,
+        "data": data,
     })
 }
 

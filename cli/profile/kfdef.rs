@@ -14,8 +14,13 @@ use serde_json::Value;
 use super::catalog::Catalog;
 use super::doc::{Node, SourceFile};
 use super::platform::PlatformProfile;
+use super::write::{
+    ComponentEntry, Components, ConfigMetadata, ConfigSpec, KfctlConfig, Ordered, Parameter,
+    comment,
+};
 use super::{API_VERSION, ProfileError, Where};
 use crate::render::Loc;
+use crate::shell;
 
 /// The `apiVersion` of the KfDefs kfctl v1.0 to v1.2 wrote.
 pub const KFDEF_API_VERSION: &str = "kfdef.apps.kubeflow.org/v1";
@@ -60,12 +65,16 @@ pub struct Note {
     pub why: String,
 }
 
-/// The import's result: the config's text and what it could not carry over.
+/// The import's result: the config and what it could not carry over.
 #[derive(Debug, Clone)]
 pub struct Imported {
     pub platform: String,
     pub release: String,
-    pub text: String,
+    pub config: KfctlConfig,
+    /// Comment lines above the YAML.
+    header: Vec<String>,
+    /// Comment lines for the required parameters still to set.
+    missing_comments: Vec<String>,
     /// Each v1 application and the components it became (empty: none).
     pub mapped: Vec<(String, Vec<String>)>,
     /// Required platform parameters the KfDef gives no value for.
@@ -656,7 +665,7 @@ pub fn convert(
         .last()
         .map(|r| r.name.clone())
         .unwrap_or_else(|| catalog.default_release.clone());
-    let text = write_config(&ConfigText {
+    let (config, header, missing_comments) = config_of(&ConfigText {
         source,
         def,
         name: &name,
@@ -671,7 +680,9 @@ pub fn convert(
     Ok(Imported {
         platform: profile.name.clone(),
         release,
-        text,
+        config,
+        header,
+        missing_comments,
         mapped,
         missing,
         notes,
@@ -762,19 +773,44 @@ fn plugin_parameters(plugin: &Plugin, name: &str, set: &mut Setter<'_>, notes: &
                 );
             }
             if let Some(iap) = field("iap") {
-                let id = iap
-                    .get("oAuthClientId")
-                    .map(scalar)
+                // An id with control characters is not printed for pasting: a terminal would
+                // act on them, and what the person copies would not be what the KfDef says.
+                let given_id = iap.get("oAuthClientId").map(scalar);
+                let id = given_id
+                    .clone()
+                    .filter(|id| !id.chars().any(char::is_control))
                     .unwrap_or_else(|| "CLIENT_ID".to_owned());
                 let secret_name = iap
                     .pointer("/oAuthClientSecret/name")
                     .map(scalar)
                     .unwrap_or_else(|| "CLIENT_SECRET".to_owned());
+                // Every word is quoted for the shell it is pasted into; the client secret is
+                // read from the variable kfctl v1 read, when that is a name a shell expands.
+                let variable = if shell::is_variable_name(&secret_name) {
+                    secret_name.clone()
+                } else {
+                    "CLIENT_SECRET".to_owned()
+                };
+                let command = format!(
+                    "kubectl -n istio-system create secret generic kubeflow-iap-oauth {} --from-literal=client_secret=\"${variable}\"",
+                    shell::quote(&format!("--from-literal=client_id={id}"))
+                );
                 note(
                     notes,
                     "spec.iap (OAuth client)".to_owned(),
                     &format!(
-                        "a secret never goes into `kfctl.yaml`; before applying, create the secret the gcp gateway's IAP reads: `kubectl -n istio-system create secret generic kubeflow-iap-oauth --from-literal=client_id={id} --from-literal=client_secret=\"${secret_name}\"` (kfctl v1 read the client secret from the environment variable `{secret_name}`)"
+                        "a secret never goes into `kfctl.yaml`; before applying, create the secret the gcp gateway's IAP reads: `{command}` (kfctl v1 read the client secret from the environment variable {}){}",
+                        if variable == secret_name {
+                            format!("`{secret_name}`")
+                        } else {
+                            format!("{secret_name:?}, which is no name a shell can expand")
+                        },
+                        match given_id {
+                            Some(given) if given != id => format!(
+                                "; the KfDef's client id {given:?} holds control characters: write the real one for `CLIENT_ID`"
+                            ),
+                            _ => String::new(),
+                        }
                     ),
                 );
             }
@@ -903,52 +939,80 @@ struct ConfigText<'a> {
     profile: &'a PlatformProfile,
 }
 
-/// A double-quoted YAML scalar (JSON's string syntax is YAML's).
-fn quoted(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
-}
-
-fn write_config(c: &ConfigText<'_>) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "# Imported by `kfctl import` from `{}` (KfDef `{}`, kfctl v1 version {}).\n",
-        c.source,
-        c.def.name.as_deref().unwrap_or("(unnamed)"),
-        c.def.version.as_deref().unwrap_or("unknown"),
-    ));
-    out.push_str("# `kfctl import` listed what it could not carry over; review before applying.\n");
-    out.push_str(&format!("apiVersion: {API_VERSION}\nkind: KfctlConfig\n"));
-    out.push_str(&format!("metadata:\n  name: {}\n", quoted(c.name)));
-    out.push_str(&format!("spec:\n  platform: {}\n", c.platform));
-    out.push_str(&format!("  release: {}\n", quoted(c.release)));
-    out.push_str("  components:\n");
+/// The config to write, the comment lines above it and those for required parameters still to
+/// set.
+fn config_of(c: &ConfigText<'_>) -> (KfctlConfig, Vec<String>, Vec<String>) {
+    let header = vec![
+        format!(
+            "Imported by `kfctl import` from `{}` (KfDef `{}`, kfctl v1 version {}).",
+            c.source,
+            c.def.name.as_deref().unwrap_or("(unnamed)"),
+            c.def.version.as_deref().unwrap_or("unknown"),
+        ),
+        "`kfctl import` listed what it could not carry over; review before applying.".to_owned(),
+    ];
+    let mut components = Ordered::default();
     for comp in &c.catalog.components {
-        out.push_str(&format!(
-            "    {}: {{enabled: {}}}\n",
-            comp.name,
-            c.enabled.contains(&comp.name)
-        ));
-    }
-    if !c.params.is_empty() || !c.missing.is_empty() {
-        out.push_str("  parameters:\n");
+        components.insert(
+            &comp.name,
+            ComponentEntry {
+                enabled: c.enabled.contains(&comp.name),
+                parameters: Ordered::default(),
+            },
+        );
     }
     // In the profile's order, so the file reads like `kfctl platforms` lists them.
+    let mut parameters = Ordered::default();
+    let mut missing = Vec::new();
     for spec in &c.profile.parameters {
         if let Some((_, value, from)) = c.params.iter().find(|(n, _, _)| n == &spec.name) {
-            out.push_str(&format!(
-                "    {}: {}  # from {}\n",
-                spec.name,
-                quoted(value),
-                from.replace('`', "")
-            ));
+            parameters.insert(
+                &spec.name,
+                Parameter {
+                    value: value.clone(),
+                    comment: Some(format!("from {}", from.replace('`', ""))),
+                },
+            );
         } else if c.missing.contains(&spec.name) {
-            out.push_str(&format!(
-                "    # {}: required, not in the KfDef: {}\n",
+            missing.push(format!(
+                "{}: required, not in the KfDef: {}",
                 spec.name, spec.description
             ));
         }
     }
-    out
+    let config = KfctlConfig {
+        api_version: API_VERSION.to_owned(),
+        kind: "KfctlConfig".to_owned(),
+        metadata: ConfigMetadata {
+            name: c.name.to_owned(),
+        },
+        spec: ConfigSpec {
+            platform: c.platform.to_owned(),
+            release: c.release.to_owned(),
+            components: Components(components),
+            parameters,
+            admin: None,
+            secrets: Ordered::default(),
+        },
+    };
+    (config, header, missing)
+}
+
+impl Imported {
+    /// The `kfctl.yaml` text: the header comment, then the YAML, whose last map is
+    /// `spec.parameters` (each value's source a comment at the end of its line), then a
+    /// comment line in that map for each required parameter still to set.
+    pub fn to_yaml(&self) -> Result<String, serde_saphyr::ser::Error> {
+        let mut out: String = self.header.iter().map(|h| comment("", h)).collect();
+        out.push_str(&self.config.body()?);
+        if !self.missing_comments.is_empty() && self.config.spec.parameters.is_empty() {
+            out.push_str("  parameters: {}\n");
+        }
+        for text in &self.missing_comments {
+            out.push_str(&comment("    ", text));
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

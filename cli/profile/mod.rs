@@ -8,9 +8,11 @@ pub mod catalog;
 pub mod compose;
 pub mod config;
 pub mod doc;
+pub mod embed;
 pub mod kfdef;
 pub mod platform;
 pub mod resolve;
+pub mod write;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -44,7 +46,7 @@ pub enum Where {
 impl fmt::Display for Where {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Where::Flag(arg) => write!(f, "`{arg}`"),
+            Where::Flag(arg) => write!(f, "`{}`", write::escape_control(arg)),
             Where::Env(var) => write!(f, "`{var}`"),
             Where::File(loc) => write!(f, "{loc}"),
             Where::Default => write!(f, "default"),
@@ -150,13 +152,21 @@ pub enum ProfileError {
         from: Where,
     },
 
-    #[error("{from}: invalid value {} for parameter `{name}`: it must match `{pattern}`", value.as_ref().map_or_else(|| "(secret)".to_owned(), |v| format!("`{v}`")))]
+    #[error("{from}: invalid value {} for parameter `{name}`: it must match `{pattern}`", value.as_ref().map_or_else(|| "(secret)".to_owned(), |v| format!("`{}`", write::escape_control(v))))]
     InvalidValue {
         name: String,
         /// `None` for a secret parameter, whose value is never printed.
         value: Option<String>,
         pattern: String,
         description: String,
+        from: Where,
+    },
+
+    #[error("{from}: parameter `{name}` cannot be written into {document}: {why}")]
+    Unembeddable {
+        name: String,
+        document: &'static str,
+        why: String,
         from: Where,
     },
 
@@ -329,6 +339,9 @@ impl ProfileError {
             ProfileError::InvalidValue {
                 name, description, ..
             } if !description.is_empty() => format!("`{name}` is {description}"),
+            ProfileError::Unembeddable { name, .. } => format!(
+                "`{name}` is spliced into that text as it is; give a value without the character"
+            ),
             ProfileError::PlaintextPassword { .. } => {
                 "store only a bcrypt hash, in `spec.admin.passwordHash` (`kfctl init` makes one); other secrets go under `spec.secrets` as `{env: VARIABLE}` or `{file: path}`".to_owned()
             }

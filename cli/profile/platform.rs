@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::doc::{Node, SourceFile, describe};
-use super::{API_VERSION, ProfileError, Where};
+use super::{API_VERSION, ProfileError, Where, embed};
 use crate::render::{Fs, Loc};
 
 #[derive(Debug, Clone)]
@@ -300,6 +300,8 @@ impl ParameterSpec {
         self.check(text.to_owned(), from)
     }
 
+    /// Every value, given or default, passes here: its pattern, then what the documents it is
+    /// spliced into can hold (see [`embed`]).
     fn check(&self, text: String, from: Where) -> Result<String, ProfileError> {
         if let Some(p) = &self.pattern
             && !p.is_match(&text)
@@ -309,6 +311,22 @@ impl ParameterSpec {
                 value: if self.secret { None } else { Some(text) },
                 pattern: p.as_str().to_owned(),
                 description: self.description.clone(),
+                from,
+            });
+        }
+        if let Some((splice, why)) = embed::SPLICES
+            .iter()
+            .filter(|s| s.parameter == self.name && !text.is_empty())
+            .find_map(|s| embed::refusal(&text, s.syntax).map(|why| (s, why)))
+        {
+            return Err(ProfileError::Unembeddable {
+                name: self.name.clone(),
+                document: splice.document,
+                why: if self.secret {
+                    "it holds a character that is not allowed there".to_owned()
+                } else {
+                    why
+                },
                 from,
             });
         }
@@ -355,6 +373,29 @@ mod tests {
         ))
         .unwrap_err();
         assert!(matches!(err, ProfileError::InvalidValue { .. }), "{err}");
+    }
+
+    /// Without a pattern, a value spliced into a URL segment is still refused when it holds what
+    /// would move the splice; one spliced between YAML quotes is kept as given (it is encoded).
+    #[test]
+    fn a_value_spliced_into_a_url_is_checked_even_without_a_pattern() {
+        let p = profile(&format!(
+            "{HEAD}  parameters:\n  - name: gcsBucket\n  - name: adminEmail\n"
+        ))
+        .unwrap();
+        let err = p.parameters[0]
+            .value_from_text("kf/../x", Where::Default)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "default: parameter `gcsBucket` cannot be written into the pipeline root `gs://BUCKET/v2/artifacts`: it holds '/', and only letters, digits and `-._~` are allowed"
+        );
+        assert_eq!(
+            p.parameters[1]
+                .value_from_text("a\"\n@b", Where::Default)
+                .unwrap(),
+            "a\"\n@b"
+        );
     }
 
     #[test]

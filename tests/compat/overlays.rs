@@ -234,7 +234,12 @@ fn write_kustomization(
          namespace: kubeflow\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\n\
          data:\n",
     );
-    for (k, v) in parameters(platform) {
+    let given: std::collections::BTreeMap<String, String> = parameters(platform)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    // The values overlays splice into other documents' text, encoded as kfctl gives them.
+    for (k, v) in given.iter().chain(&kfctl::profile::embed::encoded(&given)) {
         params += &format!("  {k}: {}\n", quoted(v));
     }
     std::fs::write(dir.join("kfctl-parameters.yaml"), params).expect("write parameters");

@@ -11,6 +11,7 @@ use crate::cluster::client::ClusterError;
 use crate::cluster::health::Health;
 use crate::plan::Wave;
 use crate::resource::{Gvk, Origin, ResId};
+use crate::shell;
 
 /// What applying one object did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -294,7 +295,8 @@ impl ApplyError {
                     _ => None,
                 }) {
                     return Some(format!(
-                        "`kubectl describe crd {crd}` shows why it is not Established (a name another CRD holds, an invalid schema); rerun with a longer `--timeout` if the API server is only slow"
+                        "`kubectl describe crd {}` shows why it is not Established (a name another CRD holds, an invalid schema); rerun with a longer `--timeout` if the API server is only slow",
+                        shell::quote(crd)
                     ));
                 }
                 if failed
