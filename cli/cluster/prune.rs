@@ -739,11 +739,7 @@ async fn wait_gone(
             on_event(Event::Removed(&removed));
             report.removed.push(removed);
         }
-        if pending.is_empty() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending(())
-        }
+        Poll::when(pending.is_empty())
     })
     .await;
     match waited {

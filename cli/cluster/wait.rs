@@ -15,6 +15,17 @@ pub enum Poll<T, P> {
     Pending(P),
 }
 
+impl Poll<(), ()> {
+    /// Ready when `done`, else pending: for waits whose state lives outside the look.
+    pub fn when(done: bool) -> Self {
+        if done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending(())
+        }
+    }
+}
+
 /// Calls `look` (with the attempt's number, from 1) until it is [`Poll::Ready`], pausing
 /// `every` between calls, never past `deadline`: a wait whose pause would end after the deadline
 /// pauses until the deadline and looks one last time. Returns the ready answer, or what the

@@ -66,11 +66,7 @@ pub(super) async fn wait_healthy(
             .flatten()
             .filter(|n| !n.0.health.is_current())
             .collect();
-        if pending.is_empty() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending(())
-        }
+        Poll::when(pending.is_empty())
     })
     .await;
     match waited {
