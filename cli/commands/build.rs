@@ -185,7 +185,20 @@ fn write_dir(
         parts.push(&gvk.kind);
         let name = res.name();
         parts.push(name);
-        let file = dir.join(format!("{}.{ext}", parts.join("_").to_lowercase()));
+        let name = format!("{}.{ext}", parts.join("_").to_lowercase());
+        // The name is the object's, which a kustomization chooses: it must stay one file name
+        // inside `dir` (no `/`, no NUL).
+        if name.contains(['/', '\0']) {
+            return Err(UserError::new(format!(
+                "object {} cannot be written to a file of its own: its kind or name holds a `/`",
+                res.id()
+            ))
+            .with_hint(
+                "a Kubernetes name never holds `/`; fix the object's name in the kustomization",
+            )
+            .into());
+        }
+        let file = dir.join(name);
         let text = match output {
             OutputFormat::Yaml => yaml::to_yaml(&res.body),
             OutputFormat::Json => {

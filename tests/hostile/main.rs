@@ -13,6 +13,7 @@ mod http;
 mod archives;
 mod downloads;
 mod import;
+mod output;
 mod params;
 mod symlinks;
 mod yaml;
