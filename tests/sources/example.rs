@@ -64,7 +64,8 @@ fn restore(corpus: &Path) -> BTreeMap<PathBuf, String> {
 }
 
 /// A tree that reads like `src` with `edits` applied: directories on the way to an edited file
-/// are real, everything else is a symbolic link into `src`, so almost nothing is copied.
+/// are real, with copies of their other files and data directories (a kustomization reads only
+/// files really in its directory); every base is a symbolic link into `src`, so little is copied.
 fn shadow(src: &Path, dst: &Path, edits: &BTreeMap<PathBuf, String>, rel: &Path) {
     std::fs::create_dir_all(dst.join(rel)).unwrap();
     for entry in std::fs::read_dir(src.join(rel)).unwrap() {
@@ -76,9 +77,30 @@ fn shadow(src: &Path, dst: &Path, edits: &BTreeMap<PathBuf, String>, rel: &Path)
             shadow(src, dst, edits, &child);
         } else if child.starts_with(".vendor") {
             // Left out: the render must get these from the server.
-        } else {
+        } else if is_kustomization_dir(&entry.path()) {
             std::os::unix::fs::symlink(entry.path(), dst.join(&child)).unwrap();
+        } else {
+            copy_tree(&entry.path(), &dst.join(&child));
         }
+    }
+}
+
+/// A base: a directory a kustomization may name wherever it is, so it can stay a link.
+fn is_kustomization_dir(path: &Path) -> bool {
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        .iter()
+        .any(|name| path.join(name).is_file())
+}
+
+fn copy_tree(src: &Path, dst: &Path) {
+    if src.is_file() {
+        std::fs::copy(src, dst).unwrap();
+        return;
+    }
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        copy_tree(&entry.path(), &dst.join(entry.file_name()));
     }
 }
 
