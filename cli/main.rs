@@ -29,7 +29,24 @@ fn main() -> ExitCode {
     init_tracing(&global);
     let printer = Printer::new(global.color, global.quiet);
 
-    match kfctl::run(args, &global, printer) {
+    // One runtime for the whole process; commands that never wait on the network run on it
+    // too, and simply never yield.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            printer.error(
+                &[format!("cannot start the async runtime: {e}")],
+                &["this is a bug in kfctl or a machine out of threads or memory".to_owned()],
+            );
+            return ExitCode::from(3);
+        }
+    };
+    let result = runtime.block_on(kfctl::run(args, &global, printer));
+    match result {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(err) => {
             if is_broken_pipe(&err) {

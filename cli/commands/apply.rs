@@ -58,19 +58,14 @@ impl Install {
     }
 }
 
-pub fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
+pub async fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
     let install = render_install(
         settings.input.as_ref(),
         settings.name.as_deref(),
         &settings.sources,
         printer,
     )?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(apply_command(settings, &install, printer));
+    let outcome = apply_command(settings, &install, printer).await;
     // The render is the process's largest value (Kubeflow's is some 10 MB of JSON); the
     // process ends now, and freeing it value by value would only delay that.
     std::mem::forget(install);

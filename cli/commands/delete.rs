@@ -24,19 +24,14 @@ use crate::output::Printer;
 use crate::resource::ResId;
 use crate::settings::{DeleteSettings, DeleteTarget};
 
-pub fn run(settings: &DeleteSettings, printer: Printer) -> Result<Outcome> {
+pub async fn run(settings: &DeleteSettings, printer: Printer) -> Result<Outcome> {
     let name = match &settings.target {
         DeleteTarget::Name(name) => name.clone(),
         DeleteTarget::Dir(dir) => default_name_of(dir),
         DeleteTarget::Platform(_) => "kubeflow".to_owned(),
     };
     check_name(&name)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(delete_install(settings, &name, printer))
+    delete_install(settings, &name, printer).await
 }
 
 async fn delete_install(

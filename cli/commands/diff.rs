@@ -26,7 +26,7 @@ use crate::settings::DiffSettings;
 /// or goes away (adding one does not).
 pub(super) const SCHEMA_VERSION: u32 = 1;
 
-pub fn run(settings: &DiffSettings, printer: Printer) -> Result<Outcome> {
+pub async fn run(settings: &DiffSettings, printer: Printer) -> Result<Outcome> {
     if settings.input.is_none() {
         return Err(UserError::new(
             "nothing to compare: no platform, `kfctl.yaml` or kustomization was given",
@@ -40,12 +40,7 @@ pub fn run(settings: &DiffSettings, printer: Printer) -> Result<Outcome> {
         &settings.sources,
         printer,
     )?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(diff_install(settings, install, printer))
+    diff_install(settings, install, printer).await
 }
 
 pub(super) fn rules(ignore: &[DriftIgnore]) -> Vec<IgnoreRule> {

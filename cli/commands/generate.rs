@@ -36,12 +36,8 @@ const VERBS: [&str; 7] = [
     "get", "list", "watch", "create", "update", "patch", "delete",
 ];
 
-pub fn upgrade_job(settings: &UpgradeJobSettings, printer: Printer) -> Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let text = runtime.block_on(generate(settings, printer))?;
+pub async fn upgrade_job(settings: &UpgradeJobSettings, printer: Printer) -> Result<Outcome> {
+    let text = generate(settings, printer).await?;
     printer.data(&text)?;
     Ok(Outcome::Success)
 }

@@ -16,20 +16,14 @@ use crate::output::Printer;
 use crate::settings::HistorySettings;
 use crate::upgrade::revision::{self, Revision, RevisionAction, RevisionResult};
 
-pub fn run(settings: &HistorySettings, printer: Printer) -> Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+pub async fn run(settings: &HistorySettings, printer: Printer) -> Result<Outcome> {
     super::apply::check_name(&settings.name)?;
-    runtime.block_on(async {
-        let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
-            .await
-            .context("cannot connect to the cluster")?;
-        let revisions = read_revisions(&cluster, &settings.name).await?.1;
-        print_history(&revisions, settings.output, printer)?;
-        Ok(Outcome::Success)
-    })
+    let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
+        .await
+        .context("cannot connect to the cluster")?;
+    let revisions = read_revisions(&cluster, &settings.name).await?.1;
+    print_history(&revisions, settings.output, printer)?;
+    Ok(Outcome::Success)
 }
 
 /// The install's parent and its revisions; an error when the install is not recorded.

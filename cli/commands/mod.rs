@@ -44,7 +44,7 @@ impl Outcome {
     }
 }
 
-pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outcome> {
+pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outcome> {
     match args.command {
         Command::Build(build_args) => {
             let settings = BuildSettings::resolve(&build_args, &ProcessEnv)
@@ -62,7 +62,7 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
                 return Ok(Outcome::Success);
             }
-            apply::run(&settings, printer)
+            apply::run(&settings, printer).await
         }
         Command::Delete(delete_args) => {
             let settings = DeleteSettings::resolve(&delete_args, &ProcessEnv)
@@ -71,7 +71,7 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
                 return Ok(Outcome::Success);
             }
-            delete::run(&settings, printer)
+            delete::run(&settings, printer).await
         }
         Command::Diff(diff_args) => {
             let settings = DiffSettings::resolve(&diff_args, &ProcessEnv)
@@ -80,7 +80,7 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
                 return Ok(Outcome::Success);
             }
-            diff::run(&settings, printer)
+            diff::run(&settings, printer).await
         }
         Command::Status(status_args) => {
             let settings = StatusSettings::resolve(&status_args, &ProcessEnv)
@@ -89,7 +89,7 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
                 return Ok(Outcome::Success);
             }
-            status::run(&settings, printer)
+            status::run(&settings, printer).await
         }
         Command::Upgrade(a) => {
             let settings = UpgradeSettings::resolve(&a, &ProcessEnv)
@@ -98,7 +98,7 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
                 return Ok(Outcome::Success);
             }
-            upgrade::run(&settings, printer)
+            upgrade::run(&settings, printer).await
         }
         Command::Rollback(a) => {
             let settings = RollbackSettings::resolve(&a);
@@ -106,7 +106,7 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
                 return Ok(Outcome::Success);
             }
-            rollback::run(&settings, printer)
+            rollback::run(&settings, printer).await
         }
         Command::History(a) => {
             let settings = HistorySettings::resolve(&a);
@@ -114,7 +114,7 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
                 return Ok(Outcome::Success);
             }
-            history::run(&settings, printer)
+            history::run(&settings, printer).await
         }
         Command::Generate(crate::args::GenerateCommand::UpgradeJob(a)) => {
             let settings = UpgradeJobSettings::resolve(&a);
@@ -122,7 +122,7 @@ pub fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outc
                 printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
                 return Ok(Outcome::Success);
             }
-            generate::upgrade_job(&settings, printer)
+            generate::upgrade_job(&settings, printer).await
         }
         Command::Init(init_args) => {
             let settings = InitSettings::resolve(&init_args);

@@ -18,13 +18,8 @@ use crate::settings::RollbackSettings;
 use crate::upgrade::plan;
 use crate::upgrade::revision::{self, Revision, RevisionAction, RevisionResult};
 
-pub fn run(settings: &RollbackSettings, printer: Printer) -> Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(rollback(settings, printer))
+pub async fn run(settings: &RollbackSettings, printer: Printer) -> Result<Outcome> {
+    rollback(settings, printer).await
 }
 
 /// The revision to go back to: the one asked for, else the last that succeeded before the

@@ -29,7 +29,7 @@ const COMPONENT_LABELS: [&str; 3] = [
     "app.kubernetes.io/name",
 ];
 
-pub fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
+pub async fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
     let name = match (&settings.name, &settings.input) {
         (Some(n), _) => n.clone(),
         (None, Some(BuildInput::Dir(dir))) => default_name_of(dir),
@@ -45,33 +45,26 @@ pub fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
         )?),
         None => None,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let cluster = runtime
-        .block_on(Cluster::connect(
-            settings.kubeconfig.as_deref(),
-            settings.context.as_deref(),
-        ))
+    let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
+        .await
         .context("cannot connect to the cluster")?;
     let inventory = Inventory::new(&name);
     let (install, ignore, unpinned) = match install {
         Some(install) => (Some(install), settings.ignore.clone(), None),
-        None => match pinned(&runtime, &cluster, &inventory, printer) {
+        None => match pinned(&cluster, &inventory, printer).await {
             Ok((install, ignore)) => (Some(install), ignore, None),
             Err(why) => (None, Vec::new(), Some(format!("{why:#}"))),
         },
     };
-    runtime.block_on(status(
+    status(
         settings,
         &cluster,
         &inventory,
         (install.as_ref(), unpinned.as_deref()),
         &rules(&ignore),
         printer,
-    ))
+    )
+    .await
 }
 
 /// The render the install's current revision pins (its platform, release, components and
@@ -79,15 +72,12 @@ pub fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
 /// names the drifted fields when no `-p`/`-f`/`-k` is given. An error says why there is none
 /// (no revision, the files it was made from gone or changed, a render that no longer matches
 /// the record); drift is then judged from the record alone.
-fn pinned(
-    runtime: &tokio::runtime::Runtime,
+async fn pinned(
     cluster: &Cluster,
     inventory: &Inventory,
     printer: Printer,
 ) -> Result<(Install, Vec<DriftIgnore>)> {
-    let parent = runtime
-        .block_on(inventory.read(cluster))?
-        .context("no inventory")?;
+    let parent = inventory.read(cluster).await?.context("no inventory")?;
     let pin = revision::current(&parent.record.revisions)
         .map(|r| r.pin.clone())
         .context("no revision succeeded")?;

@@ -223,13 +223,8 @@ fn render_digest(install: &Install) -> String {
     inventory::hex(&hasher.finalize())
 }
 
-pub fn run(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(upgrade(settings, printer))
+pub async fn run(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome> {
+    upgrade(settings, printer).await
 }
 
 /// The install name: the saved plan's, `--name`, the directory's for `-k`, else `kubeflow`.
