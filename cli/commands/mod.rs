@@ -44,13 +44,25 @@ impl Outcome {
     }
 }
 
+/// With the hidden `--show-settings`, prints the resolved settings instead of running the
+/// command (tests read them); says whether it did.
+fn shown(
+    global: &GlobalSettings,
+    settings: &impl std::fmt::Debug,
+    printer: Printer,
+) -> Result<bool> {
+    if global.show_settings {
+        printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+    }
+    Ok(global.show_settings)
+}
+
 pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outcome> {
     match args.command {
         Command::Build(build_args) => {
             let settings = BuildSettings::resolve(&build_args, &ProcessEnv)
                 .context("cannot load the configuration")?;
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             build::run(&settings, printer)
@@ -58,8 +70,7 @@ pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Resul
         Command::Apply(apply_args) => {
             let settings = ApplySettings::resolve(&apply_args, &ProcessEnv)
                 .context("cannot load the configuration")?;
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             apply::run(&settings, printer).await
@@ -67,8 +78,7 @@ pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Resul
         Command::Delete(delete_args) => {
             let settings = DeleteSettings::resolve(&delete_args, &ProcessEnv)
                 .context("cannot load the configuration")?;
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             delete::run(&settings, printer).await
@@ -76,8 +86,7 @@ pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Resul
         Command::Diff(diff_args) => {
             let settings = DiffSettings::resolve(&diff_args, &ProcessEnv)
                 .context("cannot load the configuration")?;
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             diff::run(&settings, printer).await
@@ -85,8 +94,7 @@ pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Resul
         Command::Status(status_args) => {
             let settings = StatusSettings::resolve(&status_args, &ProcessEnv)
                 .context("cannot load the configuration")?;
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             status::run(&settings, printer).await
@@ -94,64 +102,56 @@ pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Resul
         Command::Upgrade(a) => {
             let settings = UpgradeSettings::resolve(&a, &ProcessEnv)
                 .context("cannot load the configuration")?;
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             upgrade::run(&settings, printer).await
         }
         Command::Rollback(a) => {
             let settings = RollbackSettings::resolve(&a);
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             rollback::run(&settings, printer).await
         }
         Command::History(a) => {
             let settings = HistorySettings::resolve(&a);
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             history::run(&settings, printer).await
         }
         Command::Generate(crate::args::GenerateCommand::UpgradeJob(a)) => {
             let settings = UpgradeJobSettings::resolve(&a);
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             generate::upgrade_job(&settings, printer).await
         }
         Command::Init(init_args) => {
             let settings = InitSettings::resolve(&init_args);
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             init::run(&settings, printer)
         }
         Command::Platforms(a) => {
             let settings = CatalogSettings::resolve(&a.root, None, &ProcessEnv);
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             catalog::platforms(&settings, a.output, printer)
         }
         Command::Components(a) => {
             let settings = CatalogSettings::resolve(&a.root, Some(&a.release), &ProcessEnv);
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             catalog::components(&settings, a.output, printer)
         }
         Command::Releases(a) => {
             let settings = CatalogSettings::resolve(&a.root, None, &ProcessEnv);
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             catalog::releases(&settings, a.output, printer)
@@ -164,8 +164,7 @@ pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Resul
         Command::Sources(command) => sources::run(command, printer),
         Command::Import(a) => {
             let settings = CatalogSettings::resolve(&a.root, None, &ProcessEnv);
-            if global.show_settings {
-                printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+            if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             import::run(&a, &settings, printer)
