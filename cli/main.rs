@@ -53,8 +53,8 @@ fn main() -> ExitCode {
                 // `kfctl build | head`: the reader is gone, which is not a failure.
                 return ExitCode::SUCCESS;
             }
-            let class = classify(&err);
-            let (chain, mut hints) = render_chain(&err);
+            let class = classify(err.as_ref());
+            let (chain, mut hints) = render_chain(err.as_ref());
             if class == ErrorClass::Internal {
                 hints.push(
                     "this is a bug in kfctl; please report it with the command you ran and `-vv` output"

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::output::Printer;
 pub use crate::profile::write::{
     Admin, ComponentEntry, Components, ConfigMetadata, ConfigSpec, KfctlConfig, Ordered, SecretRef,
@@ -132,13 +133,16 @@ pub enum WizardError {
     Hash(#[source] bcrypt::BcryptError),
 }
 
-impl WizardError {
-    /// Whether the user can fix it; a bad pattern in a profile or a failing hash is a bug.
-    pub fn is_user(&self) -> bool {
-        !matches!(self, Self::BadPattern { .. } | Self::Hash(_))
+impl Diagnostic for WizardError {
+    /// A bad pattern in a profile or a failing hash is a bug; the rest the user can fix.
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::BadPattern { .. } | Self::Hash(_) => ErrorClass::Internal,
+            _ => ErrorClass::User,
+        }
     }
 
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Unknown { known, .. } => Some(format!("choose one of: {}", known.join(", "))),
             Self::Missing { .. } => Some(

@@ -23,6 +23,7 @@ use tokio::time::Instant;
 use super::apply::{ApplyOptions, Defined, Event, FIELD_MANAGER, Served, desired};
 use super::client::{Cluster, Scope};
 use super::wait::{self, Poll};
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::plan::{Wave, Webhook, webhooks};
 use crate::resource::{Gvk, Origin, ResId, Resource, ResourceSet};
 use crate::shell;
@@ -84,6 +85,12 @@ pub struct WebhookDown {
     pub timeout: Duration,
     /// The server's message from the last dry run.
     pub last: String,
+}
+
+impl Diagnostic for WebhookDown {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
 }
 
 /// Whether the server refused a write because calling an admission webhook failed (rather than

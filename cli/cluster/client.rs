@@ -15,6 +15,7 @@ use kube::discovery::{self, Discovery};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::resource::{Gvk, ResId};
 use crate::shell;
 
@@ -187,9 +188,13 @@ pub enum ClusterError {
     },
 }
 
-impl ClusterError {
+impl Diagnostic for ClusterError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+
     /// What the user can do about it, when we know.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         Some(match self {
             ClusterError::NoKubeconfig { .. } | ClusterError::KubeconfigMissing { .. } => {
                 "pass `--kubeconfig PATH`, set `KUBECONFIG`, or create `~/.kube/config` (your cluster's tooling writes one)".to_owned()

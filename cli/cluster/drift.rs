@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 use super::apply::{FIELD_MANAGER, desired};
 use super::client::{Cluster, ClusterError, Request, Scope};
 use super::inventory::{self, Inventory, LABEL_PART_OF, Parent};
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::resource::{Gvk, ResId, Resource, ResourceSet};
 
 /// A per-object annotation: comma-separated JSON pointers whose changes are not drift.
@@ -630,14 +631,10 @@ pub enum DriftError {
     },
 }
 
-impl DriftError {
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            DriftError::List { source, .. }
-            | DriftError::Inventory { source, .. }
-            | DriftError::DryRun { source, .. }
-            | DriftError::Read { source, .. } => source.hint(),
-        }
+impl Diagnostic for DriftError {
+    // The hint is the cluster error's, below in the chain.
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
     }
 }
 

@@ -23,6 +23,8 @@ use super::client::{Cluster, ClusterError, Request};
 use super::inventory::NAMESPACE;
 use super::wait::{self, Poll};
 
+use crate::errors::{Diagnostic, ErrorClass};
+
 /// How long a Lease stays valid without renewal: how long the next run waits for a killed one.
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
 
@@ -68,8 +70,12 @@ pub enum LockError {
     },
 }
 
-impl LockError {
-    pub fn hint(&self) -> Option<String> {
+impl Diagnostic for LockError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             LockError::Held { holder, .. } => Some(format!(
                 "another run is changing this install: wait for it to finish, or give it longer with `--lock-timeout`; if that run is gone, its lease expires at {} and is then taken over",
@@ -78,7 +84,8 @@ impl LockError {
             LockError::Lost { .. } => Some(
                 "this run stopped renewing its lease for longer than it lasts (a paused process or a lost connection); check the install with another apply".to_owned(),
             ),
-            LockError::Cluster { source, .. } => source.hint(),
+            // The cluster error below in the chain gives its own.
+            LockError::Cluster { .. } => None,
         }
     }
 }

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use super::client::{Cluster, ClusterError, Request, Scope};
 use super::inventory::{NAMESPACE, Record};
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::profile::platform::Preflight;
 use crate::resource::{ResId, ResourceSet};
 use crate::shell;
@@ -86,8 +87,12 @@ pub enum PreflightError {
     },
 }
 
-impl PreflightError {
-    pub fn hint(&self) -> Option<String> {
+impl Diagnostic for PreflightError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             PreflightError::Failed { .. } => {
                 Some("nothing was applied; fix the problems above and run again".to_owned())

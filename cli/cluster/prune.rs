@@ -35,6 +35,7 @@ use tokio::time::Instant;
 use super::client::{Cluster, ClusterError, Request, Resolved, Scope};
 use super::inventory::{self, Inventory, LABEL_PART_OF, Parent};
 use super::wait::{self, Poll};
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::plan::{self, Wave};
 use crate::resource::{Gvk, Origin, ResId, Resource, ResourceSet};
 
@@ -612,8 +613,14 @@ impl RemoveError {
             timeout,
         })
     }
+}
 
-    pub fn hint(&self) -> Option<String> {
+impl Diagnostic for RemoveError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+
+    fn hint(&self) -> Option<String> {
         let RemoveError::Incomplete { stuck, .. } = self;
         Some(if stuck.iter().any(|s| !s.finalizers.is_empty()) {
             "a finalizer is removed by the controller that set it: check that it is running; remove one by hand (`kubectl patch KIND NAME --type merge -p '{\"metadata\":{\"finalizers\":null}}'`) only once you know what it guards, then run the command again".to_owned()

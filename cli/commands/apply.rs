@@ -460,11 +460,9 @@ pub(crate) async fn acquire_lock(
 /// Ends a run's hold on the install's lock; a failure only warns, the run's outcome stands.
 pub(super) async fn release(guard: lock::LockGuard, printer: Printer) {
     if let Err(e) = guard.release().await {
-        let hint = e
-            .hint()
-            .map(|h| format!("\n  hint: {h}"))
-            .unwrap_or_default();
-        printer.warn(&format!("{e}{hint}"));
+        let (_, hints) = crate::errors::render_chain(&e);
+        let hints: String = hints.iter().map(|h| format!("\n  hint: {h}")).collect();
+        printer.warn(&format!("{e}{hints}"));
     }
 }
 

@@ -322,7 +322,7 @@ async fn fix(
             let ignored = drift::ignored_for(id, Some(live), &rules);
             drift::keep_ignored(&mut res.body, live, &ignored);
         }
-        subset.push(res).map_err(|e| anyhow::anyhow!("{e}"))?;
+        subset.push(res).map_err(|e| *e)?;
     }
     if subset.is_empty() && strays.is_empty() {
         return Ok(Vec::new());

@@ -385,6 +385,7 @@ fn parse_secrets(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::errors::Diagnostic as _;
 
     fn parse(text: &str) -> Result<KfctlConfig, ProfileError> {
         KfctlConfig::parse(&SourceFile::parse(

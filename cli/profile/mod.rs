@@ -23,6 +23,7 @@ pub use config::{KfctlConfig, SecretRef};
 pub use platform::{ParamType, PlatformProfile};
 pub use resolve::{Request, ResolvedComponent, ResolvedProfile, resolve};
 
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::render::{Loc, RenderError};
 use crate::resource::ResId;
 use crate::resource::yaml::YamlError;
@@ -282,13 +283,16 @@ fn did_you_mean(name: &str, known: &[String], what: &str) -> String {
     }
 }
 
-impl ProfileError {
+impl Diagnostic for ProfileError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+
     /// What the user can do about it, when we know.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         Some(match self {
-            ProfileError::Yaml { source, .. } if source.hint.is_some() => {
-                source.hint?.to_owned()
-            }
+            // The YAML error below in the chain says why instead.
+            ProfileError::Yaml { source, .. } if source.hint.is_some() => return None,
             ProfileError::Yaml { .. } => {
                 "the parser stops where it notices the mistake, which is often just after it (an unclosed `[`, `{` or quote, or a wrong indent)".to_owned()
             }

@@ -533,6 +533,7 @@ pub fn default_root() -> &'static Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::errors::Diagnostic as _;
     use crate::profile::doc::SourceFile;
     use crate::render::{MemFs, RealFs};
 

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::resource::{Gvk, Resource};
 
 /// One field of the objects of some kinds. Empty group, version or kind match anything.
@@ -177,6 +178,12 @@ pub struct PathError {
     pub at: String,
 }
 
+impl Diagnostic for PathError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+}
+
 /// Calls `f` on every value at `spec`'s path in `res` (lists on the way are walked element by
 /// element). With `spec.create`, missing fields are made: maps on the way, `create` at the end.
 pub fn visit(
@@ -217,6 +224,12 @@ pub enum VisitError {
     Path(PathError),
     #[error("field `{path}`: {message}")]
     Set { path: String, message: String },
+}
+
+impl Diagnostic for VisitError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
 }
 
 enum WalkError {

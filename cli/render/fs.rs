@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::io::{self, Read as _};
 use std::path::{Component, Path, PathBuf};
 
+use crate::errors::{Diagnostic, ErrorClass};
+
 /// Largest file a render reads: a kustomization, a resource, a patch, a generator's file. The
 /// largest manifest of a Kubeflow release (KServe's CRDs in one file) is about 6 MiB.
 pub const MAX_INPUT_BYTES: u64 = 64 << 20;
@@ -18,6 +20,12 @@ pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
 pub struct TooLarge {
     pub limit: u64,
     pub what: &'static str,
+}
+
+impl Diagnostic for TooLarge {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
 }
 
 fn too_large(limit: u64) -> io::Error {

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 pub use fs::{Fs, LayeredFs, MemFs, RealFs, RemoteFailure};
 pub use load::{Target, build};
 
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::resource::{DuplicateId, Origin, ResId, ResourceSet, yaml::YamlError};
 
 /// A finished render: the objects and the warnings kustomize would print.
@@ -172,9 +173,13 @@ pub enum RenderError {
     Replacement { message: String, at: Loc },
 }
 
-impl RenderError {
+impl Diagnostic for RenderError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+
     /// What the user can do about it, when we know.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         Some(match self {
             RenderError::NoKustomization { .. } => format!(
                 "a kustomization directory holds one of {}",
@@ -183,9 +188,8 @@ impl RenderError {
             RenderError::Missing { .. } => {
                 "paths in a kustomization are relative to the directory that holds it".to_owned()
             }
-            RenderError::Yaml { source, .. } if source.hint.is_some() => {
-                source.hint?.to_owned()
-            }
+            // The YAML error below in the chain says why instead.
+            RenderError::Yaml { source, .. } if source.hint.is_some() => return None,
             RenderError::Yaml { .. } => {
                 "the parser stops where it notices the mistake, which is often just after it (an unclosed `[`, `{` or quote, or a wrong indent)".to_owned()
             }

@@ -6,6 +6,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::kustomization::Selector;
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::resource::Resource;
 
 /// A selector with its expressions compiled.
@@ -26,6 +27,12 @@ pub struct Matcher {
 pub struct SelectorError {
     pub text: String,
     pub reason: String,
+}
+
+impl Diagnostic for SelectorError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
 }
 
 fn anchored(expr: &str) -> Result<Option<Regex>, SelectorError> {

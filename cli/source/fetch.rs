@@ -111,7 +111,14 @@ fn download_here(
             tracing::info!(url = shown, attempt, ?wait, "retrying download: {last}");
             std::thread::sleep(wait);
         }
-        match try_once(&client, (url, shown), &mut file, &mut hasher, opts, &bar)? {
+        match try_once(
+            &client,
+            (url, shown),
+            (&mut file, dest),
+            &mut hasher,
+            opts,
+            &bar,
+        )? {
             Attempt::Done => {
                 bar.finish_and_clear();
                 file.flush().map_err(io_err)?;
@@ -130,7 +137,7 @@ fn download_here(
 fn try_once(
     client: &reqwest::blocking::Client,
     (url, shown): (&str, &str),
-    file: &mut File,
+    (file, dest): (&mut File, &Path),
     hasher: &mut Sha256,
     opts: &FetchOptions,
     bar: &indicatif::ProgressBar,
@@ -138,7 +145,7 @@ fn try_once(
     let have = file
         .stream_position()
         .map_err(|source| SourceError::Write {
-            path: shown.into(),
+            path: dest.to_path_buf(),
             source,
         })?;
     let mut req = client.get(url);
@@ -170,7 +177,7 @@ fn try_once(
             file.set_len(0)
                 .and_then(|_| file.rewind())
                 .map_err(|source| SourceError::Write {
-                    path: shown.into(),
+                    path: dest.to_path_buf(),
                     source,
                 })?;
             *hasher = Sha256::new();
@@ -209,7 +216,7 @@ fn try_once(
         };
         file.write_all(&buf[..n])
             .map_err(|source| SourceError::Write {
-                path: shown.into(),
+                path: dest.to_path_buf(),
                 source,
             })?;
         hasher.update(&buf[..n]);
@@ -271,4 +278,41 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     let mut hasher = Sha256::new();
     io::copy(&mut f, &mut hasher)?;
     Ok(format!("{:x}", hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A failed write names the file written, not the URL read.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_write_error_names_the_file() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let url = format!(
+            "http://{}/f.yaml",
+            listener.local_addr().expect("an address")
+        );
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().expect("a connection");
+            let mut request = [0u8; 1024];
+            let _ = conn.read(&mut request);
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        });
+        let opts = FetchOptions {
+            attempts: 1,
+            progress: false,
+            ..FetchOptions::default()
+        };
+        // Every write to `/dev/full` fails.
+        let err = download(&url, &url, Path::new("/dev/full"), &opts).expect_err("no space");
+        let _ = server.join();
+        assert!(
+            matches!(&err, SourceError::Write { path, .. } if path == Path::new("/dev/full")),
+            "{err:?}"
+        );
+    }
 }

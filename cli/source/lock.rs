@@ -50,8 +50,12 @@ impl LockFile {
             path: path.to_path_buf(),
             message,
         };
-        let doc: Doc = serde_saphyr::from_str_with_options(&text, yaml::saphyr_options())
-            .map_err(|e| invalid(e.to_string()))?;
+        let doc: Doc = serde_saphyr::from_str_with_options(&text, yaml::saphyr_options()).map_err(
+            |source| SourceError::LockSyntax {
+                path: path.to_path_buf(),
+                source,
+            },
+        )?;
         if doc.version != 1 {
             return Err(invalid(format!("unknown version {}", doc.version)));
         }

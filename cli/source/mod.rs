@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::render::{Fs, RealFs, RemoteFailure};
 pub use fetch::FetchOptions;
 pub use lock::{LOCK_FILE, LockFile};
@@ -82,10 +83,21 @@ pub enum SourceError {
 
     #[error("`{path}` is not a valid lock file: {message}")]
     InvalidLock { path: PathBuf, message: String },
+
+    #[error("`{path}` is not a valid lock file: {source}")]
+    LockSyntax {
+        path: PathBuf,
+        #[source]
+        source: serde_saphyr::Error,
+    },
 }
 
-impl SourceError {
-    pub fn hint(&self) -> Option<String> {
+impl Diagnostic for SourceError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+
+    fn hint(&self) -> Option<String> {
         Some(match self {
             SourceError::Offline { .. } => "run `kfctl sources pull` where the network is reachable, or `kfctl sources mirror DIR` there and point `KFCTL_CACHE_DIR` at DIR here".to_owned(),
             SourceError::Mismatch { pinned_in, .. } => format!(
@@ -93,7 +105,7 @@ impl SourceError {
             ),
             SourceError::Reference { .. } => "write `https://HOST/ARCHIVE.tar.gz//DIR`, `https://HOST/FILE.yaml`, or `github.com/ORG/REPO/DIR?ref=TAG`".to_owned(),
             SourceError::Download { .. } => "check the URL and the network; `HTTPS_PROXY` and `NO_PROXY` are honoured".to_owned(),
-            SourceError::InvalidLock { .. } => "delete it to pin every source again on the next fetch".to_owned(),
+            SourceError::InvalidLock { .. } | SourceError::LockSyntax { .. } => "delete it to pin every source again on the next fetch".to_owned(),
             _ => return None,
         })
     }

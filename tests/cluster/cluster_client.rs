@@ -57,8 +57,8 @@ fn harness_server() -> String {
 /// How `kfctl` would print the error, and the exit class it gets.
 fn as_printed(err: ClusterError) -> (Vec<String>, Vec<String>, ErrorClass) {
     let err = anyhow::Error::new(err);
-    let (chain, hints) = render_chain(&err);
-    (chain, hints, classify(&err))
+    let (chain, hints) = render_chain(err.as_ref());
+    (chain, hints, classify(err.as_ref()))
 }
 
 #[tokio::test]

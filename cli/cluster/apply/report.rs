@@ -9,6 +9,7 @@ use super::known::Listings;
 use crate::cluster::admission::WebhookDown;
 use crate::cluster::client::ClusterError;
 use crate::cluster::health::Health;
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::plan::Wave;
 use crate::resource::{Gvk, Origin, ResId};
 use crate::shell;
@@ -115,6 +116,12 @@ pub enum ObjectError {
 
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+}
+
+impl Diagnostic for ObjectError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
 }
 
 /// A duration as a person writes it: `300ms`, `45s`, `5m`, `1m30s`, `1h2m`.
@@ -255,8 +262,14 @@ impl ApplyError {
             None
         }
     }
+}
 
-    pub fn hint(&self) -> Option<String> {
+impl Diagnostic for ApplyError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             ApplyError::Objects { failed, .. } => {
                 let mut managers: Vec<&String> = failed

@@ -4,12 +4,19 @@
 use json_patch::PatchOperation;
 use serde_json::Value;
 
+use crate::errors::{Diagnostic, ErrorClass};
 use crate::resource::yaml;
 
 /// A JSON patch that does not parse or does not apply.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct JsonPatchError(pub String);
+
+impl Diagnostic for JsonPatchError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+}
 
 /// Parses a patch: a JSON array, or YAML holding a list of operations.
 pub fn parse(text: &str) -> Result<json_patch::Patch, JsonPatchError> {

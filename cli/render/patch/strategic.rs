@@ -18,11 +18,19 @@ use serde_json::{Map, Value};
 
 use super::schema::Schema;
 
+use crate::errors::{Diagnostic, ErrorClass};
+
 /// A patch that cannot be merged: a `$patch` value kyaml does not know, or a field that is a
 /// map in one document and a list or scalar in the other.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct MergeError(pub String);
+
+impl Diagnostic for MergeError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+}
 
 const DIRECTIVE: &str = "$patch";
 
