@@ -75,7 +75,7 @@ pub struct ApplyOptions {
     /// digest and generation are both as recorded is known unchanged from its metadata alone:
     /// CRDs are listed without their bodies (the upstream example's 74 weigh 5 MB as JSON).
     pub generations: BTreeMap<ResId, i64>,
-    /// The digest of each rendered object ([`inventory::digest`](super::inventory::digest)),
+    /// The digest of each rendered object ([`object_digest`](crate::resource::digest::object_digest)),
     /// by its rendered id, when the caller has them; the others are made when needed.
     pub digests: std::sync::Arc<HashMap<ResId, String>>,
 }
@@ -85,7 +85,7 @@ impl ApplyOptions {
         self.digests
             .get(&res.id())
             .cloned()
-            .unwrap_or_else(|| super::inventory::digest(res))
+            .unwrap_or_else(|| crate::resource::digest::object_digest(res))
     }
 }
 

@@ -4,10 +4,10 @@
 use std::fmt;
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::cluster::apply::FIELD_MANAGER;
-use crate::cluster::inventory;
+use crate::resource::digest::sha256_hex;
+use crate::resource::pointer::escape;
 
 /// One step into an object, as `fieldsV1` names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -49,10 +49,6 @@ impl Step {
 /// (`/spec/template/spec/containers/name=app/image`), a set element as its JSON value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FieldPath(pub Vec<Step>);
-
-fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
-}
 
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -199,7 +195,7 @@ pub fn owned_digest(obj: &Value) -> String {
         })
         .unwrap_or_default();
     let text = serde_json::to_string(&pairs).unwrap_or_default();
-    inventory::hex(&Sha256::digest(text.as_bytes()))
+    sha256_hex(text.as_bytes())
 }
 
 /// The value at `path` in `obj`, to change it.

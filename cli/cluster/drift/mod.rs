@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use super::apply::{FIELD_MANAGER, desired};
 use super::client::{Cluster, ClusterError};
-use super::inventory::{self, Inventory, Record};
+use super::inventory::{Inventory, Record};
 use crate::resource::{Gvk, ResId, Resource, ResourceSet};
 use members::{list_members, one_version_each};
 
@@ -291,7 +291,8 @@ impl Checked<'_> {
                 }
             }
             Some(obj) => {
-                let render_same = recorded_render == Some(&inventory::digest(res));
+                let render_same =
+                    recorded_render == Some(&crate::resource::digest::object_digest(res));
                 let owned_same = recorded_owned == Some(&owned_digest(obj));
                 if render_same && owned_same {
                     report.action = Some(Action::Unchanged);

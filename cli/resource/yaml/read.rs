@@ -346,7 +346,7 @@ fn pointer_of(stack: &[Frame]) -> String {
             }
             Frame::Map { key, .. } => {
                 if let Some((k, _)) = key {
-                    out.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                    out.push_str(&crate::resource::pointer::escape(k));
                 }
             }
         }
