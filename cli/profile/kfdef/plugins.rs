@@ -147,46 +147,7 @@ fn gcp(r: &Fields<'_>, name: &str, params: &mut Params<'_>, notes: &mut Vec<Note
         );
     }
     if let Some(iap) = r.field("iap") {
-        // An id with control characters is not printed for pasting: a terminal would
-        // act on them, and what the person copies would not be what the KfDef says.
-        let given_id = iap.get("oAuthClientId").map(scalar);
-        let id = given_id
-            .clone()
-            .filter(|id| !id.chars().any(char::is_control))
-            .unwrap_or_else(|| "CLIENT_ID".to_owned());
-        let secret_name = iap
-            .pointer("/oAuthClientSecret/name")
-            .map(scalar)
-            .unwrap_or_else(|| "CLIENT_SECRET".to_owned());
-        // Every word is quoted for the shell it is pasted into; the client secret is
-        // read from the variable kfctl v1 read, when that is a name a shell expands.
-        let variable = if shell::is_variable_name(&secret_name) {
-            secret_name.clone()
-        } else {
-            "CLIENT_SECRET".to_owned()
-        };
-        let command = format!(
-            "kubectl -n istio-system create secret generic kubeflow-iap-oauth {} --from-literal=client_secret=\"${variable}\"",
-            shell::quote(&format!("--from-literal=client_id={id}"))
-        );
-        r.note(
-            notes,
-            "spec.iap (OAuth client)".to_owned(),
-            &format!(
-                "a secret never goes into `kfctl.yaml`; before applying, create the secret the gcp gateway's IAP reads: `{command}` (kfctl v1 read the client secret from the environment variable {}){}",
-                if variable == secret_name {
-                    format!("`{secret_name}`")
-                } else {
-                    format!("{secret_name:?}, which is no name a shell can expand")
-                },
-                match given_id {
-                    Some(given) if given != id => format!(
-                        "; the KfDef's client id {given:?} holds control characters: write the real one for `CLIENT_ID`"
-                    ),
-                    _ => String::new(),
-                }
-            ),
-        );
+        iap_note(r, iap, notes);
     }
     if let Some(ip) = r.text("ipName") {
         r.note(
@@ -285,4 +246,49 @@ fn aws(r: &Fields<'_>, params: &mut Params<'_>, notes: &mut Vec<Note>) {
             );
         }
     }
+}
+
+/// The note for `KfGcpPlugin`'s `spec.iap`: the command that creates the OAuth client's secret,
+/// which never goes into `kfctl.yaml`.
+fn iap_note(r: &Fields<'_>, iap: &Value, notes: &mut Vec<Note>) {
+    // An id with control characters is not printed for pasting: a terminal would
+    // act on them, and what the person copies would not be what the KfDef says.
+    let given_id = iap.get("oAuthClientId").map(scalar);
+    let id = given_id
+        .clone()
+        .filter(|id| !id.chars().any(char::is_control))
+        .unwrap_or_else(|| "CLIENT_ID".to_owned());
+    let secret_name = iap
+        .pointer("/oAuthClientSecret/name")
+        .map(scalar)
+        .unwrap_or_else(|| "CLIENT_SECRET".to_owned());
+    // Every word is quoted for the shell it is pasted into; the client secret is
+    // read from the variable kfctl v1 read, when that is a name a shell expands.
+    let variable = if shell::is_variable_name(&secret_name) {
+        secret_name.clone()
+    } else {
+        "CLIENT_SECRET".to_owned()
+    };
+    let command = format!(
+        "kubectl -n istio-system create secret generic kubeflow-iap-oauth {} --from-literal=client_secret=\"${variable}\"",
+        shell::quote(&format!("--from-literal=client_id={id}"))
+    );
+    r.note(
+        notes,
+        "spec.iap (OAuth client)".to_owned(),
+        &format!(
+            "a secret never goes into `kfctl.yaml`; before applying, create the secret the gcp gateway's IAP reads: `{command}` (kfctl v1 read the client secret from the environment variable {}){}",
+            if variable == secret_name {
+                format!("`{secret_name}`")
+            } else {
+                format!("{secret_name:?}, which is no name a shell can expand")
+            },
+            match given_id {
+                Some(given) if given != id => format!(
+                    "; the KfDef's client id {given:?} holds control characters: write the real one for `CLIENT_ID`"
+                ),
+                _ => String::new(),
+            }
+        ),
+    );
 }
