@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::apply::FIELD_MANAGER;
 use super::client::{Cluster, ClusterError, Request};
-use crate::resource::{Gvk, ResId, Resource};
+use crate::resource::{Gvk, ResId};
 use crate::upgrade::revision::{self, Revision};
 
 pub const LABEL_ID: &str = "applyset.kubernetes.io/id";
@@ -79,16 +79,6 @@ pub fn group_kind(gvk: &Gvk) -> String {
     } else {
         format!("{}.{}", gvk.kind, gvk.group)
     }
-}
-
-/// The sha256 of an object as rendered, hex.
-pub fn digest(res: &Resource) -> String {
-    let text = serde_json::to_string(&res.body).unwrap_or_default();
-    hex(&Sha256::digest(text.as_bytes()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// kfctl's record of an install, kept in the parent's data.
@@ -293,28 +283,7 @@ pub fn now_rfc3339() -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    rfc3339(secs)
-}
-
-fn rfc3339(unix: u64) -> String {
-    let days = (unix / 86_400) as i64;
-    let rem = unix % 86_400;
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::resource::time::rfc3339(secs)
 }
 
 impl Inventory {
@@ -649,12 +618,5 @@ mod tests {
         let cm = ResId::new(Gvk::new("", "v1", "ConfigMap"), "x", "default");
         assert_eq!(object_line(&cm), "v1 ConfigMap default x");
         assert_eq!(parse_object_line("ConfigMap/x"), None);
-    }
-
-    #[test]
-    fn times_are_rfc3339() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        // 2024-02-29 12:34:56 UTC, a leap day.
-        assert_eq!(rfc3339(1_709_210_096), "2024-02-29T12:34:56Z");
     }
 }

@@ -351,9 +351,7 @@ fn is_not_found(e: &kube::Error) -> bool {
 
 fn rfc3339(t: Timestamp) -> String {
     // Whole seconds: what a person compares with a clock.
-    Timestamp::from_second(t.as_second())
-        .unwrap_or(t)
-        .to_string()
+    crate::resource::time::rfc3339(u64::try_from(t.as_second()).unwrap_or(0))
 }
 
 /// Our Lease: new, or `previous` (its resourceVersion kept, so the write fails if it changed)

@@ -297,8 +297,37 @@ pub async fn find_members(
         }
     }
 
-    // Recorded objects the listing did not find: gone, moved out of the scanned kinds, or
-    // relabelled.
+    let disowned = find_recorded(cluster, inventory, parent, &mut found).await?;
+
+    let mut set = ResourceSet::new();
+    for body in found.into_values() {
+        // Never duplicates: the keys were unique, and a key names one object.
+        let _ = set.push(Resource::new(body, Origin::file(Path::new("<cluster>"), 0)));
+    }
+    let waves = plan::waves(&set);
+    let members = set
+        .into_vec()
+        .into_iter()
+        .zip(waves)
+        .map(|(res, wave)| Member {
+            id: res.id(),
+            wave,
+            body: res.body,
+            keep: None,
+        })
+        .collect();
+    Ok(Members { members, disowned })
+}
+
+/// Reads the recorded objects the listing did not find (gone, moved out of the scanned kinds, or
+/// relabelled): those still labelled for the install join `found`; those labelled otherwise are
+/// returned as disowned.
+async fn find_recorded(
+    cluster: &Cluster,
+    inventory: &Inventory,
+    parent: &Parent,
+    found: &mut BTreeMap<Key, Value>,
+) -> Result<Vec<Disowned>, ClusterError> {
     let missing: Vec<&ResId> = parent
         .record
         .objects
@@ -326,25 +355,7 @@ pub async fn find_members(
             Err(e) => return Err(e),
         }
     }
-
-    let mut set = ResourceSet::new();
-    for body in found.into_values() {
-        // Never duplicates: the keys were unique, and a key names one object.
-        let _ = set.push(Resource::new(body, Origin::file(Path::new("<cluster>"), 0)));
-    }
-    let waves = plan::waves(&set);
-    let members = set
-        .into_vec()
-        .into_iter()
-        .zip(waves)
-        .map(|(res, wave)| Member {
-            id: res.id(),
-            wave,
-            body: res.body,
-            keep: None,
-        })
-        .collect();
-    Ok(Members { members, disowned })
+    Ok(disowned)
 }
 
 /// Kinds whose objects are someone's work: pods, volumes, workload controllers, and custom

@@ -44,17 +44,17 @@ pub(crate) struct Install {
     pub pin: Pin,
     /// Each component and what it is made of (upstream paths, the components it needs).
     pub components: BTreeMap<String, Vec<String>>,
-    /// Each object's digest (`inventory::digest`), by its id as rendered.
+    /// Each object's digest (`resource::digest::object_digest`), by its id as rendered.
     pub digests: std::sync::Arc<std::collections::HashMap<ResId, String>>,
 }
 
 impl Install {
-    /// The digest of `res`, one of this install's objects (`inventory::digest`).
+    /// The digest of `res`, one of this install's objects (`resource::digest::object_digest`).
     pub(crate) fn digest(&self, res: &crate::resource::Resource) -> String {
         self.digests
             .get(&res.id())
             .cloned()
-            .unwrap_or_else(|| inventory::digest(res))
+            .unwrap_or_else(|| crate::resource::digest::object_digest(res))
     }
 }
 
@@ -128,7 +128,7 @@ pub(crate) fn render_install(
                 components: super::upgrade::component_parts(&resolved),
                 release: resolved.release,
                 platform: resolved.platform,
-                config_digest: inventory::hex(&Sha256::digest(config.to_string().as_bytes())),
+                config_digest: crate::resource::digest::sha256_hex(config.to_string().as_bytes()),
                 preflight: Some(profile.preflight),
                 pin,
                 digests: Default::default(),
@@ -149,14 +149,14 @@ pub(crate) fn render_install(
     Ok(install)
 }
 
-/// The digest of every object (`inventory::digest`), by id, made on two threads: a render of
+/// The digest of every object (`resource::digest::object_digest`), by id, made on two threads: a render of
 /// Kubeflow is some 10 MB of JSON.
 fn object_digests(resources: &ResourceSet) -> std::collections::HashMap<ResId, String> {
     let objects = resources.as_slice();
     let (first, second) = objects.split_at(objects.len() / 2);
     let digest_all = |part: &[crate::resource::Resource]| -> Vec<(ResId, String)> {
         part.iter()
-            .map(|r| (r.id(), inventory::digest(r)))
+            .map(|r| (r.id(), crate::resource::digest::object_digest(r)))
             .collect()
     };
     std::thread::scope(|scope| {
@@ -177,17 +177,17 @@ fn render_digest(
         let digest = digests
             .get(&res.id())
             .cloned()
-            .unwrap_or_else(|| inventory::digest(res));
+            .unwrap_or_else(|| crate::resource::digest::object_digest(res));
         hasher.update(digest.as_bytes());
         hasher.update(b"\n");
     }
-    inventory::hex(&hasher.finalize())
+    crate::resource::digest::hex(&hasher.finalize())
 }
 
 /// The digest earlier releases recorded for a kustomization's render: of its YAML stream.
 pub(crate) fn yaml_render_digest(resources: &ResourceSet) -> String {
     let text = crate::resource::yaml::to_yaml_stream(resources.iter().map(|r| &r.body));
-    inventory::hex(&Sha256::digest(text.as_bytes()))
+    crate::resource::digest::sha256_hex(text.as_bytes())
 }
 
 /// The directory's own name, made a valid install name.

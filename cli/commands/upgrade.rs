@@ -20,7 +20,7 @@ use crate::cluster::Cluster;
 use crate::cluster::apply::{
     self as cluster_apply, ApplyError, ApplyOptions, CONCURRENCY, ObjectError,
 };
-use crate::cluster::inventory::{self, Inventory, Parent};
+use crate::cluster::inventory::{Inventory, Parent};
 use crate::errors::UserError;
 use crate::output::Printer;
 use crate::profile::{self, KfctlConfig, ResolvedProfile, Where};
@@ -39,7 +39,9 @@ pub(crate) fn profile_pin(request: &profile::Request, resolved: &ResolvedProfile
         release: resolved.release.clone(),
         source: resolved.source_name.clone(),
         source_version: resolved.source_version.clone(),
-        source_dir_digest: inventory::hex(&Sha256::digest(source_dir.to_string_lossy().as_bytes())),
+        source_dir_digest: crate::resource::digest::sha256_hex(
+            source_dir.to_string_lossy().as_bytes(),
+        ),
         source_dir,
         components: resolved.components.iter().map(|c| c.name.clone()).collect(),
         parameters: resolved
@@ -220,7 +222,7 @@ fn render_digest(install: &Install) -> String {
     for res in install.resources.iter() {
         hasher.update(install.digest(res).as_bytes());
     }
-    inventory::hex(&hasher.finalize())
+    crate::resource::digest::hex(&hasher.finalize())
 }
 
 pub async fn run(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome> {

@@ -114,69 +114,20 @@ pub fn resolve(fs: &dyn Fs, req: &Request) -> Result<ResolvedProfile, ProfileErr
             from: source_from,
         });
     }
-    let mut components = Vec::new();
-    for name in &order {
-        let def = catalog
-            .component(name)
-            .ok_or_else(|| ProfileError::UnknownComponent {
-                name: name.clone(),
-                known: catalog.component_names(),
-                from: Where::Default,
-            })?;
-        let mut paths = Vec::new();
-        for p in release.paths.get(name).into_iter().flatten() {
-            let dir = clean(&source_dir.join(p));
-            if !fs.is_dir(&dir) {
-                return Err(ProfileError::MissingPath {
-                    component: name.clone(),
-                    release: release.name.clone(),
-                    path: p.clone(),
-                    source_dir: source_dir.clone(),
-                });
-            }
-            paths.push(dir);
-        }
-        let mut manifests = Vec::new();
-        for m in &def.manifests {
-            let dir = clean(&req.root.join("manifests").join(m));
-            if !fs.is_dir(&dir) {
-                return Err(ProfileError::Invalid {
-                    message: format!(
-                        "component `{name}` names project manifests `{m}`, which is not a directory under `manifests/`"
-                    ),
-                    at: def.at.clone(),
-                    hint: None,
-                });
-            }
-            manifests.push(dir);
-        }
-        let mut overlays: Vec<PathBuf> = ["common", platform_name.as_str()]
-            .iter()
-            .map(|p| clean(&req.root.join("overlays").join(p).join(name)))
-            .filter(|d| fs.is_dir(d))
-            .collect();
-        // The admin's password hash from `kfctl.yaml` replaces upstream's default one; the
-        // overlay that writes it is included only when there is a hash to read.
-        let has_password_hash = req
-            .config
-            .as_ref()
-            .and_then(|c| c.admin.as_ref())
-            .is_some_and(|a| a.password_hash.is_some());
-        let password_overlay = clean(
-            &req.root
-                .join("overlays/common")
-                .join(format!("{name}-admin-password")),
-        );
-        if has_password_hash && fs.is_dir(&password_overlay) {
-            overlays.push(password_overlay);
-        }
-        components.push(ResolvedComponent {
-            name: name.clone(),
-            paths,
-            manifests,
-            overlays,
-        });
-    }
+    let components = order
+        .iter()
+        .map(|name| {
+            resolve_component(
+                fs,
+                req,
+                &catalog,
+                release,
+                &source_dir,
+                &platform_name,
+                name,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let secrets = req
         .config
         .iter()
@@ -194,6 +145,79 @@ pub fn resolve(fs: &dyn Fs, req: &Request) -> Result<ResolvedProfile, ProfileErr
         secrets,
         added,
         webhook_failure_policy: profile.webhook_failure_policy.clone(),
+    })
+}
+
+/// Where component `name` renders from: the release's paths under `source_dir`, its project
+/// manifests, and the overlays of its platform that exist.
+fn resolve_component(
+    fs: &dyn Fs,
+    req: &Request,
+    catalog: &Catalog,
+    release: &Release,
+    source_dir: &Path,
+    platform_name: &str,
+    name: &String,
+) -> Result<ResolvedComponent, ProfileError> {
+    let def = catalog
+        .component(name)
+        .ok_or_else(|| ProfileError::UnknownComponent {
+            name: name.clone(),
+            known: catalog.component_names(),
+            from: Where::Default,
+        })?;
+    let mut paths = Vec::new();
+    for p in release.paths.get(name).into_iter().flatten() {
+        let dir = clean(&source_dir.join(p));
+        if !fs.is_dir(&dir) {
+            return Err(ProfileError::MissingPath {
+                component: name.clone(),
+                release: release.name.clone(),
+                path: p.clone(),
+                source_dir: source_dir.to_path_buf(),
+            });
+        }
+        paths.push(dir);
+    }
+    let mut manifests = Vec::new();
+    for m in &def.manifests {
+        let dir = clean(&req.root.join("manifests").join(m));
+        if !fs.is_dir(&dir) {
+            return Err(ProfileError::Invalid {
+                message: format!(
+                    "component `{name}` names project manifests `{m}`, which is not a directory under `manifests/`"
+                ),
+                at: def.at.clone(),
+                hint: None,
+            });
+        }
+        manifests.push(dir);
+    }
+    let mut overlays: Vec<PathBuf> = ["common", platform_name]
+        .iter()
+        .map(|p| clean(&req.root.join("overlays").join(p).join(name)))
+        .filter(|d| fs.is_dir(d))
+        .collect();
+    // The admin's password hash from `kfctl.yaml` replaces upstream's default one; the
+    // overlay that writes it is included only when there is a hash to read.
+    let has_password_hash = req
+        .config
+        .as_ref()
+        .and_then(|c| c.admin.as_ref())
+        .is_some_and(|a| a.password_hash.is_some());
+    let password_overlay = clean(
+        &req.root
+            .join("overlays/common")
+            .join(format!("{name}-admin-password")),
+    );
+    if has_password_hash && fs.is_dir(&password_overlay) {
+        overlays.push(password_overlay);
+    }
+    Ok(ResolvedComponent {
+        name: name.clone(),
+        paths,
+        manifests,
+        overlays,
     })
 }
 

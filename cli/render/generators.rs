@@ -446,7 +446,7 @@ pub fn content_hash(body: &Value) -> String {
         _ => go_json(body),
     };
     let digest = Sha256::digest(encoded.as_bytes());
-    let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+    let hex = crate::resource::digest::hex(&digest[..5]);
     hex.chars()
         .map(|c| match c {
             '0' => 'g',

@@ -122,7 +122,7 @@ fn download_here(
             Attempt::Done => {
                 bar.finish_and_clear();
                 file.flush().map_err(io_err)?;
-                return Ok(format!("{:x}", hasher.finalize()));
+                return Ok(crate::resource::digest::hex(&hasher.finalize()));
             }
             Attempt::Retry(why) => last = why,
         }
@@ -277,7 +277,7 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     let mut f = File::open(path)?;
     let mut hasher = Sha256::new();
     io::copy(&mut f, &mut hasher)?;
-    Ok(format!("{:x}", hasher.finalize()))
+    Ok(crate::resource::digest::hex(&hasher.finalize()))
 }
 
 #[cfg(test)]

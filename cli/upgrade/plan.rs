@@ -552,7 +552,7 @@ mod tests {
     }
 
     fn digest(r: &Resource) -> String {
-        crate::cluster::inventory::digest(r)
+        crate::resource::digest::object_digest(r)
     }
 
     fn record(s: &ResourceSet) -> BTreeMap<ResId, String> {

@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{admission::Gatekeeper, client::Cluster};
+use super::admission::{Gatekeeper, Gates};
+use super::client::Cluster;
 use crate::plan::{self, Wave, WaveWait};
 use crate::resource::{Gvk, ResId, Resource, ResourceSet};
 use healthy::wait_healthy;
@@ -75,7 +76,7 @@ pub struct ApplyOptions {
     /// digest and generation are both as recorded is known unchanged from its metadata alone:
     /// CRDs are listed without their bodies (the upstream example's 74 weigh 5 MB as JSON).
     pub generations: BTreeMap<ResId, i64>,
-    /// The digest of each rendered object ([`inventory::digest`](super::inventory::digest)),
+    /// The digest of each rendered object ([`object_digest`](crate::resource::digest::object_digest)),
     /// by its rendered id, when the caller has them; the others are made when needed.
     pub digests: std::sync::Arc<HashMap<ResId, String>>,
 }
@@ -85,7 +86,7 @@ impl ApplyOptions {
         self.digests
             .get(&res.id())
             .cloned()
-            .unwrap_or_else(|| super::inventory::digest(res))
+            .unwrap_or_else(|| crate::resource::digest::object_digest(res))
     }
 }
 
@@ -126,54 +127,25 @@ pub async fn apply(
             .await;
         // Every object starts at once and waits for its gates, then for a slot: an object
         // behind a webhook that does not admit yet holds no slot the others need.
-        let results: Vec<Result<Applied, Failed>> =
-            futures::future::join_all(stage.resources.iter().copied().enumerate().map(
-                |(index, res)| {
-                    let (brought, known, gates, slots, served) =
-                        (&brought, &known, &gates, &slots, &served);
-                    async move {
-                        let id = res.id();
-                        let ready = match served
-                            .wait(cluster, &id, stage.wave, options, on_event)
-                            .await
-                        {
-                            Ok(()) => gates
-                                .wait(index, cluster, options, on_event, served)
-                                .await
-                                .map_err(ObjectError::from),
-                            Err(e) => Err(e),
-                        };
-                        let result = match ready {
-                            Err(e) => Err(e),
-                            Ok(()) => {
-                                // The semaphore is never closed; were it, the object would go anyway.
-                                let _slot = slots.acquire().await.ok();
-                                apply_one(
-                                    cluster, res, stage.wave, options, brought, known, on_event,
-                                )
-                                .await
-                            }
-                        };
-                        match result {
-                            Ok(applied) => {
-                                on_event(Event::Applied(&applied));
-                                Ok(applied)
-                            }
-                            Err(error) => {
-                                let failed = Failed {
-                                    id: res.id(),
-                                    origin: res.origin.clone(),
-                                    wave: stage.wave,
-                                    error,
-                                };
-                                on_event(Event::Failed(&failed));
-                                Err(failed)
-                            }
-                        }
-                    }
-                },
-            ))
-            .await;
+        let wave = WaveRun {
+            cluster,
+            options,
+            brought: &brought,
+            known: &known,
+            gates: &gates,
+            slots: &slots,
+            served: &served,
+            on_event,
+        };
+        let results: Vec<Result<Applied, Failed>> = futures::future::join_all(
+            stage
+                .resources
+                .iter()
+                .copied()
+                .enumerate()
+                .map(|(index, res)| wave.apply_gated(index, res, stage.wave)),
+        )
+        .await;
         gatekeeper.passed(&gates);
         let mut wave_failed = false;
         for result in results {
@@ -240,6 +212,77 @@ pub async fn apply(
     (report.listed, report.metadata_only) = known.unchanged_kinds(&report.applied);
     report.elapsed = started.elapsed();
     report
+}
+
+/// What the objects of one wave share while they are applied.
+struct WaveRun<'a> {
+    cluster: &'a Cluster,
+    options: &'a ApplyOptions,
+    brought: &'a Brought,
+    known: &'a Known,
+    gates: &'a Gates,
+    slots: &'a tokio::sync::Semaphore,
+    served: &'a Served<'a>,
+    on_event: &'a (dyn Fn(Event<'_>) + Sync),
+}
+
+impl WaveRun<'_> {
+    /// Applies the object `res`, the `index`th of its wave, once its kind is served and its
+    /// gates pass, holding a slot while it is applied.
+    async fn apply_gated(
+        &self,
+        index: usize,
+        res: &Resource,
+        wave: Wave,
+    ) -> Result<Applied, Failed> {
+        let (cluster, options, on_event) = (self.cluster, self.options, self.on_event);
+        let id = res.id();
+        let ready = match self
+            .served
+            .wait(cluster, &id, wave, options, on_event)
+            .await
+        {
+            Ok(()) => self
+                .gates
+                .wait(index, cluster, options, on_event, self.served)
+                .await
+                .map_err(ObjectError::from),
+            Err(e) => Err(e),
+        };
+        let result = match ready {
+            Err(e) => Err(e),
+            Ok(()) => {
+                // The semaphore is never closed; were it, the object would go anyway.
+                let _slot = self.slots.acquire().await.ok();
+                apply_one(
+                    cluster,
+                    res,
+                    wave,
+                    options,
+                    self.brought,
+                    self.known,
+                    on_event,
+                )
+                .await
+            }
+        };
+        match result {
+            Ok(applied) => {
+                on_event(Event::Applied(&applied));
+                Ok(applied)
+            }
+            Err(error) => {
+                let failed = Failed {
+                    id: res.id(),
+                    origin: res.origin.clone(),
+                    wave,
+                    error,
+                };
+                on_event(Event::Failed(&failed));
+                Err(failed)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::{
     ApplyOptions, FIELD_MANAGER,
     body::{desired, generation_of, holds, unchanged},
     healthy::HEALTH_POLL,
-    known::Known,
+    known::{Known, Listed},
     report::{Action, Applied, Event, ObjectError, listing},
     retry::with_retries,
     served::Brought,
@@ -31,23 +31,15 @@ pub(super) async fn apply_one(
     let started = Instant::now();
     let id = res.id();
     let mut retries = 0;
-    let done = |action, namespace, retries, unchecked| Applied {
-        id: id.clone(),
+    let finish = Finish {
+        id: &id,
         wave,
-        action,
-        namespace,
-        duration: started.elapsed(),
-        retries,
-        unchecked,
-        generation: None,
-        owned: None,
+        started,
+        dry_run: options.dry_run,
     };
-    // What a write answered, or a read found: its generation, and what kfctl owns of it.
-    let seen = |applied: Applied, obj: &Value| Applied {
-        generation: generation_of(obj),
-        owned: (!options.dry_run).then(|| crate::cluster::drift::owned_digest(obj)),
-        ..applied
-    };
+    let done =
+        |action, namespace, retries, unchecked| finish.done(action, namespace, retries, unchecked);
+    let seen = |applied, obj: &Value| finish.seen(applied, obj);
     let (api, request) = match cluster.api_for(&id, "patch").await {
         Ok(found) => found,
         Err(ClusterError::NoApi { .. }) if options.dry_run && brought.defines(&id) => {
@@ -64,62 +56,250 @@ pub(super) async fn apply_one(
     let recorded_id = ResId::new(id.gvk.clone(), &id.name, namespace.as_deref().unwrap_or(""));
     let listed = known.listed(cluster, &id.gvk).await;
     let key = (namespace.clone().unwrap_or_default(), id.name.clone());
-    if !options.force_conflicts
-        && let Some(recorded) = options.recorded.get(&recorded_id)
-        && let Some(listed) = listed
-        && let Some(live) = listed.members.get(&key)
-        && *recorded == options.digest(res)
-    {
-        let same = match listed.metadata_only {
-            true => {
-                options.generations.get(&recorded_id).copied() == generation_of(live)
-                    && live.pointer("/metadata/deletionTimestamp").is_none()
-                    && holds(live, res, &options.labels, namespace.is_none(), true)
-            }
-            false => holds(live, res, &options.labels, namespace.is_none(), false),
-        };
-        if same {
-            return Ok(Applied {
-                generation: generation_of(live),
-                ..done(Action::Unchanged, namespace, retries, false)
-            });
-        }
+    if let Some(live) = unchanged_as_recorded(
+        res,
+        options,
+        &recorded_id,
+        listed,
+        &key,
+        namespace.is_none(),
+    ) {
+        return Ok(Applied {
+            generation: generation_of(live),
+            ..done(Action::Unchanged, namespace, retries, false)
+        });
     }
     let body = desired(res, &options.labels);
     // Listed as absent: created at once, with no read first.
     let absent = listed.is_some_and(|l| {
         !l.members.contains_key(&key) && l.names.as_ref().is_some_and(|n| !n.contains(&key))
     });
+    let (params, dry) = patch_params(options);
+    let get_request = Request {
+        verb: "get",
+        ..request.clone()
+    };
+    let write = Write {
+        cluster,
+        api: &api,
+        request: &request,
+        options,
+    };
+    let live = match absent {
+        true => None,
+        false => write.read(&get_request, &id.name, &mut retries).await?,
+    };
+    let patch = Patch::Apply(&body);
+    let Some(live) = live else {
+        let params = if options.dry_run { &dry } else { &params };
+        return write
+            .create(
+                &id.name, params, &patch, retries, namespace, brought, &finish,
+            )
+            .await;
+    };
+    let would_be = match with_retries(cluster, &request, options, &mut retries, || {
+        api.patch(&id.name, &dry, &patch)
+    })
+    .await
+    {
+        Ok(would_be) => would_be,
+        Err(ObjectError::Immutable { fields, .. }) if options.force => {
+            if options.dry_run {
+                return Ok(done(Action::Recreated, namespace, retries, false));
+            }
+            on_event(Event::Recreating {
+                id: &id,
+                fields: &fields,
+            });
+            let obj = write
+                .recreate(
+                    &get_request,
+                    &id.name,
+                    live.metadata.uid.clone(),
+                    &params,
+                    &patch,
+                    &mut retries,
+                )
+                .await?;
+            return Ok(seen(
+                done(Action::Recreated, namespace, retries, false),
+                &obj,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+    let would_be = serde_json::to_value(&would_be).unwrap_or(Value::Null);
+    write
+        .configure(
+            &id.name, &live, &would_be, &params, &patch, retries, namespace, &finish,
+        )
+        .await
+}
+
+/// The parameters of kfctl's server-side apply, and of its dry run.
+fn patch_params(options: &ApplyOptions) -> (PatchParams, PatchParams) {
     let mut params = PatchParams::apply(FIELD_MANAGER);
     if options.force_conflicts {
         params = params.force();
     }
     let mut dry = params.clone();
     dry.dry_run = true;
+    (params, dry)
+}
 
-    let get_request = Request {
-        verb: "get",
-        ..request.clone()
-    };
-    let live = match absent {
-        true => None,
-        false => {
-            with_retries(cluster, &get_request, options, &mut retries, || {
-                api.get_opt(&id.name)
-            })
-            .await?
+/// The live object, when the install's record and the kind's listing show it as kfctl last
+/// applied it (same render, and what kfctl set still set): no request of its own is needed.
+/// Never under `--force-conflicts`.
+fn unchanged_as_recorded<'l>(
+    res: &Resource,
+    options: &ApplyOptions,
+    recorded_id: &ResId,
+    listed: Option<&'l Listed>,
+    key: &(String, String),
+    cluster_scoped: bool,
+) -> Option<&'l Value> {
+    if options.force_conflicts {
+        return None;
+    }
+    let recorded = options.recorded.get(recorded_id)?;
+    let listed = listed?;
+    let live = listed.members.get(key)?;
+    if *recorded != options.digest(res) {
+        return None;
+    }
+    let same = match listed.metadata_only {
+        true => {
+            options.generations.get(recorded_id).copied() == generation_of(live)
+                && live.pointer("/metadata/deletionTimestamp").is_none()
+                && holds(live, res, &options.labels, cluster_scoped, true)
         }
+        false => holds(live, res, &options.labels, cluster_scoped, false),
     };
-    let patch = Patch::Apply(&body);
-    let Some(live) = live else {
-        let params = if options.dry_run { &dry } else { &params };
-        let created = with_retries(cluster, &request, options, &mut retries, || {
-            api.patch(&id.name, params, &patch)
+    same.then_some(live)
+}
+
+/// What the apply of one object reports.
+struct Finish<'a> {
+    id: &'a ResId,
+    wave: Wave,
+    started: Instant,
+    dry_run: bool,
+}
+
+impl Finish<'_> {
+    fn done(
+        &self,
+        action: Action,
+        namespace: Option<String>,
+        retries: u32,
+        unchecked: bool,
+    ) -> Applied {
+        Applied {
+            id: self.id.clone(),
+            wave: self.wave,
+            action,
+            namespace,
+            duration: self.started.elapsed(),
+            retries,
+            unchecked,
+            generation: None,
+            owned: None,
+        }
+    }
+
+    /// What a write answered, or a read found: its generation, and what kfctl owns of it.
+    fn seen(&self, applied: Applied, obj: &Value) -> Applied {
+        Applied {
+            generation: generation_of(obj),
+            owned: (!self.dry_run).then(|| crate::cluster::drift::owned_digest(obj)),
+            ..applied
+        }
+    }
+}
+
+/// Where a write of one object goes.
+struct Write<'a> {
+    cluster: &'a Cluster,
+    api: &'a kube::Api<kube::api::DynamicObject>,
+    request: &'a Request,
+    options: &'a ApplyOptions,
+}
+
+impl Write<'_> {
+    /// Reads the object `name`; `None` when there is none.
+    async fn read(
+        &self,
+        get_request: &Request,
+        name: &str,
+        retries: &mut u32,
+    ) -> Result<Option<kube::api::DynamicObject>, ObjectError> {
+        let api = self.api;
+        with_retries(self.cluster, get_request, self.options, retries, || {
+            api.get_opt(name)
+        })
+        .await
+    }
+
+    /// Writes the object `name` unless the server's dry run of it (`would_be`) leaves `live`
+    /// unchanged; under `--dry-run`, only says it would change.
+    #[allow(clippy::too_many_arguments)]
+    async fn configure(
+        &self,
+        name: &str,
+        live: &Value,
+        would_be: &Value,
+        params: &PatchParams,
+        patch: &Patch<&Value>,
+        mut retries: u32,
+        namespace: Option<String>,
+        finish: &Finish<'_>,
+    ) -> Result<Applied, ObjectError> {
+        if unchanged(live, would_be) {
+            return Ok(finish.seen(
+                finish.done(Action::Unchanged, namespace, retries, false),
+                live,
+            ));
+        }
+        if self.options.dry_run {
+            return Ok(finish.done(Action::Configured, namespace, retries, false));
+        }
+        let api = self.api;
+        let obj = with_retries(
+            self.cluster,
+            self.request,
+            self.options,
+            &mut retries,
+            || api.patch(name, params, patch),
+        )
+        .await?;
+        Ok(finish.seen(
+            finish.done(Action::Configured, namespace, retries, false),
+            &serde_json::to_value(&obj).unwrap_or(Value::Null),
+        ))
+    }
+
+    /// Creates the object `name`, listed or read as absent.
+    #[allow(clippy::too_many_arguments)]
+    async fn create(
+        &self,
+        name: &str,
+        params: &PatchParams,
+        patch: &Patch<&Value>,
+        mut retries: u32,
+        namespace: Option<String>,
+        brought: &Brought,
+        finish: &Finish<'_>,
+    ) -> Result<Applied, ObjectError> {
+        let (cluster, api, options) = (self.cluster, self.api, self.options);
+        let created = with_retries(cluster, self.request, options, &mut retries, || {
+            api.patch(name, params, patch)
         })
         .await;
-        return match created {
-            Ok(obj) => Ok(seen(
-                done(Action::Created, namespace, retries, false),
+        match created {
+            Ok(obj) => Ok(finish.seen(
+                finish.done(Action::Created, namespace, retries, false),
                 &serde_json::to_value(&obj).unwrap_or(Value::Null),
             )),
             // The namespace comes with this apply, which under `--dry-run` stored nothing.
@@ -129,66 +309,40 @@ pub(super) async fn apply_one(
                         .as_ref()
                         .is_some_and(|ns| brought.namespaces.contains(ns)) =>
             {
-                Ok(done(Action::Created, namespace, retries, true))
+                Ok(finish.done(Action::Created, namespace, retries, true))
             }
             Err(e) => Err(e),
-        };
-    };
-    let would_be = match with_retries(cluster, &request, options, &mut retries, || {
-        api.patch(&id.name, &dry, &patch)
-    })
-    .await
-    {
-        Ok(would_be) => would_be,
-        Err(ObjectError::Immutable { fields, .. }) if options.force => {
-            if !options.dry_run {
-                on_event(Event::Recreating {
-                    id: &id,
-                    fields: &fields,
-                });
-                let uid = live.metadata.uid.clone();
-                let delete = Request {
-                    verb: "delete",
-                    ..request.clone()
-                };
-                let background = DeleteParams::background();
-                with_retries(cluster, &delete, options, &mut retries, || {
-                    api.delete(&id.name, &background)
-                })
-                .await?;
-                wait_gone(cluster, &api, &get_request, &id.name, uid, options).await?;
-                let obj = with_retries(cluster, &request, options, &mut retries, || {
-                    api.patch(&id.name, &params, &patch)
-                })
-                .await?;
-                return Ok(seen(
-                    done(Action::Recreated, namespace, retries, false),
-                    &serde_json::to_value(&obj).unwrap_or(Value::Null),
-                ));
-            }
-            return Ok(done(Action::Recreated, namespace, retries, false));
         }
-        Err(e) => return Err(e),
-    };
-    let live = serde_json::to_value(&live).unwrap_or(Value::Null);
-    let would_be = serde_json::to_value(&would_be).unwrap_or(Value::Null);
-    if unchanged(&live, &would_be) {
-        return Ok(seen(
-            done(Action::Unchanged, namespace, retries, false),
-            &live,
-        ));
     }
-    if !options.dry_run {
-        let obj = with_retries(cluster, &request, options, &mut retries, || {
-            api.patch(&id.name, &params, &patch)
+
+    /// Deletes the object `name` (with `uid`), waits until it is gone and applies `patch` again:
+    /// what the server answered.
+    async fn recreate(
+        &self,
+        get_request: &Request,
+        name: &str,
+        uid: Option<String>,
+        params: &PatchParams,
+        patch: &Patch<&Value>,
+        retries: &mut u32,
+    ) -> Result<Value, ObjectError> {
+        let (cluster, api, options) = (self.cluster, self.api, self.options);
+        let delete = Request {
+            verb: "delete",
+            ..self.request.clone()
+        };
+        let background = DeleteParams::background();
+        with_retries(cluster, &delete, options, retries, || {
+            api.delete(name, &background)
         })
         .await?;
-        return Ok(seen(
-            done(Action::Configured, namespace, retries, false),
-            &serde_json::to_value(&obj).unwrap_or(Value::Null),
-        ));
+        wait_gone(cluster, api, get_request, name, uid, options).await?;
+        let obj = with_retries(cluster, self.request, options, retries, || {
+            api.patch(name, params, patch)
+        })
+        .await?;
+        Ok(serde_json::to_value(&obj).unwrap_or(Value::Null))
     }
-    Ok(done(Action::Configured, namespace, retries, false))
 }
 
 /// Waits until the object `name` with `uid` is gone (its finalizers done), so that it can be

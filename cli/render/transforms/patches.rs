@@ -286,7 +286,7 @@ fn drop_empty_nulls(res: &mut crate::resource::Resource) {
         let Some((parent, key)) = pointer.rsplit_once('/') else {
             continue;
         };
-        let key = key.replace("~1", "/").replace("~0", "~");
+        let key = crate::resource::pointer::unescape(key);
         if let Some(Value::Object(map)) = res.body.pointer_mut(parent)
             && map.get(&key).is_some_and(Value::is_null)
         {
