@@ -6,6 +6,8 @@
 //! wizard on a pseudo-terminal and without one, `layers` which crates the pure modules may use,
 //! `profiles` platform builds and the catalog listings.
 
+#[path = "../support/kfctl.rs"]
+mod kfctl_bin;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 mod support;
