@@ -3,7 +3,7 @@
 //!
 //! Each module holds one kind of test: `help` the `--help` of every command, `build` what
 //! `kfctl build` prints for good input, `errors` what it says about bad input, `init` the setup
-//! wizard on a pseudo-terminal and without one, `layers` which crates the pure modules may use,
+//! wizard on a pseudo-terminal and without one, `layers` who may import whom,
 //! `profiles` platform builds and the catalog listings.
 
 #[path = "../support/kfctl.rs"]
