@@ -8,6 +8,7 @@ use nix::sys::wait::WaitStatus;
 use rexpect::session::{PtySession, spawn_command};
 use serde_json::Value;
 
+use crate::kfctl_bin;
 use crate::support::TestContext;
 
 /// Long enough for a debug build on a busy 2-core machine; nothing here asserts on time.
@@ -19,18 +20,13 @@ const ENTER: &str = "\r";
 
 /// `kfctl init ARGS` on a fresh pseudo-terminal, run in the test's directory.
 fn spawn(ctx: &TestContext, args: &[&str]) -> PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kfctl"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("KFCTL_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.arg("init")
+    // Not `kfctl_bin::kfctl`: its stdin must stay the terminal's.
+    let mut cmd = Command::new(kfctl_bin::BIN);
+    kfctl_bin::hermetic(&mut cmd)
+        .arg("init")
         .args(args)
         .current_dir(ctx.path())
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .env_remove("RUST_LOG");
+        .env("TERM", "xterm");
     spawn_command(cmd, Some(EXPECT_TIMEOUT_MS)).expect("cannot start kfctl on a pseudo-terminal")
 }
 

@@ -3,9 +3,12 @@
 //!
 //! Each module holds one kind of test: `help` the `--help` of every command, `build` what
 //! `kfctl build` prints for good input, `errors` what it says about bad input, `init` the setup
-//! wizard on a pseudo-terminal and without one, `layers` which crates the pure modules may use,
-//! `profiles` platform builds and the catalog listings.
+//! wizard on a pseudo-terminal and without one, `layers` who may import whom,
+//! `profiles` platform builds and the catalog listings, `properties` the algebra of strategic
+//! merge and of the YAML round trip, on generated inputs (proptest).
 
+#[path = "../support/kfctl.rs"]
+mod kfctl_bin;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 mod support;
@@ -17,3 +20,4 @@ mod import;
 mod init;
 mod layers;
 mod profiles;
+mod properties;

@@ -31,7 +31,7 @@ impl TestContext {
         self
     }
 
-    /// `kfctl ARGS`, run in the temp dir with no color and no `KFCTL_*` settings.
+    /// `kfctl ARGS`, hermetic, run in the temp dir.
     pub fn kfctl(&self, args: &[&str]) -> Command {
         let mut cmd = kfctl(args);
         cmd.current_dir(self.path());
@@ -52,16 +52,9 @@ impl TestContext {
     }
 }
 
-/// `kfctl ARGS` with no color and no `KFCTL_*` settings from the caller's environment.
+/// `kfctl ARGS`, hermetic: no color and nothing from the caller's environment.
 pub fn kfctl(args: &[&str]) -> Command {
-    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("kfctl");
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("KFCTL_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.env("NO_COLOR", "1").env_remove("RUST_LOG").args(args);
-    cmd
+    Command::from_std(crate::kfctl_bin::kfctl(args))
 }
 
 /// Exit code, stdout and stderr in one text, the version filtered out.

@@ -20,18 +20,12 @@ use tokio::time::Instant;
 
 use crate::apply::{kustomization, text};
 use crate::cluster::{TestNamespace, cluster};
+use crate::kfctl_bin;
 
-/// `kfctl ARGS --kubeconfig <the harness's>`, stdin closed; async, so a server of the test on
-/// the same runtime keeps answering meanwhile.
+/// `kfctl ARGS --kubeconfig <the harness's>`, hermetic, stdin closed; async, so a server of the
+/// test on the same runtime keeps answering meanwhile.
 async fn kfctl(args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_kfctl"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(cluster().kubeconfig())
-        .env("NO_COLOR", "1")
-        .env_remove("KFCTL_PLATFORM")
-        .env_remove("KFCTL_CONFIG")
-        .stdin(std::process::Stdio::null())
+    tokio::process::Command::from(kfctl_bin::kfctl_on(cluster().kubeconfig(), args))
         .output()
         .await
         .expect("kfctl runs")

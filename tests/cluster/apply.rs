@@ -14,29 +14,15 @@ use kube::discovery::ApiResource;
 use serde_json::Value;
 
 use crate::cluster::{TestNamespace, cluster};
+use crate::kfctl_bin;
 
-/// `kfctl ARGS --kubeconfig <the harness's>`, stdin closed (not a terminal).
+pub(crate) use crate::kfctl_bin::text;
+
+/// `kfctl ARGS --kubeconfig <the harness's>`, hermetic, stdin closed (not a terminal).
 pub(crate) fn kfctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kfctl"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(cluster().kubeconfig())
-        .env("NO_COLOR", "1")
-        .env_remove("KFCTL_PLATFORM")
-        .env_remove("KFCTL_CONFIG")
-        .env_remove("KFCTL_RELEASE")
-        .stdin(Stdio::null())
+    kfctl_bin::kfctl_on(cluster().kubeconfig(), args)
         .output()
         .expect("kfctl runs")
-}
-
-pub(crate) fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Stdout as the JSON it must be, or a failure showing the whole run.

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::apply::{json_of, kfctl, kustomization, text};
 use crate::cluster::{TestNamespace, cluster};
 use crate::json_schema::validate;
+use crate::kfctl_bin;
 
 fn kubectl(args: &[&str]) {
     let out = Command::new("kubectl")
@@ -463,15 +464,11 @@ struct Watch {
 impl Watch {
     fn start(args: &[&str]) -> Watch {
         use std::io::{BufRead, Read};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        let mut child = kfctl_bin::command()
             .args(["status", "--watch", "--interval", "1s"])
             .args(args)
             .arg("--kubeconfig")
             .arg(cluster().kubeconfig())
-            .env("NO_COLOR", "1")
-            .env_remove("KFCTL_PLATFORM")
-            .env_remove("KFCTL_CONFIG")
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
@@ -15,13 +14,14 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams, PostParams};
 
 use crate::cluster::{cluster, eventually};
+use crate::kfctl_bin;
 
 /// The DaemonSets of `manifests/gpu/<variant>` as `kfctl build` renders them.
 fn daemonsets(variant: &str) -> Vec<DaemonSet> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("manifests/gpu")
         .join(variant);
-    let out = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+    let out = kfctl_bin::command()
         .arg("build")
         .arg(&dir)
         .output()

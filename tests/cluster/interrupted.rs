@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
@@ -13,6 +13,7 @@ use kube::discovery::ApiResource;
 
 use crate::apply::{kfctl, kustomization, path, text};
 use crate::cluster::{TestNamespace, cluster};
+use crate::kfctl_bin;
 use crate::prune::{labelled, recorded};
 
 fn kinds(name: &str) -> Vec<ApiResource> {
@@ -100,7 +101,7 @@ spec:
 
 /// Starts `kfctl apply` of `dir` and kills it with SIGKILL as soon as it prints `wave N/`.
 fn apply_killed_at_wave(dir: &tempfile::TempDir, name: &str, wave: usize) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+    let mut child = kfctl_bin::command()
         .args([
             "apply",
             "-k",
@@ -113,8 +114,6 @@ fn apply_killed_at_wave(dir: &tempfile::TempDir, name: &str, wave: usize) {
         ])
         .arg("--kubeconfig")
         .arg(cluster().kubeconfig())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -3,7 +3,7 @@
 //! renewing it is taken over, saying whose it was; two applies started together never both
 //! write.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -11,8 +11,10 @@ use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
+use crate::apply::{kfctl, text};
 use crate::cluster::cluster;
-use crate::preflight::{config_map_exists, kfctl, kustomization, lease_exists, path, stderr, text};
+use crate::kfctl_bin;
+use crate::preflight::{config_map_exists, kustomization, lease_exists, path, stderr};
 
 const HOLDER: &str = "kfctl apply on elsewhere (pid 4242)";
 
@@ -134,13 +136,11 @@ spec:
 "#
     ));
     let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        kfctl_bin::command()
             .args(["apply", "-k", path(&dir), "--name", name, "--yes"])
             .args(["--lock-timeout", "0", "--timeout", "3m"])
             .arg("--kubeconfig")
             .arg(cluster().kubeconfig())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -9,6 +9,8 @@
 mod cluster;
 #[path = "../support/json_schema.rs"]
 mod json_schema;
+#[path = "../support/kfctl.rs"]
+mod kfctl_bin;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 

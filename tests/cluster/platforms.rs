@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +31,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::cluster::{TestNamespace, cluster, within};
+use crate::kfctl_bin;
 use crate::kubeflow_corpus;
 
 const MANAGER: &str = "kfctl-test";
@@ -180,7 +180,7 @@ fn source_arg(release: &str) -> String {
 }
 
 fn kfctl(args: &[String]) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+    let out = kfctl_bin::command()
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run kfctl: {e}"));

@@ -5,7 +5,7 @@
 //! another platform is refused unless `--take-over`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::coordination::v1::Lease;
@@ -16,34 +16,16 @@ use kube::config::Kubeconfig;
 use serde_json::{Value, json};
 
 use crate::cluster::{TestNamespace, cluster};
+use crate::kfctl_bin;
 use crate::kubeflow_corpus;
 
-/// `kfctl ARGS --kubeconfig KUBECONFIG`, stdin closed (not a terminal).
+use crate::apply::{kfctl, text};
+
+/// `kfctl ARGS --kubeconfig KUBECONFIG`, hermetic, stdin closed (not a terminal).
 pub fn kfctl_with(kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kfctl"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .env("NO_COLOR", "1")
-        .env_remove("KFCTL_PLATFORM")
-        .env_remove("KFCTL_CONFIG")
-        .env_remove("KUBECONFIG")
-        .stdin(Stdio::null())
+    kfctl_bin::kfctl_on(kubeconfig, args)
         .output()
         .expect("kfctl runs")
-}
-
-pub fn kfctl(args: &[&str]) -> Output {
-    kfctl_with(cluster().kubeconfig(), args)
-}
-
-pub fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 pub fn stderr(out: &Output) -> String {

@@ -6,6 +6,7 @@ use std::process::Command;
 use rexpect::session::spawn_command;
 
 use crate::cluster::cluster;
+use crate::kfctl_bin;
 
 /// Long enough for a debug build on a busy machine; nothing here asserts on time.
 const EXPECT_TIMEOUT_MS: u64 = 180_000;
@@ -44,16 +45,14 @@ spec:
     )
     .expect("write the objects");
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kfctl"));
-    cmd.args(["apply", "-k"])
+    // Not `kfctl_bin::command`: its stdin must stay the terminal's.
+    let mut cmd = Command::new(kfctl_bin::BIN);
+    kfctl_bin::hermetic(&mut cmd)
+        .args(["apply", "-k"])
         .arg(dir.path())
         .args(["--name", &name, "--yes", "--timeout", "3m", "--kubeconfig"])
         .arg(cluster().kubeconfig())
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .env_remove("KFCTL_PLATFORM")
-        .env_remove("KFCTL_CONFIG")
-        .env_remove("RUST_LOG");
+        .env("TERM", "xterm");
     let mut session =
         spawn_command(cmd, Some(EXPECT_TIMEOUT_MS)).expect("kfctl starts on a pseudo-terminal");
     for wanted in [

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::apply::{json_of, kfctl, kustomization, path, text};
 use crate::cluster::{TestNamespace, cluster};
+use crate::kfctl_bin;
 
 /// A "release" of a small app: a Deployment of `image`, a ConfigMap saying `mode`, and a
 /// ConfigMap only this release has (`only`). `extra` is appended.
@@ -618,7 +619,7 @@ async fn an_interrupted_upgrade_is_recorded_and_completed_by_the_next() {
     ]);
     assert!(applied.status.success(), "{}", text(&applied));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+    let mut child = kfctl_bin::command()
         .args([
             "upgrade",
             "-k",
@@ -631,8 +632,6 @@ async fn an_interrupted_upgrade_is_recorded_and_completed_by_the_next() {
         ])
         .arg("--kubeconfig")
         .arg(cluster().kubeconfig())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -836,12 +835,10 @@ fn stepped_kinds(ns: &str) -> Vec<kube::discovery::ApiResource> {
 /// (given the lines before it); returns what it printed.
 fn killed_at(args: &[&str], at: &dyn Fn(&[String], &str) -> bool) -> Vec<String> {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+    let mut child = kfctl_bin::command()
         .args(args)
         .arg("--kubeconfig")
         .arg(cluster().kubeconfig())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -1339,7 +1336,7 @@ async fn an_upgrade_without_the_permissions_it_needs_stops_in_preflight() {
         vec!["upgrade", "-k", path(&v2)],
         vec!["rollback", "--to-revision", "1"],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        let out = kfctl_bin::command()
             .args(&args)
             .args([
                 "--name",
@@ -1350,8 +1347,6 @@ async fn an_upgrade_without_the_permissions_it_needs_stops_in_preflight() {
                 "--kubeconfig",
                 config,
             ])
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
             .output()
             .expect("kfctl runs");
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -1414,12 +1409,10 @@ async fn an_upgrade_that_may_not_delete_what_it_prunes_stops_in_preflight() {
 ",
         home.path(),
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+    let out = kfctl_bin::command()
         .args(["upgrade", "-k", path(&v2), "--name", name, "--yes"])
         .arg("--kubeconfig")
         .arg(&config)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
         .output()
         .expect("kfctl runs");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

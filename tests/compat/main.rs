@@ -7,6 +7,8 @@
 mod corpus;
 mod diff;
 mod fixtures;
+#[path = "../support/kfctl.rs"]
+mod kfctl_bin;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 mod overlays;

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::kfctl_bin;
 use serde_json::Value;
 
 /// What a renderer made of a directory: its objects, or why it failed.
@@ -10,10 +11,9 @@ pub type Rendered = Result<Vec<Value>, String>;
 
 /// `kfctl build DIR`, the binary under test, with its default YAML output.
 pub fn kfctl(dir: &Path) -> Rendered {
-    let out = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+    let out = kfctl_bin::command()
         .arg("build")
         .arg(dir)
-        .env("NO_COLOR", "1")
         .output()
         .map_err(|e| format!("cannot run kfctl: {e}"))?;
     if !out.status.success() {

@@ -9,6 +9,8 @@ mod support;
 
 #[path = "../support/http.rs"]
 mod http;
+#[path = "../support/kfctl.rs"]
+mod kfctl_bin;
 
 mod archives;
 mod downloads;

@@ -5,28 +5,14 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
-/// `kfctl ARGS` with no color, no `KFCTL_*` settings, no kubeconfig and a cache of its own under
-/// `home`, so nothing a test does reaches the caller's files.
-pub fn kfctl(home: &Path, args: &[&str]) -> Command {
-    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("kfctl");
-    hermetic(&mut cmd, home);
-    cmd.args(args);
-    cmd
-}
+use crate::kfctl_bin;
 
-fn hermetic(cmd: &mut Command, home: &Path) {
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("KFCTL_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.env("NO_COLOR", "1")
-        .env("HOME", home)
-        .env("KFCTL_CACHE_DIR", home.join("cache"))
-        .env("NO_PROXY", "127.0.0.1")
-        .env_remove("XDG_CACHE_HOME")
-        .env_remove("KUBECONFIG")
-        .env_remove("RUST_LOG");
+/// `kfctl ARGS`, hermetic, with a home and a cache of its own under `home`, so nothing a test
+/// does reaches the caller's files.
+pub fn kfctl(home: &Path, args: &[&str]) -> Command {
+    let mut cmd = kfctl_bin::kfctl_in(home, args);
+    cmd.env("NO_PROXY", "127.0.0.1");
+    Command::from_std(cmd)
 }
 
 /// Address space the binary may map when a test bounds its memory: enough for kfctl's own
@@ -36,14 +22,14 @@ pub const MEMORY_LIMIT_KIB: u64 = 1 << 20;
 /// `kfctl ARGS` as [`kfctl`], started by a shell that first sets `ulimit -v` to `limit_kib`: a
 /// run that tries to take more fails to allocate and aborts instead of filling the machine.
 pub fn kfctl_limited(home: &Path, limit_kib: u64, args: &[&str]) -> Command {
-    let bin = assert_cmd::cargo::cargo_bin!("kfctl");
-    let mut cmd = Command::new("sh");
-    hermetic(&mut cmd, home);
-    cmd.arg("-c")
+    let mut cmd = std::process::Command::new("sh");
+    kfctl_bin::in_home(kfctl_bin::hermetic(&mut cmd), home)
+        .env("NO_PROXY", "127.0.0.1")
+        .arg("-c")
         .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
-        .arg(bin)
+        .arg(kfctl_bin::BIN)
         .args(args);
-    cmd
+    Command::from_std(cmd)
 }
 
 /// The exit code, stdout and stderr of a run.

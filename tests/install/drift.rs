@@ -8,6 +8,8 @@
 
 #[path = "../support/cluster.rs"]
 mod cluster;
+#[path = "../support/kfctl.rs"]
+mod kfctl_bin;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 
@@ -16,29 +18,15 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{Value, json};
 
 use crate::cluster::cluster;
+use crate::kfctl_bin::text;
 
 fn kfctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kfctl"))
+    kfctl_bin::command()
         .args(args)
         .arg("--kubeconfig")
         .arg(cluster().kubeconfig())
-        .env("NO_COLOR", "1")
-        .env_remove("KFCTL_PLATFORM")
-        .env_remove("KFCTL_CONFIG")
-        .env_remove("KFCTL_RELEASE")
-        .stdin(Stdio::null())
         .output()
         .expect("kfctl runs")
-}
-
-fn text(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let shown: String = stdout.chars().take(20_000).collect();
-    format!(
-        "exit {:?}\n--- stdout\n{shown}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// `kfctl diff` (with the render) and `kfctl status` (with it and from the record alone) of an
@@ -92,7 +80,7 @@ fn assert_no_drift(input: &[&str], name: &str, objects_at_least: usize) {
 /// immutable, so they name it here too (which the server would default them to anyway).
 fn example_failing_open() -> tempfile::TempDir {
     let example = kubeflow_corpus::dir("kubeflow-manifests").join("example");
-    let built = Command::new(env!("CARGO_BIN_EXE_kfctl"))
+    let built = kfctl_bin::command()
         .args(["build", "-o", "json"])
         .arg(&example)
         .output()

@@ -10,19 +10,22 @@
 
 #[path = "../support/cluster.rs"]
 mod cluster;
+#[path = "../support/kfctl.rs"]
+mod kfctl_bin;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use kfctl::render::{self, RealFs};
 use kube::api::{Api, ListParams};
 
 use crate::cluster::cluster;
+use crate::kfctl_bin::text;
 
 /// A kustomization that takes `example` whole and patches `failurePolicy: Ignore` into each
 /// webhook of each webhook configuration, found by rendering `example` with kfctl's engine.
@@ -67,26 +70,14 @@ fn overlay(example: &Path) -> tempfile::TempDir {
 }
 
 fn apply(dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kfctl"))
+    kfctl_bin::command()
         .args(["apply", "-k"])
         .arg(dir)
         .args(["--name", "example", "--yes", "--timeout", "15m"])
         .arg("--kubeconfig")
         .arg(cluster().kubeconfig())
-        .env("NO_COLOR", "1")
-        .env_remove("KFCTL_PLATFORM")
-        .env_remove("KFCTL_CONFIG")
-        .stdin(Stdio::null())
         .output()
         .expect("kfctl runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// `Kind/namespace/name` → (resourceVersion, available as the API server reports it) of every

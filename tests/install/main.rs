@@ -7,36 +7,26 @@
 
 #[path = "../support/cluster.rs"]
 mod cluster;
+#[path = "../support/kfctl.rs"]
+mod kfctl_bin;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
 
 use crate::cluster::cluster;
+use crate::kfctl_bin::text;
 
 fn apply_local() -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kfctl"))
+    kfctl_bin::command()
         .args(["apply", "-p", "local", "--yes", "--timeout", "5m"])
         .arg("--kubeconfig")
         .arg(cluster().kubeconfig())
-        .env("NO_COLOR", "1")
-        .env_remove("KFCTL_PLATFORM")
-        .env_remove("KFCTL_CONFIG")
-        .env_remove("KFCTL_RELEASE")
-        .stdin(Stdio::null())
         .output()
         .expect("kfctl runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// `namespace/name` → resourceVersion of every Deployment, StatefulSet and DaemonSet.

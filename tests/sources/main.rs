@@ -12,6 +12,8 @@ use sha2::Digest;
 mod example;
 #[path = "../support/http.rs"]
 mod http;
+#[path = "../support/kfctl.rs"]
+mod kfctl_bin;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 
@@ -81,13 +83,12 @@ fn app(resource: &str) -> tempfile::TempDir {
     dir
 }
 
+/// `kfctl`, hermetic, with `cache` as its cache; the loopback server reached without a proxy.
 fn kfctl(cache: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kfctl").unwrap();
+    let mut cmd = kfctl_bin::command();
     cmd.env("KFCTL_CACHE_DIR", cache)
-        .env_remove("KFCTL_OFFLINE")
-        .env("NO_COLOR", "1")
         .env("NO_PROXY", "127.0.0.1");
-    cmd
+    Command::from_std(cmd)
 }
 
 fn cache_entries(cache: &Path) -> Vec<String> {

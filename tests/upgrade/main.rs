@@ -6,6 +6,8 @@
 
 #[path = "../support/cluster.rs"]
 mod cluster;
+#[path = "../support/kfctl.rs"]
+mod kfctl_bin;
 #[path = "../support/kubeflow_corpus.rs"]
 mod kubeflow_corpus;
 

@@ -13,6 +13,7 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::cluster::cluster;
+use crate::kfctl_bin;
 
 /// A root for kfctl whose catalog finds the corpus releases: kfctl's own `manifests/`,
 /// `platforms/` and `overlays/`, with `../shared/corpus` (where the catalog looks) linked to
@@ -38,22 +39,17 @@ struct Run {
 
 impl Run {
     fn kfctl(&self, kubeconfig: &Path, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        kfctl_bin::command()
             .args(args)
             .arg("--kubeconfig")
             .arg(kubeconfig)
-            .env("NO_COLOR", "1")
             .env("KFCTL_ROOT", &self.root)
-            .env_remove("KFCTL_PLATFORM")
-            .env_remove("KFCTL_CONFIG")
-            .env_remove("KFCTL_RELEASE")
-            .stdin(Stdio::null())
             .output()
             .expect("kfctl runs")
     }
 
     fn build(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kfctl"))
+        kfctl_bin::command()
             .arg("build")
             .args(args)
             .env("KFCTL_ROOT", &self.root)

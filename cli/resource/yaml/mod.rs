@@ -352,7 +352,7 @@ mod tests {
                 "indented": "  lead\nx\n", "quoted": "it's", "num": "123", "bool": "on",
                 "empty": "", "colon": "a: b", "dash": "- x", "star": "*", "tilde": "~",
                 "ctrl": "a\u{1}b", "trail": "x \ny\n", "hash": "a #b", "url": "http://x:80/y",
-                "neg": "-1", "dot": ".5"
+                "neg": "-1", "dot": ".5", "breaks": "\n", "late_indent": "\n  lead"
             },
             "list": [[1, 2], [], {}, {"a": [ {"b": null} ]}, "s"],
             "n": 1.5, "big": 12345678901234567890u64, "t": true

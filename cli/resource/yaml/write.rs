@@ -108,11 +108,17 @@ fn write_scalar(out: &mut String, v: &Value, level: usize) {
 }
 
 fn write_string(out: &mut String, s: &str, level: usize) {
-    if s.contains('\n') && literal_ok(s) {
-        let trimmed = s.trim_end_matches('\n');
+    let trimmed = s.trim_end_matches('\n');
+    // A block of nothing but line breaks reads back as the empty string: quote those.
+    if s.contains('\n') && !trimmed.is_empty() && literal_ok(s) {
         let trailing = s.len() - trimmed.len();
         out.push('|');
-        if s.starts_with(' ') || s.starts_with('\t') {
+        // The reader takes the block's indentation from its first line that is not empty: when
+        // that line starts with a blank, the indentation is given.
+        if s.split('\n')
+            .find(|l| !l.is_empty())
+            .is_some_and(|l| l.starts_with(' ') || l.starts_with('\t'))
+        {
             out.push('2');
         }
         match trailing {
