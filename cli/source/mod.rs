@@ -311,6 +311,9 @@ impl Sources {
             .prefix(".download-")
             .tempfile_in(&dir)
             .map_err(tmp)?;
+        // Held while this run lives: a download nobody holds was left by a run that was killed
+        // (Ctrl-C included), and the next fetch removes it whatever its age.
+        download.as_file().try_lock().map_err(|e| tmp(e.into()))?;
         tracing::info!(url = %r.url, "fetching source");
         let hex = fetch::download(&r.fetch_url, &r.url, download.path(), &self.opts.fetch)?;
         if let Some(expected) = expected
@@ -382,9 +385,20 @@ impl Sources {
     }
 }
 
-/// Temporary downloads and staging directories older than this were left by a run that was
-/// killed; a live one is written to at least every read timeout.
+/// Staging directories older than this were left by a run that was killed.
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Whether what is at `path` was left by a run that was killed: a download no live run holds
+/// locked, or a staging directory older than [`STALE_AFTER`].
+fn is_stale(entry: &std::fs::DirEntry) -> bool {
+    if entry.file_type().is_ok_and(|t| t.is_file()) {
+        return std::fs::File::open(entry.path()).is_ok_and(|f| f.try_lock().is_ok());
+    }
+    entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_AFTER))
+}
 
 /// Removes what killed runs left in `dir`: `.download-*` files and `.unpack-*` directories.
 fn remove_stale(dir: &Path) {
@@ -397,11 +411,7 @@ fn remove_stale(dir: &Path) {
         if !(name.starts_with(".download-") || name.starts_with(".unpack-")) {
             continue;
         }
-        let stale = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_AFTER));
-        if stale {
+        if is_stale(&entry) {
             let path = entry.path();
             tracing::info!(path = %path.display(), "removing what an interrupted fetch left");
             // `remove_dir_all` removes links, never what they point to.

@@ -179,15 +179,17 @@ fn what_a_killed_fetch_left_in_the_cache_is_removed_by_the_next_one() {
     let home = home_with_app(&format!("{}//base", server.url("base.tar.gz")));
     let sources = home.path().join("cache/sources");
     std::fs::create_dir_all(sources.join(".unpack-old/repo")).unwrap();
-    std::fs::write(sources.join(".download-old"), vec![0; 4096]).unwrap();
+    // A download a killed run left: nobody holds it, however recent.
+    std::fs::write(sources.join(".download-dead"), vec![0; 4096]).unwrap();
+    // A download a running fetch holds locked, as kfctl does while it downloads.
     std::fs::write(sources.join(".download-live"), b"").unwrap();
+    let live = std::fs::File::open(sources.join(".download-live")).unwrap();
+    live.try_lock().unwrap();
     let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
-    for old in [".download-old", ".unpack-old"] {
-        std::fs::File::open(sources.join(old))
-            .unwrap()
-            .set_modified(two_hours_ago)
-            .unwrap();
-    }
+    std::fs::File::open(sources.join(".unpack-old"))
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
     let app = home.path().join("app");
     let mut cmd = kfctl(home.path(), &["build", app.to_str().unwrap()]);
     let ok = run(cmd.timeout(NET));
@@ -197,9 +199,67 @@ fn what_a_killed_fetch_left_in_the_cache_is_removed_by_the_next_one() {
         .filter(|n| n.starts_with('.'))
         .collect();
     left.sort();
+    assert_eq!(left, [".download-live"], "one a running fetch holds stays");
+    drop(live);
+}
+
+#[test]
+fn a_download_interrupted_by_ctrl_c_is_removed_by_the_next_fetch() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    // Half a megabyte announced, 256 KiB sent, then nothing: the run is still downloading.
+    let server = Server::stalling(vec![7; 512 << 10], Some(256 << 10));
+    let home = home_with_app(&format!("{}//base", server.url("base.tar.gz")));
+    let app = home.path().join("app");
+    let mut cmd = crate::kfctl_bin::kfctl_in(home.path(), &["build", app.to_str().unwrap()]);
+    let mut child = cmd.env("NO_PROXY", "127.0.0.1").spawn().unwrap();
+    let partial = |home: &std::path::Path| {
+        cache_sources(home)
+            .into_iter()
+            .filter(|n| n.starts_with(".download-"))
+            .map(|n| std::fs::metadata(home.join("cache/sources").join(n)).map_or(0, |m| m.len()))
+            .max()
+    };
+    let started = std::time::Instant::now();
+    while partial(home.path()).unwrap_or(0) == 0 {
+        assert!(
+            started.elapsed() < NET,
+            "the download never started writing its temporary file"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+
+    // The next run that fetches, here of another source, removes it.
+    let ok_server = Server::start(
+        BTreeMap::from([(
+            "ok.tar.gz".to_owned(),
+            gzip(&raw_tar(&[
+                Entry(
+                    "repo/base/kustomization.yaml",
+                    tar::EntryType::Regular,
+                    "",
+                    KUSTOMIZATION,
+                ),
+                Entry("repo/base/cm.yaml", tar::EntryType::Regular, "", CM),
+            ])),
+        )]),
+        None,
+    );
+    std::fs::write(
+        app.join("kustomization.yaml"),
+        format!("resources:\n- {}//base\n", ok_server.url("ok.tar.gz")),
+    )
+    .unwrap();
+    let again = run(kfctl(home.path(), &["build", app.to_str().unwrap()]).timeout(NET));
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
     assert_eq!(
-        left,
-        [".download-live"],
-        "a recent one may belong to a running fetch"
+        partial(home.path()),
+        None,
+        "{:?}",
+        cache_sources(home.path())
     );
 }
