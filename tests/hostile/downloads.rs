@@ -88,19 +88,7 @@ fn a_decompression_bomb_is_refused_by_the_unpack_bound() {
 
 #[test]
 fn credentials_in_a_url_never_reach_output_the_lock_or_the_cache() {
-    let tar = raw_tar(&[
-        Entry(
-            "repo/base/kustomization.yaml",
-            tar::EntryType::Regular,
-            "",
-            KUSTOMIZATION,
-        ),
-        Entry("repo/base/cm.yaml", tar::EntryType::Regular, "", CM),
-    ]);
-    let server = Server::start(
-        BTreeMap::from([("base.tar.gz".to_owned(), gzip(&tar))]),
-        None,
-    );
+    let server = good_archive_server("base.tar.gz");
     let with_secret = server.url("base.tar.gz").replace("//", "//user:s3cr3t@");
     let home = home_with_app(&format!("{with_secret}//base"));
     let app = home.path().join("app");
@@ -163,19 +151,7 @@ fn urls_of_other_schemes_are_refused() {
 
 #[test]
 fn what_a_killed_fetch_left_in_the_cache_is_removed_by_the_next_one() {
-    let tar = raw_tar(&[
-        Entry(
-            "repo/base/kustomization.yaml",
-            tar::EntryType::Regular,
-            "",
-            KUSTOMIZATION,
-        ),
-        Entry("repo/base/cm.yaml", tar::EntryType::Regular, "", CM),
-    ]);
-    let server = Server::start(
-        BTreeMap::from([("base.tar.gz".to_owned(), gzip(&tar))]),
-        None,
-    );
+    let server = good_archive_server("base.tar.gz");
     let home = home_with_app(&format!("{}//base", server.url("base.tar.gz")));
     let sources = home.path().join("cache/sources");
     std::fs::create_dir_all(sources.join(".unpack-old/repo")).unwrap();
@@ -234,21 +210,7 @@ fn a_download_interrupted_by_ctrl_c_is_removed_by_the_next_fetch() {
     assert!(!status.success());
 
     // The next run that fetches, here of another source, removes it.
-    let ok_server = Server::start(
-        BTreeMap::from([(
-            "ok.tar.gz".to_owned(),
-            gzip(&raw_tar(&[
-                Entry(
-                    "repo/base/kustomization.yaml",
-                    tar::EntryType::Regular,
-                    "",
-                    KUSTOMIZATION,
-                ),
-                Entry("repo/base/cm.yaml", tar::EntryType::Regular, "", CM),
-            ])),
-        )]),
-        None,
-    );
+    let ok_server = good_archive_server("ok.tar.gz");
     std::fs::write(
         app.join("kustomization.yaml"),
         format!("resources:\n- {}//base\n", ok_server.url("ok.tar.gz")),
@@ -262,4 +224,18 @@ fn a_download_interrupted_by_ctrl_c_is_removed_by_the_next_fetch() {
         "{:?}",
         cache_sources(home.path())
     );
+}
+
+/// A loopback server of one harmless archive, `name`, holding the kustomization `repo/base`.
+fn good_archive_server(name: &str) -> Server {
+    let tar = raw_tar(&[
+        Entry(
+            "repo/base/kustomization.yaml",
+            tar::EntryType::Regular,
+            "",
+            KUSTOMIZATION,
+        ),
+        Entry("repo/base/cm.yaml", tar::EntryType::Regular, "", CM),
+    ]);
+    Server::start(BTreeMap::from([(name.to_owned(), gzip(&tar))]), None)
 }
