@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::args::{
-    ApplyArgs, BuildArgs, ColorChoice, DeleteArgs, DiffArgs, GlobalArgs, HistoryArgs, InitArgs,
-    InputArgs, ListFormat, OutputFormat, ReleaseArg, RollbackArgs, RootArg, SourceArgs, StatusArgs,
+    ApplyArgs, ApplyRunArgs, BuildArgs, ColorChoice, DeleteArgs, DiffArgs, GlobalArgs, HistoryArgs,
+    ImagesArgs, InitArgs, InputArgs, InstallInputArgs, ListFormat, OutputFormat, ReleaseArg,
+    RenderArgs, RollbackArgs, RootArg, SourceArgs, SourcesCommand, StatusArgs, TargetArgs,
     UpgradeArgs, UpgradeJobArgs,
 };
 use crate::profile::config::DriftIgnore;
@@ -61,15 +62,6 @@ impl GlobalSettings {
     }
 }
 
-/// What `kfctl build` renders and where it writes.
-#[derive(Debug, Clone)]
-pub struct BuildSettings {
-    pub input: BuildInput,
-    pub output: OutputFormat,
-    pub output_dir: Option<PathBuf>,
-    pub sources: SourceSettings,
-}
-
 /// A kustomization directory, or a platform profile to resolve.
 #[derive(Debug, Clone)]
 pub enum BuildInput {
@@ -77,30 +69,108 @@ pub enum BuildInput {
     Profile(Box<Request>),
 }
 
-impl BuildSettings {
-    /// A directory given on the command line wins; otherwise a platform or `kfctl.yaml` (flag
+impl BuildInput {
+    /// `-k DIR` wins; otherwise a platform or `kfctl.yaml` (flag or environment) selects a
+    /// profile; otherwise `None`.
+    pub fn resolve(args: &InputArgs, env: &dyn Env) -> Result<Option<Self>, ProfileError> {
+        if let Some(dir) = &args.kustomize {
+            return Ok(Some(BuildInput::Dir(dir.clone())));
+        }
+        let config_path = args
+            .config
+            .clone()
+            .or_else(|| env.var(ENV_CONFIG).map(PathBuf::from));
+        let platform = flag_or_env(args.platform.as_deref(), "--platform", env, ENV_PLATFORM);
+        if config_path.is_none() && platform.is_none() {
+            return Ok(None);
+        }
+        let config = config_path
+            .map(|path| KfctlConfig::load(&RealFs, &absolute(&path)))
+            .transpose()?;
+        Ok(Some(BuildInput::Profile(Box::new(profile_request(
+            platform, args, config, env,
+        )))))
+    }
+}
+
+/// What `build`, `images` and `sources` render, and how they reach its remote sources.
+#[derive(Debug, Clone)]
+pub struct RenderSettings {
+    pub input: BuildInput,
+    pub sources: SourceSettings,
+}
+
+impl RenderSettings {
+    /// A directory given as `DIR` or `-k DIR` wins; otherwise a platform or `kfctl.yaml` (flag
     /// or environment) selects a profile build; otherwise the current directory.
-    pub fn resolve(args: &BuildArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+    pub fn resolve(args: &RenderArgs, env: &dyn Env) -> Result<Self, ProfileError> {
         let input = match &args.dir {
             Some(dir) => BuildInput::Dir(dir.clone()),
-            None => profile_input(
-                ProfileArgs {
-                    platform: args.platform.as_deref(),
-                    config: args.config.as_deref(),
-                    release: &args.release,
-                    root: &args.root,
-                    set: &args.set,
-                    source: &args.source,
-                },
-                env,
-            )?
-            .unwrap_or_else(|| BuildInput::Dir(PathBuf::from("."))),
+            None => BuildInput::resolve(&args.input, env)?
+                .unwrap_or_else(|| BuildInput::Dir(PathBuf::from("."))),
         };
-        Ok(BuildSettings {
+        Ok(RenderSettings {
             input,
+            sources: SourceSettings::resolve(&args.sources, env),
+        })
+    }
+}
+
+/// What `kfctl build` renders and where it writes.
+#[derive(Debug, Clone)]
+pub struct BuildSettings {
+    pub render: RenderSettings,
+    pub output: OutputFormat,
+    pub output_dir: Option<PathBuf>,
+}
+
+impl BuildSettings {
+    pub fn resolve(args: &BuildArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        Ok(BuildSettings {
+            render: RenderSettings::resolve(&args.render, env)?,
             output: args.output,
             output_dir: args.output_dir.clone(),
-            sources: SourceSettings::resolve(&args.sources, env),
+        })
+    }
+}
+
+/// What `kfctl images` lists, and how.
+#[derive(Debug, Clone)]
+pub struct ImagesSettings {
+    pub render: RenderSettings,
+    pub output: OutputFormat,
+}
+
+impl ImagesSettings {
+    pub fn resolve(args: &ImagesArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        Ok(ImagesSettings {
+            render: RenderSettings::resolve(&args.render, env)?,
+            output: args.output,
+        })
+    }
+}
+
+/// What `kfctl sources pull|update|mirror` fetches, and where it copies it.
+#[derive(Debug, Clone)]
+pub struct SourcesSettings {
+    pub render: RenderSettings,
+    /// Fetch again and re-pin (`update`).
+    pub update: bool,
+    /// The directory `mirror` writes.
+    pub mirror: Option<PathBuf>,
+}
+
+impl SourcesSettings {
+    pub fn resolve(command: &SourcesCommand, env: &dyn Env) -> Result<Self, ProfileError> {
+        let (render, update, mirror) = match command {
+            SourcesCommand::Pull(a) => (&a.render, false, None),
+            SourcesCommand::Update(a) => (&a.render, true, None),
+            SourcesCommand::Mirror(a) => (&a.render, false, Some(a.to.clone())),
+        };
+        Ok(SourcesSettings {
+            render: RenderSettings::resolve(render, env)?,
+            update,
+            mirror,
         })
     }
 }
@@ -135,38 +205,59 @@ pub struct ApplySettings {
 impl ApplySettings {
     /// `-k DIR` wins; otherwise a platform or `kfctl.yaml` (flag or environment).
     pub fn resolve(args: &ApplyArgs, env: &dyn Env) -> Result<Self, ProfileError> {
-        let input = match &args.kustomize {
-            Some(dir) => Some(BuildInput::Dir(dir.clone())),
-            None => profile_input(
-                ProfileArgs {
-                    platform: args.platform.as_deref(),
-                    config: args.config.as_deref(),
-                    release: &args.release,
-                    root: &args.root,
-                    set: &args.set,
-                    source: &args.source,
-                },
-                env,
-            )?,
-        };
-        let no_prompt_reason = no_prompt_reason();
+        let install = InstallInput::resolve(&args.install, env)?;
         Ok(ApplySettings {
-            input,
-            name: args.name.clone(),
-            kubeconfig: args.cluster.kubeconfig.clone(),
-            context: args.cluster.context.clone(),
-            dry_run: args.dry_run,
-            yes: args.yes,
-            timeout: args.timeout,
-            force_conflicts: args.force_conflicts,
             take_over: args.take_over,
             lock_timeout: args.lock_timeout,
             force: args.force,
-            output: args.output,
-            sources: SourceSettings::resolve(&args.sources, env),
-            no_prompt_reason,
             prune: !args.no_prune,
             purge: args.purge,
+            ..ApplySettings::new(install, &args.run, args.output)
+        })
+    }
+
+    /// An apply of `install` run as `run` says, with the defaults of the flags only `kfctl
+    /// apply` takes.
+    fn new(install: InstallInput, run: &ApplyRunArgs, output: ListFormat) -> Self {
+        ApplySettings {
+            input: install.input,
+            name: install.name,
+            kubeconfig: install.kubeconfig,
+            context: install.context,
+            dry_run: run.dry_run,
+            yes: run.yes,
+            timeout: run.timeout,
+            force_conflicts: run.force_conflicts,
+            take_over: false,
+            lock_timeout: Duration::from_secs(20),
+            force: false,
+            output,
+            sources: install.sources,
+            no_prompt_reason: no_prompt_reason(),
+            prune: true,
+            purge: false,
+        }
+    }
+}
+
+/// What the commands that render an install share: the input (`None` when none was given),
+/// the install's name when given, the cluster, and how sources are reached.
+struct InstallInput {
+    input: Option<BuildInput>,
+    name: Option<String>,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    sources: SourceSettings,
+}
+
+impl InstallInput {
+    fn resolve(args: &InstallInputArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        Ok(InstallInput {
+            input: BuildInput::resolve(&args.input, env)?,
+            name: args.name.clone(),
+            kubeconfig: args.cluster.kubeconfig.clone(),
+            context: args.cluster.context.clone(),
+            sources: SourceSettings::resolve(&args.sources, env),
         })
     }
 }
@@ -196,9 +287,9 @@ impl UpgradeSettings {
         Ok(UpgradeSettings {
             apply,
             to: args.to.clone(),
-            root: root_dir(&args.apply.root, env),
-            sets: args.apply.set.clone(),
-            sources: args.apply.source.clone(),
+            root: root_dir(&args.apply.install.input.root, env),
+            sets: args.apply.install.input.set.clone(),
+            sources: args.apply.install.input.source.clone(),
             plan_out: args.plan_out.clone(),
             plan: args.plan.clone(),
             atomic: args.atomic,
@@ -216,29 +307,26 @@ pub struct RollbackSettings {
 }
 
 impl RollbackSettings {
-    pub fn resolve(args: &RollbackArgs) -> Self {
-        RollbackSettings {
-            apply: ApplySettings {
-                input: None,
-                name: Some(args.name.clone()),
-                kubeconfig: args.cluster.kubeconfig.clone(),
-                context: args.cluster.context.clone(),
-                dry_run: args.dry_run,
-                yes: args.yes,
-                timeout: args.timeout,
-                force_conflicts: args.force_conflicts,
-                force: false,
-                output: args.output,
-                no_prompt_reason: no_prompt_reason(),
-                sources: SourceSettings::from_env(),
-                prune: true,
-                purge: false,
-                take_over: false,
-                lock_timeout: Duration::from_secs(20),
-            },
-            name: args.name.clone(),
+    /// `name_of_dir` names the install of a kustomization directory, as `kfctl apply` does.
+    pub fn resolve(
+        args: &RollbackArgs,
+        env: &dyn Env,
+        name_of_dir: fn(&Path) -> String,
+    ) -> Result<Self, ProfileError> {
+        let name = InstallTarget::resolve(&args.target, env)?.name(name_of_dir);
+        let install = InstallInput {
+            input: None,
+            name: Some(name.clone()),
+            kubeconfig: args.cluster.kubeconfig.clone(),
+            context: args.cluster.context.clone(),
+            // What a record pins is rendered; no flag names its sources.
+            sources: SourceSettings::resolve(&SourceArgs::default(), env),
+        };
+        Ok(RollbackSettings {
+            apply: ApplySettings::new(install, &args.run, args.output),
+            name,
             to_revision: args.to_revision,
-        }
+        })
     }
 }
 
@@ -252,13 +340,18 @@ pub struct HistorySettings {
 }
 
 impl HistorySettings {
-    pub fn resolve(args: &HistoryArgs) -> Self {
-        HistorySettings {
-            name: args.name.clone(),
+    /// `name_of_dir` names the install of a kustomization directory, as `kfctl apply` does.
+    pub fn resolve(
+        args: &HistoryArgs,
+        env: &dyn Env,
+        name_of_dir: fn(&Path) -> String,
+    ) -> Result<Self, ProfileError> {
+        Ok(HistorySettings {
+            name: InstallTarget::resolve(&args.target, env)?.name(name_of_dir),
             kubeconfig: args.cluster.kubeconfig.clone(),
             context: args.cluster.context.clone(),
             output: args.output,
-        }
+        })
     }
 }
 
@@ -276,17 +369,22 @@ pub struct UpgradeJobSettings {
 }
 
 impl UpgradeJobSettings {
-    pub fn resolve(args: &UpgradeJobArgs) -> Self {
-        UpgradeJobSettings {
+    /// `name_of_dir` names the install of a kustomization directory, as `kfctl apply` does.
+    pub fn resolve(
+        args: &UpgradeJobArgs,
+        env: &dyn Env,
+        name_of_dir: fn(&Path) -> String,
+    ) -> Result<Self, ProfileError> {
+        Ok(UpgradeJobSettings {
             to: args.to.clone(),
             schedule: args.schedule.clone(),
             image: args.image.clone(),
-            name: args.name.clone(),
+            name: InstallTarget::resolve(&args.target, env)?.name(name_of_dir),
             namespace: args.namespace.clone(),
             timeout: args.timeout.clone(),
             kubeconfig: args.cluster.kubeconfig.clone(),
             context: args.cluster.context.clone(),
-        }
+        })
     }
 }
 
@@ -301,9 +399,9 @@ fn no_prompt_reason() -> Option<String> {
     }
 }
 
-/// How `kfctl delete` names the install it removes.
+/// How a command that does not render names the install it acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeleteTarget {
+pub enum InstallTarget {
     /// `--name`.
     Name(String),
     /// `-k DIR`: the name `kfctl apply -k DIR` gives.
@@ -313,29 +411,13 @@ pub enum DeleteTarget {
     Platform(Option<String>),
 }
 
-/// What `kfctl delete` removes, where, and how.
-#[derive(Debug, Clone)]
-pub struct DeleteSettings {
-    pub target: DeleteTarget,
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
-    pub purge: bool,
-    pub dry_run: bool,
-    pub yes: bool,
-    pub timeout: Duration,
-    pub lock_timeout: Duration,
-    pub output: ListFormat,
-    /// `None` when a confirmation may be asked; otherwise why not.
-    pub no_prompt_reason: Option<String>,
-}
-
-impl DeleteSettings {
+impl InstallTarget {
     /// `--name` wins; otherwise the name apply would give for `-k`, `-p` or `-f` (flag or
     /// environment).
-    pub fn resolve(args: &DeleteArgs, env: &dyn Env) -> Result<Self, ProfileError> {
-        let target = match (&args.name, &args.kustomize) {
-            (Some(name), _) => DeleteTarget::Name(name.clone()),
-            (None, Some(dir)) => DeleteTarget::Dir(dir.clone()),
+    pub fn resolve(args: &TargetArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        Ok(match (&args.name, &args.kustomize) {
+            (Some(name), _) => InstallTarget::Name(name.clone()),
+            (None, Some(dir)) => InstallTarget::Dir(dir.clone()),
             (None, None) => {
                 let config = args
                     .config
@@ -351,9 +433,40 @@ impl DeleteSettings {
                                 .as_ref()
                                 .and_then(|c| c.platform.as_ref().map(|l| l.value.clone()))
                         });
-                DeleteTarget::Platform(platform)
+                InstallTarget::Platform(platform)
             }
-        };
+        })
+    }
+
+    /// The install's name, as `kfctl apply` gives it; `name_of_dir` names a directory's.
+    pub fn name(&self, name_of_dir: impl FnOnce(&Path) -> String) -> String {
+        match self {
+            InstallTarget::Name(name) => name.clone(),
+            InstallTarget::Dir(dir) => name_of_dir(dir),
+            InstallTarget::Platform(_) => "kubeflow".to_owned(),
+        }
+    }
+}
+
+/// What `kfctl delete` removes, where, and how.
+#[derive(Debug, Clone)]
+pub struct DeleteSettings {
+    pub target: InstallTarget,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub purge: bool,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub timeout: Duration,
+    pub lock_timeout: Duration,
+    pub output: ListFormat,
+    /// `None` when a confirmation may be asked; otherwise why not.
+    pub no_prompt_reason: Option<String>,
+}
+
+impl DeleteSettings {
+    pub fn resolve(args: &DeleteArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        let target = InstallTarget::resolve(&args.target, env)?;
         Ok(DeleteSettings {
             target,
             kubeconfig: args.cluster.kubeconfig.clone(),
@@ -391,15 +504,15 @@ pub struct DiffSettings {
 
 impl DiffSettings {
     pub fn resolve(args: &DiffArgs, env: &dyn Env) -> Result<Self, ProfileError> {
-        let input = input_of(&args.input, env)?;
+        let install = InstallInput::resolve(&args.install, env)?;
         let interactive = std::io::stdin().is_terminal();
         Ok(DiffSettings {
-            ignore: ignore_rules(input.as_ref()),
-            sources: SourceSettings::resolve(&args.sources, env),
-            input,
-            name: args.name.clone(),
-            kubeconfig: args.cluster.kubeconfig.clone(),
-            context: args.cluster.context.clone(),
+            ignore: ignore_rules(install.input.as_ref()),
+            sources: install.sources,
+            input: install.input,
+            name: install.name,
+            kubeconfig: install.kubeconfig,
+            context: install.context,
             exit_code: args.exit_code.unwrap_or(!interactive),
             fix: args.fix,
             yes: args.yes,
@@ -428,36 +541,19 @@ pub struct StatusSettings {
 
 impl StatusSettings {
     pub fn resolve(args: &StatusArgs, env: &dyn Env) -> Result<Self, ProfileError> {
-        let input = input_of(&args.input, env)?;
+        let install = InstallInput::resolve(&args.install, env)?;
         Ok(StatusSettings {
-            ignore: ignore_rules(input.as_ref()),
-            sources: SourceSettings::resolve(&args.sources, env),
-            input,
-            name: args.name.clone(),
-            kubeconfig: args.cluster.kubeconfig.clone(),
-            context: args.cluster.context.clone(),
+            ignore: ignore_rules(install.input.as_ref()),
+            sources: install.sources,
+            input: install.input,
+            name: install.name,
+            kubeconfig: install.kubeconfig,
+            context: install.context,
             watch: args.watch,
             interval: args.interval,
             exit_code: args.exit_code,
             output: args.output,
         })
-    }
-}
-
-fn input_of(args: &InputArgs, env: &dyn Env) -> Result<Option<BuildInput>, ProfileError> {
-    match &args.kustomize {
-        Some(dir) => Ok(Some(BuildInput::Dir(dir.clone()))),
-        None => profile_input(
-            ProfileArgs {
-                platform: args.platform.as_deref(),
-                config: args.config.as_deref(),
-                release: &args.release,
-                root: &args.root,
-                set: &args.set,
-                source: &args.source,
-            },
-            env,
-        ),
     }
 }
 
@@ -530,12 +626,8 @@ impl InitSettings {
         // Prompts read stdin and draw on stderr: both must be a terminal.
         let no_prompt_reason = if args.yes {
             Some("`--yes` asks nothing".to_owned())
-        } else if !std::io::stdin().is_terminal() {
-            Some("stdin is not a terminal".to_owned())
-        } else if !std::io::stderr().is_terminal() {
-            Some("stderr is not a terminal".to_owned())
         } else {
-            None
+            no_prompt_reason()
         };
         InitSettings {
             platform: args.platform.clone(),
@@ -554,48 +646,10 @@ impl InitSettings {
     }
 }
 
-/// The flags that pick a platform render, as `build` and `apply` share them.
-struct ProfileArgs<'a> {
-    platform: Option<&'a str>,
-    config: Option<&'a Path>,
-    release: &'a ReleaseArg,
-    root: &'a RootArg,
-    set: &'a [String],
-    source: &'a [String],
-}
-
-/// A platform render when a platform or a `kfctl.yaml` is given (flag or environment), else
-/// `None`.
-fn profile_input(args: ProfileArgs<'_>, env: &dyn Env) -> Result<Option<BuildInput>, ProfileError> {
-    let config_path = args
-        .config
-        .map(Path::to_path_buf)
-        .or_else(|| env.var(ENV_CONFIG).map(PathBuf::from));
-    let platform = flag_or_env(args.platform, "--platform", env, ENV_PLATFORM);
-    if config_path.is_none() && platform.is_none() {
-        return Ok(None);
-    }
-    let config = config_path
-        .map(|path| KfctlConfig::load(&RealFs, &absolute(&path)))
-        .transpose()?;
-    Ok(Some(BuildInput::Profile(Box::new(profile_request(
-        platform,
-        args.release,
-        args.root,
-        config,
-        args.set.to_vec(),
-        args.source.to_vec(),
-        env,
-    )))))
-}
-
 fn profile_request(
     platform: Option<(String, Where)>,
-    release: &ReleaseArg,
-    root: &RootArg,
+    args: &InputArgs,
     config: Option<KfctlConfig>,
-    sets: Vec<String>,
-    sources: Vec<String>,
     env: &dyn Env,
 ) -> Request {
     let from_file = |v: &Option<profile::config::Located<String>>| {
@@ -603,16 +657,21 @@ fn profile_request(
             .map(|l| (l.value.clone(), Where::File(l.at.clone())))
     };
     let platform = platform.or_else(|| config.as_ref().and_then(|c| from_file(&c.platform)));
-    let release = flag_or_env(release.release.as_deref(), "--release", env, ENV_RELEASE)
-        .or_else(|| config.as_ref().and_then(|c| from_file(&c.release)));
+    let release = flag_or_env(
+        args.release.release.as_deref(),
+        "--release",
+        env,
+        ENV_RELEASE,
+    )
+    .or_else(|| config.as_ref().and_then(|c| from_file(&c.release)));
     Request {
-        root: root_dir(root, env),
+        root: root_dir(&args.root, env),
         cwd: current_dir(),
         platform,
         release,
         config,
-        sets,
-        sources,
+        sets: args.set.clone(),
+        sources: args.source.clone(),
     }
 }
 
@@ -669,7 +728,7 @@ mod tests {
     }
 
     fn request(s: &BuildSettings) -> &Request {
-        match &s.input {
+        match &s.render.input {
             BuildInput::Profile(r) => r,
             BuildInput::Dir(d) => panic!("a directory build of {}", d.display()),
         }
@@ -724,19 +783,19 @@ mod tests {
         };
         assert_eq!(
             resolve(&["kfctl", "delete", "--name", "demo", "-k", "dir"], &[]),
-            DeleteTarget::Name("demo".into())
+            InstallTarget::Name("demo".into())
         );
         assert_eq!(
             resolve(&["kfctl", "delete", "-k", "some/dir"], &[]),
-            DeleteTarget::Dir("some/dir".into())
+            InstallTarget::Dir("some/dir".into())
         );
         assert_eq!(
             resolve(&["kfctl", "delete"], &[(ENV_PLATFORM, "gcp")]),
-            DeleteTarget::Platform(Some("gcp".into()))
+            InstallTarget::Platform(Some("gcp".into()))
         );
         assert_eq!(
             resolve(&["kfctl", "delete"], &[]),
-            DeleteTarget::Platform(None)
+            InstallTarget::Platform(None)
         );
     }
 
@@ -750,15 +809,15 @@ mod tests {
                 ("KFCTL_MAX_UNPACK_BYTES", "1048576"),
             ],
         );
-        assert_eq!(s.sources.read_timeout, Duration::from_millis(1500));
+        assert_eq!(s.render.sources.read_timeout, Duration::from_millis(1500));
         assert_eq!(
-            s.sources.connect_timeout,
+            s.render.sources.connect_timeout,
             crate::source::fetch::DEFAULT_CONNECT_TIMEOUT
         );
-        assert_eq!(s.sources.max_unpack_bytes, 1 << 20);
+        assert_eq!(s.render.sources.max_unpack_bytes, 1 << 20);
         let s = build(&["kfctl", "build"], &[("KFCTL_READ_TIMEOUT", "soon")]);
         assert_eq!(
-            s.sources.read_timeout,
+            s.render.sources.read_timeout,
             crate::source::fetch::DEFAULT_READ_TIMEOUT
         );
     }
@@ -766,14 +825,14 @@ mod tests {
     #[test]
     fn a_directory_argument_wins_over_a_platform_from_the_environment() {
         let s = build(&["kfctl", "build", "some/dir"], &[(ENV_PLATFORM, "gcp")]);
-        assert!(matches!(s.input, BuildInput::Dir(ref d) if d == Path::new("some/dir")));
+        assert!(matches!(s.render.input, BuildInput::Dir(ref d) if d == Path::new("some/dir")));
         let s = build(&["kfctl", "build"], &[(ENV_PLATFORM, "gcp")]);
         assert_eq!(
             request(&s).platform.as_ref().unwrap().1,
             Where::Env(ENV_PLATFORM)
         );
         let s = build(&["kfctl", "build"], &[]);
-        assert!(matches!(s.input, BuildInput::Dir(ref d) if d == Path::new(".")));
+        assert!(matches!(s.render.input, BuildInput::Dir(ref d) if d == Path::new(".")));
     }
 }
 

@@ -1,82 +1,47 @@
 //! Arguments of the commands that act on an install: `apply`, `delete`, `diff` and `status`.
 
-use std::path::PathBuf;
+use super::shared::{ClusterArgs, InputArgs, ListFormat, SourceArgs, TargetArgs, parse_duration};
 
-use super::shared::{
-    ClusterArgs, InputArgs, ListFormat, ReleaseArg, RootArg, SourceArgs, parse_duration,
-};
-
+/// An install to render and the cluster it is on, as `apply`, `diff`, `status` and `upgrade`
+/// take it.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
-  kfctl apply -p local --yes                        install the local platform's components
-  kfctl apply -f kfctl.yaml                         install what kfctl.yaml describes
-  kfctl apply -k DIR --name demo                    install a kustomization as install `demo`
-  kfctl apply -f kfctl.yaml --dry-run               let the server check everything, change nothing")]
-pub struct ApplyArgs {
-    /// Apply a kustomization directory instead of a platform
-    ///
-    /// A directory holding `kustomization.yaml`, rendered as `kfctl build DIR` renders it.
-    #[arg(short = 'k', long = "kustomize", value_name = "DIR", conflicts_with_all = ["platform", "config", "set", "release", "source"])]
-    pub kustomize: Option<PathBuf>,
-
-    /// Apply a platform's components
-    ///
-    /// One of the platforms `kfctl platforms` lists. Wins over `spec.platform` in `kfctl.yaml`.
-    /// Environment: `KFCTL_PLATFORM`.
-    #[arg(short, long, value_name = "PLATFORM")]
-    pub platform: Option<String>,
-
-    /// Apply what a `kfctl.yaml` describes
-    ///
-    /// Its platform, release, components, sources and parameters; flags win over it.
-    /// Environment: `KFCTL_CONFIG`.
-    #[arg(short = 'f', long = "config", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    /// Set a platform parameter (repeatable)
-    ///
-    /// `--set project=my-proj`, or `--set <component>.<name>=VALUE`, as for `kfctl build`.
-    #[arg(long, value_name = "NAME=VALUE")]
-    pub set: Vec<String>,
-
+pub struct InstallInputArgs {
     #[command(flatten)]
-    pub release: ReleaseArg,
-
-    /// Use another location for an upstream source (repeatable)
-    ///
-    /// `--source kubeflow-manifests=PATH` or `NAME=URL#sha256=HEX`, as for `kfctl build`.
-    #[arg(long, value_name = "NAME=PATH")]
-    pub source: Vec<String>,
-
-    #[command(flatten)]
-    pub root: RootArg,
+    pub input: InputArgs,
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub sources: SourceArgs,
 
     /// The install's name
     ///
     /// Names the inventory, ConfigMap `kfctl-<name>` in `kube-system`: applies with the same
     /// name update one install. Lower-case letters, digits and `-`. Default: `kubeflow` for a
-    /// platform, the directory's name for `-k`.
+    /// platform or `kfctl.yaml`, the directory's name for `-k`.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+}
 
+/// How an apply runs, as `apply`, `upgrade` and `rollback` take it.
+#[derive(Debug, clap::Args)]
+pub struct ApplyRunArgs {
     /// Let the API server check every object without storing anything
     ///
     /// A server-side dry run: admission and validation run, nothing is written and nothing is
-    /// waited on. Objects whose namespace or CRD this apply would create cannot be checked and
+    /// waited on. Objects whose namespace or CRD this run would create cannot be checked and
     /// are reported as such. No confirmation is asked.
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Apply without asking for confirmation
+    /// Go ahead without asking for confirmation
     ///
     /// Required when stdin is not a terminal.
     #[arg(short, long)]
     pub yes: bool,
 
-    /// How long the whole apply may take, waiting included
+    /// How long the whole run may take, waiting included
     ///
     /// `90s`, `10m`, `1h30m`. When it passes, kfctl names each object that is not ready and
     /// why, and exits with 1. Default: `10m`.
@@ -89,6 +54,20 @@ pub struct ApplyArgs {
     /// values is not applied, and the manager is named.
     #[arg(long)]
     pub force_conflicts: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kfctl apply -p local --yes                        install the local platform's components
+  kfctl apply -f kfctl.yaml                         install what kfctl.yaml describes
+  kfctl apply -k DIR --name demo                    install a kustomization as install `demo`
+  kfctl apply -f kfctl.yaml --dry-run               let the server check everything, change nothing")]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub install: InstallInputArgs,
+
+    #[command(flatten)]
+    pub run: ApplyRunArgs,
 
     /// Apply over an install recorded from another platform or a kustomization
     ///
@@ -105,8 +84,7 @@ pub struct ApplyArgs {
     /// wait. Default: `20s`.
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
-    #[command(flatten)]
-    pub sources: SourceArgs,
+
     /// Delete and create again objects whose change touches an immutable field
     ///
     /// Without it, a change the server refuses because a field cannot change once set (a
@@ -144,31 +122,8 @@ pub struct ApplyArgs {
   kfctl delete -k DIR --yes                         delete the install `kfctl apply -k DIR` made
   kfctl delete --name demo --purge --yes            delete install `demo`, volumes and CRDs too")]
 pub struct DeleteArgs {
-    /// The install's name
-    ///
-    /// Names the inventory, ConfigMap `kfctl-<name>` in `kube-system`. Default: the name
-    /// `kfctl apply` gives with the same `-p`, `-f` or `-k`: `kubeflow`, or the directory's name
-    /// for `-k`.
-    #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
-
-    /// Name the install by the kustomization directory it was applied from
-    ///
-    /// Only the directory's name is used; nothing is rendered.
-    #[arg(short = 'k', long = "kustomize", value_name = "DIR", conflicts_with_all = ["platform", "config"])]
-    pub kustomize: Option<PathBuf>,
-
-    /// Name the install by its platform
-    ///
-    /// The install must have been recorded with this platform. Environment: `KFCTL_PLATFORM`.
-    #[arg(short, long, value_name = "PLATFORM")]
-    pub platform: Option<String>,
-
-    /// Name the install by the `kfctl.yaml` it was applied from
-    ///
-    /// Environment: `KFCTL_CONFIG`.
-    #[arg(short = 'f', long = "config", value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -222,19 +177,7 @@ pub struct DeleteArgs {
   kfctl diff -p local -o json                       one JSON report (docs/schema/diff.json)")]
 pub struct DiffArgs {
     #[command(flatten)]
-    pub input: InputArgs,
-
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-
-    #[command(flatten)]
-    pub sources: SourceArgs,
-
-    /// The install's name
-    ///
-    /// As for `kfctl apply`. Default: `kubeflow` for a platform, the directory's name for `-k`.
-    #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
+    pub install: InstallInputArgs,
 
     /// Exit with 2 when something would change or drifted
     ///
@@ -279,19 +222,7 @@ pub struct DiffArgs {
   kfctl status -p local -o json                     with the drifted fields, as JSON")]
 pub struct StatusArgs {
     #[command(flatten)]
-    pub input: InputArgs,
-
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-
-    #[command(flatten)]
-    pub sources: SourceArgs,
-
-    /// The install's name
-    ///
-    /// Default: `kubeflow`, or the directory's name with `-k`.
-    #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
+    pub install: InstallInputArgs,
 
     /// Refresh until interrupted
     ///

@@ -10,10 +10,12 @@ mod shared;
 mod upgrade;
 
 pub use catalog::{CompletionsArgs, ComponentsArgs, InitArgs, PlatformsArgs, ReleasesArgs};
-pub use install::{ApplyArgs, DeleteArgs, DiffArgs, StatusArgs};
-pub use render::{BuildArgs, ImagesArgs, ImportArgs, MirrorArgs, SourcesArgs, SourcesCommand};
+pub use install::{ApplyArgs, ApplyRunArgs, DeleteArgs, DiffArgs, InstallInputArgs, StatusArgs};
+pub use render::{
+    BuildArgs, ImagesArgs, ImportArgs, MirrorArgs, RenderArgs, SourcesArgs, SourcesCommand,
+};
 pub use shared::{
-    ClusterArgs, InputArgs, ListFormat, OutputFormat, ReleaseArg, RootArg, SourceArgs,
+    ClusterArgs, InputArgs, ListFormat, OutputFormat, ReleaseArg, RootArg, SourceArgs, TargetArgs,
     parse_duration,
 };
 pub use upgrade::{GenerateCommand, HistoryArgs, RollbackArgs, UpgradeArgs, UpgradeJobArgs};

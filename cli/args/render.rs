@@ -5,58 +5,35 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::shared::{OutputFormat, ReleaseArg, RootArg, SourceArgs};
+use super::shared::{InputArgs, OutputFormat, RootArg, SourceArgs};
+
+/// What a command that renders without a cluster renders: a directory, given as `DIR` (as
+/// `kubectl kustomize DIR` takes it) or `-k DIR`, a platform or a `kfctl.yaml`.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// The kustomization directory to render, as `-k DIR`
+    ///
+    /// A directory holding `kustomization.yaml`, `kustomization.yml` or `Kustomization`.
+    /// Default: the current directory, unless a platform or `kfctl.yaml` is given.
+    #[arg(value_name = "DIR", conflicts_with_all = ["kustomize", "platform", "config", "set", "release", "source"])]
+    pub dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  kfctl build DIR                                  render a kustomization directory
+  kfctl build DIR                                  render a kustomization directory (or -k DIR)
   kfctl build -p local                             render the local platform's components
   kfctl build -p gcp --set project=my-proj ...     render a platform with its parameters
   kfctl build -f kfctl.yaml                        render what kfctl.yaml describes")]
 pub struct BuildArgs {
-    /// The kustomization directory to render
-    ///
-    /// A directory holding `kustomization.yaml`, `kustomization.yml` or `Kustomization`.
-    /// Default: the current directory, unless a platform or `kfctl.yaml` is given.
-    #[arg(value_name = "DIR", conflicts_with_all = ["platform", "config", "set", "release", "source"])]
-    pub dir: Option<PathBuf>,
-
-    /// Render a platform's components instead of a directory
-    ///
-    /// One of the platforms `kfctl platforms` lists (`local`, `gcp`, `aws`, `azure`, `onprem`).
-    /// Wins over `spec.platform` in `kfctl.yaml`. Environment: `KFCTL_PLATFORM`.
-    #[arg(short, long, value_name = "PLATFORM")]
-    pub platform: Option<String>,
-
-    /// Render what a `kfctl.yaml` describes
-    ///
-    /// Its platform, release, components, sources and parameters; flags win over it.
-    /// Environment: `KFCTL_CONFIG`.
-    #[arg(short = 'f', long = "config", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    /// Set a platform parameter (repeatable)
-    ///
-    /// `--set project=my-proj`, or `--set <component>.<name>=VALUE` for a component's
-    /// parameter. Wins over `kfctl.yaml` and the profile's defaults. The value is checked
-    /// against the parameter's type and pattern. No environment variable.
-    #[arg(long, value_name = "NAME=VALUE")]
-    pub set: Vec<String>,
-
     #[command(flatten)]
-    pub release: ReleaseArg,
-
-    /// Use another location for an upstream source (repeatable)
-    ///
-    /// `--source kubeflow-manifests=PATH`: a directory holding the release's manifests, relative
-    /// to the current directory; or `NAME=URL#sha256=HEX`, an archive fetched, verified and
-    /// cached like a remote base. Wins over `spec.sources` in `kfctl.yaml`; default: the
-    /// location the catalog names. No environment variable.
-    #[arg(long, value_name = "NAME=PATH")]
-    pub source: Vec<String>,
-
-    #[command(flatten)]
-    pub root: RootArg,
+    pub render: RenderArgs,
 
     /// Output format
     ///
@@ -70,9 +47,6 @@ pub struct BuildArgs {
     /// names them. The directory is created if missing.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub sources: SourceArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -96,10 +70,25 @@ pub struct ImportArgs {
     pub root: RootArg,
 }
 
+// `images`, `sources pull` and `sources update` took a positional DIR before they took `-k`;
+// it still works, but `--help` shows only `-k`.
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("dir", |a| a.hide(true)),
+    after_help = "Examples:
+  kfctl images -p local                            the images of the local platform
+  kfctl images -f kfctl.yaml -o json               the images kfctl.yaml needs, as JSON
+  kfctl images -k DIR --registry-mirror reg:5000   a kustomization's images, as mirrored"
+)]
 pub struct ImagesArgs {
     #[command(flatten)]
-    pub build: BuildArgs,
+    pub render: RenderArgs,
+
+    /// Output format
+    ///
+    /// `yaml` prints one image per line; `json` prints a JSON array of them.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,17 +105,29 @@ pub enum SourcesCommand {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("dir", |a| a.hide(true)),
+    after_help = "Examples:
+  kfctl sources pull -f kfctl.yaml                 fetch and pin what kfctl.yaml renders
+  kfctl sources update -k DIR                      fetch again and re-pin a kustomization's"
+)]
 pub struct SourcesArgs {
     #[command(flatten)]
-    pub build: BuildArgs,
+    pub render: RenderArgs,
 }
 
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("dir", |a| a.hide(true)),
+    after_help = "Examples:
+  kfctl sources mirror /mnt/usb -f kfctl.yaml      copy what kfctl.yaml renders to a USB disk
+  kfctl sources mirror /mnt/usb -k DIR             the same for a kustomization"
+)]
 pub struct MirrorArgs {
     /// The directory to write (created if missing)
     #[arg(value_name = "DIR")]
     pub to: PathBuf,
 
     #[command(flatten)]
-    pub build: BuildArgs,
+    pub render: RenderArgs,
 }

@@ -26,30 +26,36 @@ pub struct SourceArgs {
     pub registry_mirror: Option<String>,
 }
 
-/// What to render, as `kfctl apply` takes it.
+/// What to render, the same for every command that renders: `-k DIR`, `-p PLATFORM` or
+/// `-f kfctl.yaml`, with the flags that tune a platform render.
 #[derive(Debug, clap::Args)]
 pub struct InputArgs {
     /// Render a kustomization directory
     ///
-    /// A directory holding `kustomization.yaml`, rendered as `kfctl build DIR` renders it.
+    /// A directory holding `kustomization.yaml`, `kustomization.yml` or `Kustomization`,
+    /// rendered as `kfctl build DIR` renders it.
     #[arg(short = 'k', long = "kustomize", value_name = "DIR", conflicts_with_all = ["platform", "config", "set", "release", "source"])]
     pub kustomize: Option<PathBuf>,
 
     /// Render a platform's components
     ///
-    /// One of the platforms `kfctl platforms` lists. Environment: `KFCTL_PLATFORM`.
+    /// One of the platforms `kfctl platforms` lists (`local`, `gcp`, `aws`, `azure`, `onprem`).
+    /// Wins over `spec.platform` in `kfctl.yaml`. Environment: `KFCTL_PLATFORM`.
     #[arg(short, long, value_name = "PLATFORM")]
     pub platform: Option<String>,
 
-    /// Render what a `kfctl.yaml` describes, and use its `spec.drift.ignore` rules
+    /// Render what a `kfctl.yaml` describes
     ///
-    /// Environment: `KFCTL_CONFIG`.
+    /// Its platform, release, components, sources, parameters and drift rules
+    /// (`spec.drift.ignore`); flags win over it. Environment: `KFCTL_CONFIG`.
     #[arg(short = 'f', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Set a platform parameter (repeatable)
     ///
-    /// `--set project=my-proj`, or `--set <component>.<name>=VALUE`, as for `kfctl build`.
+    /// `--set project=my-proj`, or `--set <component>.<name>=VALUE` for a component's
+    /// parameter. Wins over `kfctl.yaml` and the profile's defaults. The value is checked
+    /// against the parameter's type and pattern. No environment variable.
     #[arg(long, value_name = "NAME=VALUE")]
     pub set: Vec<String>,
 
@@ -58,12 +64,47 @@ pub struct InputArgs {
 
     /// Use another location for an upstream source (repeatable)
     ///
-    /// `--source kubeflow-manifests=PATH`, as for `kfctl build`.
+    /// `--source kubeflow-manifests=PATH`: a directory holding the release's manifests, relative
+    /// to the current directory; or `NAME=URL#sha256=HEX`, an archive fetched, verified and
+    /// cached like a remote base. Wins over `spec.sources` in `kfctl.yaml`; default: the
+    /// location the catalog names. No environment variable.
     #[arg(long, value_name = "NAME=PATH")]
     pub source: Vec<String>,
 
     #[command(flatten)]
     pub root: RootArg,
+}
+
+/// Which install a command that does not render acts on: by its name, or by what `kfctl apply`
+/// was given (`-k`, `-p`, `-f`), as the commands that render name it.
+#[derive(Debug, clap::Args)]
+pub struct TargetArgs {
+    /// The install's name
+    ///
+    /// Names the inventory, ConfigMap `kfctl-<name>` in `kube-system`. Default: the name
+    /// `kfctl apply` gives with the same `-p`, `-f` or `-k`: `kubeflow`, or the directory's name
+    /// for `-k`.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Name the install by the kustomization directory it was applied from
+    ///
+    /// Only the directory's name is used; nothing is rendered.
+    #[arg(short = 'k', long = "kustomize", value_name = "DIR", conflicts_with_all = ["platform", "config"])]
+    pub kustomize: Option<PathBuf>,
+
+    /// Name the install by its platform
+    ///
+    /// The install `kfctl apply -p PLATFORM` made, `kubeflow`; `kfctl delete` also checks that it
+    /// was recorded with this platform. Environment: `KFCTL_PLATFORM`.
+    #[arg(short, long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+
+    /// Name the install by the `kfctl.yaml` it was applied from
+    ///
+    /// Environment: `KFCTL_CONFIG`.
+    #[arg(short = 'f', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Which cluster to talk to.

@@ -3,8 +3,8 @@
 
 use clap::Subcommand;
 
-use super::install::ApplyArgs;
-use super::shared::{ClusterArgs, ListFormat, parse_duration};
+use super::install::{ApplyArgs, ApplyRunArgs};
+use super::shared::{ClusterArgs, ListFormat, TargetArgs};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
@@ -47,6 +47,10 @@ pub struct UpgradeArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kfctl rollback                                    install `kubeflow` to its last good revision
+  kfctl rollback --name demo --to-revision 2 --yes  install `demo` to revision 2
+  kfctl rollback -k DIR --dry-run                   let the server check the rollback of `-k DIR`")]
 pub struct RollbackArgs {
     /// The revision to go back to
     ///
@@ -55,34 +59,14 @@ pub struct RollbackArgs {
     #[arg(long, value_name = "N")]
     pub to_revision: Option<u32>,
 
-    /// The install's name
-    ///
-    /// Default: `kubeflow`.
-    #[arg(long, value_name = "NAME", default_value = "kubeflow")]
-    pub name: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
 
-    /// Let the API server check every object without storing anything
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// Roll back without asking for confirmation
-    ///
-    /// Required when stdin is not a terminal.
-    #[arg(short, long)]
-    pub yes: bool,
-
-    /// How long the rollback may take, waiting included
-    ///
-    /// `90s`, `10m`, `1h30m`. Default: `10m`.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
-    pub timeout: std::time::Duration,
-
-    /// Take over fields another field manager owns
-    #[arg(long)]
-    pub force_conflicts: bool,
+    #[command(flatten)]
+    pub run: ApplyRunArgs,
 
     /// Output format
     ///
@@ -92,12 +76,12 @@ pub struct RollbackArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kfctl history                                     the revisions of install `kubeflow`
+  kfctl history -k DIR -o json                      those of the install `kfctl apply -k DIR` made")]
 pub struct HistoryArgs {
-    /// The install's name
-    ///
-    /// Default: `kubeflow`.
-    #[arg(long, value_name = "NAME", default_value = "kubeflow")]
-    pub name: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -137,9 +121,8 @@ pub struct UpgradeJobArgs {
     #[arg(long, value_name = "IMAGE", default_value = concat!("ghcr.io/kfctl/kfctl:v", env!("CARGO_PKG_VERSION")))]
     pub image: String,
 
-    /// The install's name
-    #[arg(long, value_name = "NAME", default_value = "kubeflow")]
-    pub name: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     /// The namespace the job, its ServiceAccount and its configuration go to
     #[arg(long, value_name = "NAMESPACE", default_value = "kfctl-system")]

@@ -18,7 +18,8 @@ use crate::source::archive::Limits;
 use crate::source::{FetchOptions, LOCK_FILE, SourceFs, SourceOptions, Sources};
 
 pub fn run(settings: &BuildSettings, printer: Printer) -> Result<Outcome> {
-    let (_, rendered, _) = render_input(&settings.input, &settings.sources, false, printer)?;
+    let render = &settings.render;
+    let (_, rendered, _) = render_input(&render.input, &render.sources, false, printer)?;
     for warning in &rendered.warnings {
         printer.warn(warning);
     }

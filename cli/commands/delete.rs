@@ -22,14 +22,10 @@ use crate::cluster::prune::{
 use crate::errors::UserError;
 use crate::output::Printer;
 use crate::resource::ResId;
-use crate::settings::{DeleteSettings, DeleteTarget};
+use crate::settings::{DeleteSettings, InstallTarget};
 
 pub async fn run(settings: &DeleteSettings, printer: Printer) -> Result<Outcome> {
-    let name = match &settings.target {
-        DeleteTarget::Name(name) => name.clone(),
-        DeleteTarget::Dir(dir) => default_name_of(dir),
-        DeleteTarget::Platform(_) => "kubeflow".to_owned(),
-    };
+    let name = settings.target.name(default_name_of);
     check_name(&name)?;
     delete_install(settings, &name, printer).await
 }
@@ -110,7 +106,7 @@ async fn delete_members(
         .with_hint("name the install with `--name` (`kubectl get configmaps -n kube-system -l app.kubernetes.io/managed-by=kfctl` lists them), or check `--context`")
         .into());
     };
-    if let DeleteTarget::Platform(Some(platform)) = &settings.target
+    if let InstallTarget::Platform(Some(platform)) = &settings.target
         && !parent.record.platform.is_empty()
         && parent.record.platform != *platform
     {

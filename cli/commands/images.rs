@@ -6,11 +6,15 @@ use super::Outcome;
 use crate::args::OutputFormat;
 use crate::output::Printer;
 use crate::resource::images;
-use crate::settings::BuildSettings;
+use crate::settings::ImagesSettings;
 
-pub fn run(settings: &BuildSettings, printer: Printer) -> Result<Outcome> {
-    let (_, rendered, _) =
-        super::build::render_input(&settings.input, &settings.sources, false, printer)?;
+pub fn run(settings: &ImagesSettings, printer: Printer) -> Result<Outcome> {
+    let (_, rendered, _) = super::build::render_input(
+        &settings.render.input,
+        &settings.render.sources,
+        false,
+        printer,
+    )?;
     let list = images::collect(rendered.resources.iter());
     let text = match settings.output {
         OutputFormat::Yaml => list.iter().map(|i| format!("{i}\n")).collect(),

@@ -23,8 +23,8 @@ use crate::args::{Args, Command};
 use crate::output::Printer;
 use crate::settings::{
     ApplySettings, BuildSettings, CatalogSettings, DeleteSettings, DiffSettings, GlobalSettings,
-    HistorySettings, InitSettings, ProcessEnv, RollbackSettings, StatusSettings,
-    UpgradeJobSettings, UpgradeSettings,
+    HistorySettings, ImagesSettings, InitSettings, ProcessEnv, RollbackSettings, SourcesSettings,
+    StatusSettings, UpgradeJobSettings, UpgradeSettings,
 };
 
 /// How a command ended when it did not fail.
@@ -108,21 +108,24 @@ pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Resul
             upgrade::run(&settings, printer).await
         }
         Command::Rollback(a) => {
-            let settings = RollbackSettings::resolve(&a);
+            let settings = RollbackSettings::resolve(&a, &ProcessEnv, apply::default_name_of)
+                .context("cannot load the configuration")?;
             if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             rollback::run(&settings, printer).await
         }
         Command::History(a) => {
-            let settings = HistorySettings::resolve(&a);
+            let settings = HistorySettings::resolve(&a, &ProcessEnv, apply::default_name_of)
+                .context("cannot load the configuration")?;
             if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
             history::run(&settings, printer).await
         }
         Command::Generate(crate::args::GenerateCommand::UpgradeJob(a)) => {
-            let settings = UpgradeJobSettings::resolve(&a);
+            let settings = UpgradeJobSettings::resolve(&a, &ProcessEnv, apply::default_name_of)
+                .context("cannot load the configuration")?;
             if shown(global, &settings, printer)? {
                 return Ok(Outcome::Success);
             }
@@ -157,11 +160,21 @@ pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Resul
             catalog::releases(&settings, a.output, printer)
         }
         Command::Images(a) => {
-            let settings = BuildSettings::resolve(&a.build, &ProcessEnv)
+            let settings = ImagesSettings::resolve(&a, &ProcessEnv)
                 .context("cannot load the configuration")?;
+            if shown(global, &settings, printer)? {
+                return Ok(Outcome::Success);
+            }
             images::run(&settings, printer)
         }
-        Command::Sources(command) => sources::run(command, printer),
+        Command::Sources(command) => {
+            let settings = SourcesSettings::resolve(&command, &ProcessEnv)
+                .context("cannot load the configuration")?;
+            if shown(global, &settings, printer)? {
+                return Ok(Outcome::Success);
+            }
+            sources::run(&settings, printer)
+        }
         Command::Import(a) => {
             let settings = CatalogSettings::resolve(&a.root, None, &ProcessEnv);
             if shown(global, &settings, printer)? {

@@ -4,20 +4,13 @@
 use anyhow::{Context, Result};
 
 use super::Outcome;
-use crate::args::SourcesCommand;
 use crate::output::Printer;
-use crate::settings::{BuildSettings, ProcessEnv};
+use crate::settings::SourcesSettings;
 
-pub fn run(command: SourcesCommand, printer: Printer) -> Result<Outcome> {
-    let (build, update, mirror) = match command {
-        SourcesCommand::Pull(a) => (a.build, false, None),
-        SourcesCommand::Update(a) => (a.build, true, None),
-        SourcesCommand::Mirror(a) => (a.build, false, Some(a.to)),
-    };
-    let settings =
-        BuildSettings::resolve(&build, &ProcessEnv).context("cannot load the configuration")?;
+pub fn run(settings: &SourcesSettings, printer: Printer) -> Result<Outcome> {
+    let render = &settings.render;
     let (_, _, sources) =
-        super::build::render_input(&settings.input, &settings.sources, update, printer)?;
+        super::build::render_input(&render.input, &render.sources, settings.update, printer)?;
     let resolved = sources.resolved();
     let mut out = String::new();
     for r in &resolved {
@@ -25,9 +18,9 @@ pub fn run(command: SourcesCommand, printer: Printer) -> Result<Outcome> {
         out.push_str(&format!("{how} {} sha256:{}\n", r.url, r.sha256));
     }
     printer.data(&out)?;
-    if let Some(dir) = mirror {
+    if let Some(dir) = &settings.mirror {
         let n = sources
-            .mirror(&dir)
+            .mirror(dir)
             .with_context(|| format!("cannot mirror sources into `{}`", dir.display()))?;
         printer.info(&format!(
             "wrote {n} sources and `kfctl.lock` to `{}`; use them with `KFCTL_CACHE_DIR={} kfctl build --offline`",

@@ -3,7 +3,8 @@
 //!
 //! Each module holds one kind of test: `help` the `--help` of every command, `build` what
 //! `kfctl build` prints for good input, `errors` what it says about bad input, `init` the setup
-//! wizard on a pseudo-terminal and without one, `layers` who may import whom,
+//! wizard on a pseudo-terminal and without one, `inputs` the input flags every command takes,
+//! `layers` who may import whom,
 //! `profiles` platform builds and the catalog listings, `properties` the algebra of strategic
 //! merge and of the YAML round trip, on generated inputs (proptest).
 
@@ -18,6 +19,7 @@ mod errors;
 mod help;
 mod import;
 mod init;
+mod inputs;
 mod layers;
 mod profiles;
 mod properties;
