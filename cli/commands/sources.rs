@@ -5,10 +5,15 @@ use anyhow::{Context, Result};
 
 use super::Outcome;
 use crate::args::SourcesCommand;
-use crate::output::Printer;
+use crate::lifecycle::render::render_input;
+use crate::lifecycle::{Event, Events};
+use crate::output::{Printer, Progress};
 use crate::settings::{BuildSettings, ProcessEnv};
 
 pub fn run(command: SourcesCommand, printer: Printer) -> Result<Outcome> {
+    let progress = Progress::on_stderr(printer, false);
+    let on_event = |event: Event<'_>| progress.event(event);
+    let events = Events::new(&on_event, !printer.quiet);
     let (build, update, mirror) = match command {
         SourcesCommand::Pull(a) => (a.build, false, None),
         SourcesCommand::Update(a) => (a.build, true, None),
@@ -16,8 +21,7 @@ pub fn run(command: SourcesCommand, printer: Printer) -> Result<Outcome> {
     };
     let settings =
         BuildSettings::resolve(&build, &ProcessEnv).context("cannot load the configuration")?;
-    let (_, _, sources) =
-        super::build::render_input(&settings.input, &settings.sources, update, printer)?;
+    let (_, _, sources) = render_input(&settings.input, &settings.sources, update, events)?;
     let resolved = sources.resolved();
     let mut out = String::new();
     for r in &resolved {
