@@ -14,10 +14,11 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use super::Outcome;
-use super::upgrade::pin_request_at;
 use crate::cluster::Cluster;
 use crate::cluster::inventory::{self, Inventory};
 use crate::errors::UserError;
+use crate::lifecycle::history::read_revisions;
+use crate::lifecycle::render::pin_request_at;
 use crate::output::Printer;
 use crate::profile::{self};
 use crate::render::RealFs;
@@ -46,7 +47,7 @@ async fn generate(settings: &UpgradeJobSettings, printer: Printer) -> Result<Str
     let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
         .await
         .context("cannot connect to the cluster")?;
-    let (parent, revisions) = super::history::read_revisions(&cluster, &settings.name).await?;
+    let (parent, revisions) = read_revisions(&cluster, &settings.name).await?;
     let Some(Pin::Profile(pin)) = revision::current(&revisions).map(|r| r.pin.clone()) else {
         return Err(UserError::new(format!(
             "install `{}` has no platform revision to upgrade from",
@@ -208,24 +209,13 @@ pub(crate) fn cluster_rules(resources: &BTreeMap<String, BTreeSet<String>>) -> V
     rules
 }
 
-fn manifests(
+/// The Job (or, with `--schedule`, the CronJob) that runs `kfctl upgrade` in the cluster.
+fn job(
     settings: &UpgradeJobSettings,
-    pin: &ProfilePin,
-    resources: &BTreeMap<String, BTreeSet<String>>,
-    config: &str,
-) -> Result<Vec<Value>> {
-    let ns = settings.namespace.as_str();
-    let base = format!("kfctl-upgrade-{}", settings.name);
-    let parent = Inventory::new(&settings.name).parent;
-    let labels = json!({"app.kubernetes.io/name": "kfctl-upgrade", "app.kubernetes.io/instance": settings.name});
-    let meta = |name: &str, namespace: Option<&str>| {
-        let mut m = json!({"name": name, "labels": labels});
-        if let Some(n) = namespace {
-            m["namespace"] = json!(n);
-        }
-        m
-    };
-    let subject = json!([{"kind": "ServiceAccount", "name": base, "namespace": ns}]);
+    base: &str,
+    metadata: Value,
+    labels: &Value,
+) -> Result<Value> {
     let args = vec![
         "upgrade".to_owned(),
         "--to".to_owned(),
@@ -273,17 +263,17 @@ fn manifests(
             .as_secs() + 600,
         "template": pod,
     });
-    let job = match &settings.schedule {
+    Ok(match &settings.schedule {
         None => json!({
             "apiVersion": "batch/v1",
             "kind": "Job",
-            "metadata": meta(&base, Some(ns)),
+            "metadata": metadata,
             "spec": job_spec,
         }),
         Some(schedule) => json!({
             "apiVersion": "batch/v1",
             "kind": "CronJob",
-            "metadata": meta(&base, Some(ns)),
+            "metadata": metadata,
             "spec": {
                 "schedule": schedule,
                 // Two upgrades never run at once; the Lease guards runs from elsewhere.
@@ -293,7 +283,28 @@ fn manifests(
                 "jobTemplate": {"spec": job_spec},
             },
         }),
+    })
+}
+
+fn manifests(
+    settings: &UpgradeJobSettings,
+    pin: &ProfilePin,
+    resources: &BTreeMap<String, BTreeSet<String>>,
+    config: &str,
+) -> Result<Vec<Value>> {
+    let ns = settings.namespace.as_str();
+    let base = format!("kfctl-upgrade-{}", settings.name);
+    let parent = Inventory::new(&settings.name).parent;
+    let labels = json!({"app.kubernetes.io/name": "kfctl-upgrade", "app.kubernetes.io/instance": settings.name});
+    let meta = |name: &str, namespace: Option<&str>| {
+        let mut m = json!({"name": name, "labels": labels});
+        if let Some(n) = namespace {
+            m["namespace"] = json!(n);
+        }
+        m
     };
+    let subject = json!([{"kind": "ServiceAccount", "name": base, "namespace": ns}]);
+    let job = job(settings, &base, meta(&base, Some(ns)), &labels)?;
     Ok(vec![
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, None)}),
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(&base, Some(ns))}),

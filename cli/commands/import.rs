@@ -4,9 +4,9 @@
 use anyhow::{Context, Result};
 
 use super::Outcome;
-use super::init::{refuse_overwrite, write_atomically};
 use crate::args::ImportArgs;
 use crate::output::Printer;
+use crate::output::{refuse_overwrite, write_atomically};
 use crate::profile::doc::SourceFile;
 use crate::profile::write::escape_control;
 use crate::profile::{Catalog, PlatformProfile, kfdef};

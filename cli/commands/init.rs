@@ -1,6 +1,5 @@
 //! `kfctl init`: run the wizard and write its answers to `kfctl.yaml`, atomically.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +8,7 @@ use anyhow::{Context, Result};
 
 use super::Outcome;
 use crate::errors::UserError;
-use crate::output::Printer;
+use crate::output::{Printer, refuse_overwrite, write_atomically};
 use crate::profile::{Catalog, PlatformProfile};
 use crate::render::RealFs;
 use crate::settings::{InitSettings, PasswordSource};
@@ -77,17 +76,6 @@ pub fn run(settings: &InitSettings, printer: Printer) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-pub(super) fn refuse_overwrite(output: &Path, force: bool) -> Result<()> {
-    if !force && output.exists() {
-        return Err(
-            UserError::new(format!("`{}` exists already", output.display()))
-                .with_hint("pass `--force` to overwrite it, or `-o FILE` to write another file")
-                .into(),
-        );
-    }
-    Ok(())
-}
-
 fn read_password(source: &PasswordSource) -> Result<String> {
     let password = match source {
         PasswordSource::Env(var) => std::env::var(var).map_err(|_| {
@@ -108,33 +96,6 @@ fn read_password(source: &PasswordSource) -> Result<String> {
         }
     };
     Ok(password)
-}
-
-/// Writes a temp file beside `path` and renames it over: a reader (or an interrupt) sees the
-/// old file or the whole new one, never half of it.
-pub(super) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "kfctl.yaml".to_owned());
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 // The catalog's data until `profile` provides it: platforms with their parameters (as

@@ -10,8 +10,6 @@ mod history;
 mod images;
 mod import;
 mod init;
-mod progress;
-mod prune;
 mod rollback;
 mod sources;
 mod status;
@@ -21,6 +19,7 @@ use anyhow::{Context, Result};
 
 use crate::args::{Args, Command};
 use crate::output::Printer;
+use crate::lifecycle::render::default_name_of;
 use crate::settings::{
     ApplySettings, BuildSettings, CatalogSettings, DeleteSettings, DiffSettings, GlobalSettings,
     HistorySettings, ImagesSettings, InitSettings, ProcessEnv, RollbackSettings, SourcesSettings,
@@ -45,142 +44,97 @@ impl Outcome {
 }
 
 /// With the hidden `--show-settings`, prints the resolved settings instead of running the
-/// command (tests read them); says whether it did.
-fn shown(
+/// command (tests read them); otherwise runs it. `run` is not started when the settings are shown.
+async fn unless_shown(
     global: &GlobalSettings,
     settings: &impl std::fmt::Debug,
     printer: Printer,
-) -> Result<bool> {
+    run: impl Future<Output = Result<Outcome>>,
+) -> Result<Outcome> {
     if global.show_settings {
         printer.data(&format!("{global:#?}\n{settings:#?}\n"))?;
+        return Ok(Outcome::Success);
     }
-    Ok(global.show_settings)
+    run.await
+}
+
+/// A command's settings, or why the configuration cannot be loaded.
+fn loaded<S, E>(settings: Result<S, E>) -> Result<S>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    settings.context("cannot load the configuration")
 }
 
 pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outcome> {
+    let env = &ProcessEnv;
     match args.command {
-        Command::Build(build_args) => {
-            let settings = BuildSettings::resolve(&build_args, &ProcessEnv)
-                .context("cannot load the configuration")?;
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            build::run(&settings, printer)
+        Command::Build(a) => {
+            let s = loaded(BuildSettings::resolve(&a, env))?;
+            unless_shown(global, &s, printer, async { build::run(&s, printer) }).await
         }
-        Command::Apply(apply_args) => {
-            let settings = ApplySettings::resolve(&apply_args, &ProcessEnv)
-                .context("cannot load the configuration")?;
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            apply::run(&settings, printer).await
+        Command::Apply(a) => {
+            let s = loaded(ApplySettings::resolve(&a, env))?;
+            unless_shown(global, &s, printer, apply::run(&s, printer)).await
         }
-        Command::Delete(delete_args) => {
-            let settings = DeleteSettings::resolve(&delete_args, &ProcessEnv)
-                .context("cannot load the configuration")?;
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            delete::run(&settings, printer).await
+        Command::Delete(a) => {
+            let s = loaded(DeleteSettings::resolve(&a, env))?;
+            unless_shown(global, &s, printer, delete::run(&s, printer)).await
         }
-        Command::Diff(diff_args) => {
-            let settings = DiffSettings::resolve(&diff_args, &ProcessEnv)
-                .context("cannot load the configuration")?;
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            diff::run(&settings, printer).await
+        Command::Diff(a) => {
+            let s = loaded(DiffSettings::resolve(&a, env))?;
+            unless_shown(global, &s, printer, diff::run(&s, printer)).await
         }
-        Command::Status(status_args) => {
-            let settings = StatusSettings::resolve(&status_args, &ProcessEnv)
-                .context("cannot load the configuration")?;
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            status::run(&settings, printer).await
+        Command::Status(a) => {
+            let s = loaded(StatusSettings::resolve(&a, env))?;
+            unless_shown(global, &s, printer, status::run(&s, printer)).await
         }
         Command::Upgrade(a) => {
-            let settings = UpgradeSettings::resolve(&a, &ProcessEnv)
-                .context("cannot load the configuration")?;
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            upgrade::run(&settings, printer).await
+            let s = loaded(UpgradeSettings::resolve(&a, env))?;
+            unless_shown(global, &s, printer, upgrade::run(&s, printer)).await
         }
         Command::Rollback(a) => {
-            let settings = RollbackSettings::resolve(&a, &ProcessEnv, apply::default_name_of)
-                .context("cannot load the configuration")?;
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            rollback::run(&settings, printer).await
+            let s = loaded(RollbackSettings::resolve(&a, env, default_name_of))?;
+            unless_shown(global, &s, printer, rollback::run(&s, printer)).await
         }
         Command::History(a) => {
-            let settings = HistorySettings::resolve(&a, &ProcessEnv, apply::default_name_of)
-                .context("cannot load the configuration")?;
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            history::run(&settings, printer).await
+            let s = loaded(HistorySettings::resolve(&a, env, default_name_of))?;
+            unless_shown(global, &s, printer, history::run(&s, printer)).await
         }
         Command::Generate(crate::args::GenerateCommand::UpgradeJob(a)) => {
-            let settings = UpgradeJobSettings::resolve(&a, &ProcessEnv, apply::default_name_of)
-                .context("cannot load the configuration")?;
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            generate::upgrade_job(&settings, printer).await
+            let s = loaded(UpgradeJobSettings::resolve(&a, env, default_name_of))?;
+            unless_shown(global, &s, printer, generate::upgrade_job(&s, printer)).await
         }
-        Command::Init(init_args) => {
-            let settings = InitSettings::resolve(&init_args);
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            init::run(&settings, printer)
+        Command::Init(a) => {
+            let s = InitSettings::resolve(&a);
+            unless_shown(global, &s, printer, async { init::run(&s, printer) }).await
         }
         Command::Platforms(a) => {
-            let settings = CatalogSettings::resolve(&a.root, None, &ProcessEnv);
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            catalog::platforms(&settings, a.output, printer)
+            let s = CatalogSettings::resolve(&a.root, None, env);
+            let run = async { catalog::platforms(&s, a.output, printer) };
+            unless_shown(global, &s, printer, run).await
         }
         Command::Components(a) => {
-            let settings = CatalogSettings::resolve(&a.root, Some(&a.release), &ProcessEnv);
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            catalog::components(&settings, a.output, printer)
+            let s = CatalogSettings::resolve(&a.root, Some(&a.release), env);
+            let run = async { catalog::components(&s, a.output, printer) };
+            unless_shown(global, &s, printer, run).await
         }
         Command::Releases(a) => {
-            let settings = CatalogSettings::resolve(&a.root, None, &ProcessEnv);
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            catalog::releases(&settings, a.output, printer)
+            let s = CatalogSettings::resolve(&a.root, None, env);
+            let run = async { catalog::releases(&s, a.output, printer) };
+            unless_shown(global, &s, printer, run).await
         }
         Command::Images(a) => {
-            let settings = ImagesSettings::resolve(&a, &ProcessEnv)
-                .context("cannot load the configuration")?;
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            images::run(&settings, printer)
+            let s = loaded(ImagesSettings::resolve(&a, env))?;
+            unless_shown(global, &s, printer, async { images::run(&s, printer) }).await
         }
         Command::Sources(command) => {
-            let settings = SourcesSettings::resolve(&command, &ProcessEnv)
-                .context("cannot load the configuration")?;
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            sources::run(&settings, printer)
+            let s = loaded(SourcesSettings::resolve(&command, env))?;
+            unless_shown(global, &s, printer, async { sources::run(&s, printer) }).await
         }
         Command::Import(a) => {
-            let settings = CatalogSettings::resolve(&a.root, None, &ProcessEnv);
-            if shown(global, &settings, printer)? {
-                return Ok(Outcome::Success);
-            }
-            import::run(&a, &settings, printer)
+            let s = CatalogSettings::resolve(&a.root, None, env);
+            unless_shown(global, &s, printer, async { import::run(&a, &s, printer) }).await
         }
         Command::Completions(c) => {
             use clap::CommandFactory;

@@ -9,18 +9,17 @@ use serde_json::{Value, json};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::Outcome;
-use super::apply::{Install, default_name_of, render_install};
-use super::diff::{SCHEMA_VERSION, describe, object_json, recorded_json, rules};
-use super::upgrade::{pin_request_at, render_pin};
 use crate::args::ListFormat;
 use crate::cluster::drift::{self, Desired, DriftReport, IgnoreRule};
 use crate::cluster::inventory::Inventory;
 use crate::cluster::{Cluster, Health, health};
 use crate::errors::UserError;
-use crate::output::Printer;
-use crate::profile::config::DriftIgnore;
-use crate::settings::{BuildInput, SourceSettings, StatusSettings};
-use crate::upgrade::revision::{self, Pin};
+use crate::lifecycle::drift::{pinned_render, rules};
+use crate::lifecycle::render::{Install, check_name, input_install_name, render_install};
+use crate::lifecycle::{Event, Events, target};
+use crate::output::{Printer, Progress};
+use crate::report::drift::{SCHEMA_VERSION, describe, object_json, recorded_json};
+use crate::settings::StatusSettings;
 
 /// The labels that name the component an object belongs to, most specific first.
 const COMPONENT_LABELS: [&str; 3] = [
@@ -30,28 +29,26 @@ const COMPONENT_LABELS: [&str; 3] = [
 ];
 
 pub async fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
-    let name = match (&settings.name, &settings.input) {
-        (Some(n), _) => n.clone(),
-        (None, Some(BuildInput::Dir(dir))) => default_name_of(dir),
-        (None, _) => "kubeflow".to_owned(),
-    };
-    super::apply::check_name(&name)?;
+    let name = input_install_name(settings.name.as_deref(), settings.input.as_ref());
+    check_name(&name)?;
+    let progress = Progress::on_stderr(printer, false);
+    let on_event = |event: Event<'_>| progress.event(event);
+    let events = Events::new(&on_event, !printer.quiet);
     let install = match &settings.input {
         Some(input) => Some(render_install(
             Some(input),
             Some(&name),
             &settings.sources,
-            printer,
+            events,
         )?),
         None => None,
     };
-    let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
-        .await
-        .context("cannot connect to the cluster")?;
+    let cluster =
+        target::connect(settings.kubeconfig.as_deref(), settings.context.as_deref()).await?;
     let inventory = Inventory::new(&name);
     let (install, ignore, unpinned) = match install {
         Some(install) => (Some(install), settings.ignore.clone(), None),
-        None => match pinned(&cluster, &inventory, printer).await {
+        None => match pinned_render(&cluster, &inventory).await {
             Ok((install, ignore)) => (Some(install), ignore, None),
             Err(why) => (None, Vec::new(), Some(format!("{why:#}"))),
         },
@@ -65,50 +62,6 @@ pub async fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome>
         printer,
     )
     .await
-}
-
-/// The render the install's current revision pins (its platform, release, components and
-/// parameters, or its kustomization directory), with its `kfctl.yaml`'s ignore rules: what
-/// names the drifted fields when no `-p`/`-f`/`-k` is given. An error says why there is none
-/// (no revision, the files it was made from gone or changed, a render that no longer matches
-/// the record); drift is then judged from the record alone.
-async fn pinned(
-    cluster: &Cluster,
-    inventory: &Inventory,
-    printer: Printer,
-) -> Result<(Install, Vec<DriftIgnore>)> {
-    let parent = inventory.read(cluster).await?.context("no inventory")?;
-    let pin = revision::current(&parent.record.revisions)
-        .map(|r| r.pin.clone())
-        .context("no revision succeeded")?;
-    // Rendering again must not warn twice about what the apply warned about.
-    let quiet = Printer {
-        quiet: true,
-        ..printer
-    };
-    let (install, ignore) = match &pin {
-        Pin::Profile(p) => {
-            let request = pin_request_at(p, &p.release, p.sets.clone())?;
-            let ignore = request
-                .config
-                .as_ref()
-                .map(|c| c.drift_ignore.clone())
-                .unwrap_or_default();
-            let install = render_install(
-                Some(&BuildInput::Profile(Box::new(request))),
-                Some(&inventory.install),
-                &SourceSettings::from_env(),
-                quiet,
-            )?;
-            (install, ignore)
-        }
-        Pin::Kustomize { .. } => (render_pin(&pin, &inventory.install, quiet)?, Vec::new()),
-    };
-    anyhow::ensure!(
-        install.config_digest == parent.record.config_digest,
-        "the pinned render is not the one recorded"
-    );
-    Ok((install, ignore))
 }
 
 async fn status(
@@ -182,47 +135,7 @@ async fn status(
                 printer.data(&text)?;
             }
             ListFormat::Text => {
-                let recorded = &parent.record;
-                let mut text = format!(
-                    "install:   {name} (inventory {})\ncontext:   {}\n",
-                    inventory.parent_id(),
-                    cluster.context()
-                );
-                if !recorded.platform.is_empty() {
-                    text.push_str(&format!(
-                        "platform:  {}, release {}\n",
-                        recorded.platform, recorded.release
-                    ));
-                }
-                text.push_str(&format!(
-                    "applied:   {} ({} objects)\n\ncomponents:\n",
-                    recorded.applied_at,
-                    recorded.objects.len()
-                ));
-                for c in &components {
-                    let ready = c.objects - c.not_ready.len();
-                    let mark = if c.not_ready.is_empty() {
-                        "ok  "
-                    } else {
-                        "WAIT"
-                    };
-                    text.push_str(&format!(
-                        "  {mark} {:<40} {ready}/{} ready\n",
-                        c.name, c.objects
-                    ));
-                    for (id, h) in c.not_ready.iter().take(3) {
-                        text.push_str(&format!("         {id}: {h}\n"));
-                    }
-                }
-                let drifted: Vec<_> = report.drifted().collect();
-                if drifted.is_empty() {
-                    text.push_str("\ndrift: none\n");
-                } else {
-                    text.push_str(&format!("\ndrift: {} objects\n", drifted.len()));
-                    for object in drifted {
-                        text.push_str(&format!("  {}\n", describe(object)));
-                    }
-                }
+                let text = text_report(&report, parent, &components, cluster, inventory);
                 printer.data(&text)?;
             }
         }
@@ -243,6 +156,59 @@ async fn status(
             printer.data("\n")?;
         }
     }
+}
+
+/// The status, for a person.
+fn text_report(
+    report: &DriftReport,
+    parent: &crate::cluster::inventory::Parent,
+    components: &[Component],
+    cluster: &Cluster,
+    inventory: &Inventory,
+) -> String {
+    let name = inventory.install.as_str();
+    let recorded = &parent.record;
+    let mut text = format!(
+        "install:   {name} (inventory {})\ncontext:   {}\n",
+        inventory.parent_id(),
+        cluster.context()
+    );
+    if !recorded.platform.is_empty() {
+        text.push_str(&format!(
+            "platform:  {}, release {}\n",
+            recorded.platform, recorded.release
+        ));
+    }
+    text.push_str(&format!(
+        "applied:   {} ({} objects)\n\ncomponents:\n",
+        recorded.applied_at,
+        recorded.objects.len()
+    ));
+    for c in components {
+        let ready = c.objects - c.not_ready.len();
+        let mark = if c.not_ready.is_empty() {
+            "ok  "
+        } else {
+            "WAIT"
+        };
+        text.push_str(&format!(
+            "  {mark} {:<40} {ready}/{} ready\n",
+            c.name, c.objects
+        ));
+        for (id, h) in c.not_ready.iter().take(3) {
+            text.push_str(&format!("         {id}: {h}\n"));
+        }
+    }
+    let drifted: Vec<_> = report.drifted().collect();
+    if drifted.is_empty() {
+        text.push_str("\ndrift: none\n");
+    } else {
+        text.push_str(&format!("\ndrift: {} objects\n", drifted.len()));
+        for object in drifted {
+            text.push_str(&format!("  {}\n", describe(object)));
+        }
+    }
+    text
 }
 
 /// SIGINT and SIGTERM, caught while watching.

@@ -1,6 +1,7 @@
 //! Who may import whom, checked on the sources: only `cluster/` talks to the API server (kube,
 //! k8s-openapi); the pure stages (render, resource, plan, profile, upgrade) never start an async
-//! runtime; no command module imports another. A failure names the file and the rule it breaks.
+//! runtime; no command module imports another; the lifecycle engine never prints and `cluster/`
+//! never reaches up to it. A failure names the file and the rule it breaks.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -11,36 +12,6 @@ const FORBIDDEN: &[&str] = &["kube", "tokio", "reqwest", "k8s_openapi"];
 
 /// The pure stages: none imports tokio, kube or k8s-openapi.
 const PURE: &[&str] = &["render", "resource", "plan", "profile", "upgrade"];
-
-/// Commands that import another command module today, as `(file under cli/, module it names)`.
-/// The redesign moves what they share into the lifecycle engine; this list only shrinks: the
-/// test fails when a pair is added to the code and when a listed pair is gone from it, so
-/// remove a pair here in the change that removes the import.
-const KNOWN_COMMAND_IMPORTS: &[(&str, &str)] = &[
-    ("commands/apply.rs", "build"),
-    ("commands/apply.rs", "delete"),
-    ("commands/apply.rs", "history"),
-    ("commands/apply.rs", "progress"),
-    ("commands/apply.rs", "prune"),
-    ("commands/apply.rs", "upgrade"),
-    ("commands/delete.rs", "apply"),
-    ("commands/diff.rs", "apply"),
-    ("commands/generate.rs", "history"),
-    ("commands/generate.rs", "upgrade"),
-    ("commands/history.rs", "apply"),
-    ("commands/images.rs", "build"),
-    ("commands/import.rs", "init"),
-    ("commands/prune.rs", "delete"),
-    ("commands/rollback.rs", "apply"),
-    ("commands/rollback.rs", "history"),
-    ("commands/rollback.rs", "upgrade"),
-    ("commands/sources.rs", "build"),
-    ("commands/status.rs", "apply"),
-    ("commands/status.rs", "diff"),
-    ("commands/status.rs", "upgrade"),
-    ("commands/upgrade.rs", "apply"),
-    ("commands/upgrade.rs", "history"),
-];
 
 fn cli_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("cli")
@@ -306,35 +277,74 @@ fn no_command_imports_another() {
                 .map(move |m| (rel.clone(), m))
         })
         .collect();
-    let known: BTreeSet<(String, String)> = KNOWN_COMMAND_IMPORTS
-        .iter()
-        .map(|(f, m)| ((*f).to_owned(), (*m).to_owned()))
-        .collect();
     let new: Vec<String> = found
-        .difference(&known)
+        .iter()
         .map(|(f, m)| format!("cli/{f} imports the command module `{m}`"))
         .collect();
-    let gone: Vec<String> = known
-        .difference(&found)
-        .map(|(f, m)| format!("(\"{f}\", \"{m}\")"))
-        .collect();
-    let mut report = Vec::new();
-    if !new.is_empty() {
-        report.push(format!(
-            "no command module may import another:\n{}\n\n\
-             hint: move what both need out of cli/commands/ (into the engine, cluster/ or a pure \
-             stage) and import it from there",
-            new.join("\n")
-        ));
+    assert!(
+        new.is_empty(),
+        "no command module may import another:\n{}\n\n\
+         hint: move what both need out of cli/commands/ (into cli/lifecycle/, cli/report/, \
+         cli/output/, cluster/ or a pure stage) and import it from there",
+        new.join("\n")
+    );
+}
+
+/// `file:line: crate::MODULE` for each use of one of `modules` of this crate in code.
+fn module_uses(rel: &str, text: &str, modules: &[&str]) -> Vec<String> {
+    let code = code(text);
+    let pattern = format!(r"\bcrate::({})\b", modules.join("|"));
+    let re = Regex::new(&pattern).expect("a valid pattern");
+    re.captures_iter(&code)
+        .filter_map(|c| c.get(0))
+        .map(|m| format!("cli/{rel}:{}: {}", line_of(&code, m.start()), m.as_str()))
+        .collect()
+}
+
+#[test]
+fn the_engine_never_prints_and_nothing_below_it_reaches_up() {
+    let sources = sources();
+    // The engine reports through events and return values; `cluster/` below it knows nothing
+    // of installs' commands, reports or output.
+    let rules: [(&str, &[&str]); 2] = [
+        ("lifecycle", &["commands", "report", "output", "wizard"]),
+        (
+            "cluster",
+            &["commands", "report", "output", "wizard", "lifecycle"],
+        ),
+    ];
+    let mut broken = Vec::new();
+    for (layer, forbidden) in rules {
+        let found: Vec<String> = sources
+            .iter()
+            .filter(|(rel, _)| in_module(rel, layer))
+            .flat_map(|(rel, text)| module_uses(rel, text, forbidden))
+            .collect();
+        assert!(
+            sources.iter().any(|(rel, _)| in_module(rel, layer)),
+            "no sources found under cli/{layer}/"
+        );
+        if !found.is_empty() {
+            broken.push(format!(
+                "cli/{layer}/ may not use {}:\n{}",
+                forbidden.join(", "),
+                found.join("\n")
+            ));
+        }
     }
-    if !gone.is_empty() {
-        report.push(format!(
-            "these imports between commands are gone; remove them from \
-             KNOWN_COMMAND_IMPORTS in tests/cli/layers.rs, so that they cannot come back:\n{}",
-            gone.join("\n")
-        ));
-    }
-    assert!(report.is_empty(), "{}", report.join("\n\n"));
+    assert!(
+        broken.is_empty(),
+        "{}\n\nhint: the engine sends `lifecycle::Event`s and returns reports; commands print them",
+        broken.join("\n\n")
+    );
+}
+
+#[test]
+fn the_module_scanner_finds_uses_in_code_only() {
+    let text = "use crate::output::Printer;\n// crate::commands in a comment\nfn f() { crate::report::x(); }\n";
+    let found = module_uses("lifecycle/x.rs", text, &["output", "commands", "report"]);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].ends_with(":1: crate::output"), "{found:?}");
 }
 
 #[test]
@@ -359,4 +369,82 @@ mod tests {
 "#;
     let found: Vec<String> = command_imports(code, &siblings).into_iter().collect();
     assert_eq!(found, ["apply", "build", "delete", "history", "upgrade"]);
+}
+
+/// The most lines a file of `cli/` may have, and a function outside tests.
+const MAX_FILE_LINES: usize = 1000;
+const MAX_FUNCTION_LINES: usize = 120;
+
+/// `(name, first line, lines)` of each function of `code` outside `#[cfg(test)]` modules, as
+/// rustfmt lays them out: the closing brace at the indent of the `fn`.
+fn functions(code: &str) -> Vec<(String, usize, usize)> {
+    let head = Regex::new(r"^(\s*)(?:pub(?:\([\w:]+\))?\s+)?(?:const\s+)?(?:async\s+)?fn\s+(\w+)")
+        .expect("valid regex");
+    let lines: Vec<&str> = code.lines().collect();
+    let tests_from = lines
+        .iter()
+        .position(|l| l.trim() == "#[cfg(test)]")
+        .unwrap_or(lines.len());
+    let mut found = Vec::new();
+    for (at, line) in lines.iter().enumerate().take(tests_from) {
+        let Some(c) = head.captures(line) else {
+            continue;
+        };
+        let indent = &c[1];
+        // The signature ends at the body's `{`, or at `;` for a declaration without one.
+        let Some(sig_end) = lines[at..tests_from]
+            .iter()
+            .position(|l| l.trim_end().ends_with('{') || l.trim_end().ends_with(';'))
+        else {
+            continue;
+        };
+        if lines[at + sig_end].trim_end().ends_with(';') {
+            continue;
+        }
+        let close = format!("{indent}}}");
+        let Some(len) = lines[at..tests_from]
+            .iter()
+            .position(|l| l.trim_end() == close || l.trim_end() == format!("{indent}{{}}"))
+        else {
+            continue;
+        };
+        found.push((c[2].to_owned(), at + 1, len + 1));
+    }
+    found
+}
+
+#[test]
+fn no_file_or_function_outgrows_one_head() {
+    let mut too_long = Vec::new();
+    for (rel, text) in sources() {
+        let lines = text.lines().count();
+        if lines > MAX_FILE_LINES {
+            too_long.push(format!(
+                "cli/{rel}: {lines} lines (at most {MAX_FILE_LINES})"
+            ));
+        }
+        for (name, at, len) in functions(&code(&text)) {
+            if len > MAX_FUNCTION_LINES {
+                too_long.push(format!(
+                    "cli/{rel}:{at}: fn {name} has {len} lines (at most {MAX_FUNCTION_LINES})"
+                ));
+            }
+        }
+    }
+    assert!(
+        too_long.is_empty(),
+        "{}\n\nhint: split it by concern (see docs/ARCHITECTURE.md) before adding to it",
+        too_long.join("\n")
+    );
+}
+
+#[test]
+fn the_function_scanner_measures_bodies() {
+    let code = "pub async fn a() {\n    x();\n}\n\ntrait U {\n    fn d(&self);\n}\nimpl T {\n    fn b(\n        y: u8,\n    ) {\n        z();\n    }\n}\n#[cfg(test)]\nmod tests {\n    fn c() {}\n}\n";
+    let found = functions(code);
+    assert_eq!(
+        found,
+        vec![("a".to_owned(), 1, 3), ("b".to_owned(), 9, 5)],
+        "{found:?}"
+    );
 }

@@ -1,7 +1,9 @@
-//! What `kfctl apply` shows while it runs, from the events `cluster::apply` reports: on a
-//! terminal, a progress bar per wave (objects done of the wave's total, elapsed time, what it
-//! waits on) and a spinner while objects become healthy; otherwise plain log lines, one per
-//! change, with the list of objects not ready printed again only when it changes.
+//! What a command shows while the lifecycle engine runs, from its events: on a terminal, a
+//! progress bar per wave of an apply (objects done of the wave's total, elapsed time, what it
+//! waits on) and a spinner while objects become healthy; otherwise plain log lines: one per
+//! wave and one per object changed or failed (unchanged ones only with `-v`), with the list of
+//! objects not ready printed again only when it changes. Notes and warnings of the engine go
+//! above the bar.
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -9,8 +11,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::Printer;
 use crate::cluster::apply::{Action, Event, NotReady, human};
-use crate::output::Printer;
+use crate::cluster::prune;
+use crate::lifecycle::{self, Removal};
 
 pub struct Progress {
     printer: Printer,
@@ -40,6 +44,7 @@ impl State {
 const TICK: Duration = Duration::from_millis(120);
 
 impl Progress {
+    /// Shows progress on stderr, with bars when `terminal`.
     pub fn new(printer: Printer, dry_run: bool, terminal: bool) -> Progress {
         Progress {
             printer,
@@ -47,6 +52,12 @@ impl Progress {
             interactive: terminal && !printer.quiet,
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// Progress for a command's run: bars when stderr is a terminal.
+    pub fn on_stderr(printer: Printer, dry_run: bool) -> Progress {
+        use std::io::IsTerminal;
+        Progress::new(printer, dry_run, std::io::stderr().is_terminal())
     }
 
     /// A line for the log: above the bar on a terminal, on its own otherwise.
@@ -65,34 +76,107 @@ impl Progress {
         state.bar = Some(bar);
     }
 
-    pub fn event(&self, event: Event<'_>) {
-        let mut state = match self.state.lock() {
+    /// Shows one event of the lifecycle engine.
+    pub fn event(&self, event: lifecycle::Event<'_>) {
+        match event {
+            lifecycle::Event::Apply(event) => self.apply_event(event),
+            lifecycle::Event::ApplyDone => self.finish(),
+            lifecycle::Event::Note(line) => {
+                let state = self.state();
+                self.line(&state, &line);
+            }
+            lifecycle::Event::Warning(message) => {
+                let state = self.state();
+                match &state.bar {
+                    Some(bar) if self.interactive => {
+                        bar.suspend(|| self.printer.warn(&message))
+                    }
+                    _ => self.printer.warn(&message),
+                }
+            }
+            lifecycle::Event::Remove {
+                event,
+                removal,
+                dry_run,
+            } => self.remove_event(event, removal, dry_run),
+            lifecycle::Event::Kept {
+                id,
+                reason,
+                removal,
+            } => self.printer.info(&match removal {
+                Removal::Prune => format!(
+                    "  kept {id} ({reason}); it is no longer part of the install, `--purge` deletes it"
+                ),
+                Removal::Delete => format!("  kept {id} ({reason})"),
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        match self.state.lock() {
             Ok(state) => state,
             Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// A removal's progress: pruning after an apply, or a delete.
+    fn remove_event(&self, event: prune::Event<'_>, removal: Removal, dry_run: bool) {
+        let objects = lifecycle::objects;
+        let line = match (event, removal) {
+            (prune::Event::WaveStarted { .. }, Removal::Prune) => return,
+            (prune::Event::WaveStarted { wave, objects: n }, Removal::Delete) => {
+                format!("deleting {wave} ({})", objects(n))
+            }
+            (prune::Event::Removed(r), Removal::Prune) if dry_run => {
+                format!("  pruned (dry run) {}", r.id)
+            }
+            (prune::Event::Removed(r), Removal::Prune) => format!("  pruned {}", r.id),
+            (prune::Event::Removed(r), Removal::Delete) if dry_run => {
+                format!("  would delete {}", r.id)
+            }
+            (prune::Event::Removed(r), Removal::Delete) => format!("  deleted {}", r.id),
+            (prune::Event::Failed(f), Removal::Prune) => {
+                format!("  not pruned {}: {}", f.id, f.error)
+            }
+            (prune::Event::Failed(f), Removal::Delete) => {
+                format!("  not deleted {}: {}", f.id, f.error)
+            }
+            (prune::Event::Waiting { pending, .. }, _) => {
+                format!("  waiting for {} to be gone", objects(pending))
+            }
         };
+        self.printer.info(&line);
+    }
+
+    /// A wave begins: its header, and on a terminal a bar of its objects.
+    fn wave_started(&self, state: &mut State, prefix: &str, objects: usize) {
+        let header = format!("{prefix} ({objects} objects)");
+        if self.interactive {
+            let style = ProgressStyle::with_template(
+                "{spinner} {prefix} [{bar:25}] {pos}/{len} {elapsed} {wide_msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            let bar = ProgressBar::new(objects as u64)
+                .with_style(style)
+                .with_prefix(prefix.to_owned());
+            self.bar(state, bar);
+            self.line(state, &header);
+        } else {
+            self.printer.info(&header);
+        }
+    }
+
+    /// An apply's progress.
+    fn apply_event(&self, event: Event<'_>) {
+        let mut state = self.state();
         match event {
             Event::WaveStarted {
                 wave,
                 objects,
                 number,
                 of,
-            } => {
-                let header = format!("wave {number}/{of}: {wave} ({objects} objects)");
-                if self.interactive {
-                    let style = ProgressStyle::with_template(
-                        "{spinner} {prefix} [{bar:25}] {pos}/{len} {elapsed} {wide_msg}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> ");
-                    let bar = ProgressBar::new(objects as u64)
-                        .with_style(style)
-                        .with_prefix(format!("wave {number}/{of}: {wave}"));
-                    self.bar(&mut state, bar);
-                    self.line(&state, &header);
-                } else {
-                    self.printer.info(&header);
-                }
-            }
+            } => self.wave_started(&mut state, &format!("wave {number}/{of}: {wave}"), objects),
             Event::Applied(a) => {
                 if let Some(bar) = &state.bar {
                     bar.inc(1);
@@ -194,10 +278,7 @@ impl Progress {
 
     /// Clears what is drawn, before the summary.
     pub fn finish(&self) {
-        let mut state = match self.state.lock() {
-            Ok(state) => state,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut state = self.state();
         if let Some(bar) = state.bar.take() {
             bar.finish_and_clear();
         }

@@ -4,6 +4,14 @@
 
 use std::io::{self, Write};
 
+mod confirm;
+mod files;
+mod progress;
+
+pub use confirm::{Question, confirm, confirm_apply};
+pub use files::{refuse_overwrite, write_atomically};
+pub use progress::Progress;
+
 /// Where commands write. Data goes to stdout (what a pipe wants); warnings, progress and
 /// summaries go to stderr and are silenced by `--quiet`.
 #[derive(Debug, Clone, Copy)]

@@ -7,15 +7,15 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use tokio::time::Instant;
 
+use super::{Event, Events, Removal};
 use crate::cluster::Cluster;
 use crate::cluster::apply::{Action, Applied, ApplyReport};
 use crate::cluster::inventory::{Inventory, Parent};
-use crate::cluster::prune::{self, Event, Members, RemoveOptions, RemoveReport, Scan};
-use crate::output::Printer;
+use crate::cluster::prune::{self, Members, RemoveOptions, RemoveReport, Scan};
 use crate::resource::ResId;
 
 /// What pruning needs from the apply.
-pub(super) struct PruneRequest<'a> {
+pub struct PruneRequest<'a> {
     pub parent: Option<&'a Parent>,
     pub group_kinds: &'a BTreeSet<String>,
     pub namespaces: &'a BTreeSet<String>,
@@ -27,12 +27,12 @@ pub(super) struct PruneRequest<'a> {
 
 /// Deletes the install's members that `applied` does not hold, and releases those kept. The
 /// report's `remaining` stay in the record.
-pub(super) async fn prune(
+pub async fn prune(
     cluster: &Cluster,
     inventory: &Inventory,
     applied: &ApplyReport,
     request: &PruneRequest<'_>,
-    printer: Printer,
+    events: Events<'_>,
 ) -> Result<RemoveReport> {
     let applied_keys: BTreeSet<prune::Key> = applied
         .applied
@@ -59,7 +59,7 @@ pub(super) async fn prune(
     .context("cannot find the install's objects to prune")?;
     for d in &disowned {
         if !applied_keys.contains(&prune::key(&d.id)) {
-            printer.warn(&format!(
+            events.warn(format!(
                 "not pruning {}: it is no longer labelled as part of install `{}`",
                 d.id, inventory.install
             ));
@@ -75,20 +75,17 @@ pub(super) async fn prune(
     prune::mark_kept(cluster, inventory, &mut candidates, request.purge)
         .await
         .context("cannot check what pruning would keep")?;
-    printer.info(&format!(
+    events.note(format!(
         "pruning {} the render no longer has",
-        super::delete::objects(candidates.len())
+        super::objects(candidates.len())
     ));
     let dry_run = request.dry_run;
-    let on_event = |event: Event<'_>| match event {
-        Event::Removed(r) if dry_run => printer.info(&format!("  pruned (dry run) {}", r.id)),
-        Event::Removed(r) => printer.info(&format!("  pruned {}", r.id)),
-        Event::Failed(f) => printer.info(&format!("  not pruned {}: {}", f.id, f.error)),
-        Event::Waiting { pending, .. } => printer.info(&format!(
-            "  waiting for {} to be gone",
-            super::delete::objects(pending)
-        )),
-        Event::WaveStarted { .. } => {}
+    let on_event = |event: prune::Event<'_>| {
+        events.send(Event::Remove {
+            event,
+            removal: Removal::Prune,
+            dry_run,
+        })
     };
     let options = RemoveOptions {
         dry_run,
@@ -98,20 +95,21 @@ pub(super) async fn prune(
     let report = prune::remove(cluster, candidates, &options, &on_event).await;
     for k in &report.kept {
         if let Some(reason) = &k.keep {
-            printer.info(&format!(
-                "  kept {} ({reason}); it is no longer part of the install, `--purge` deletes it",
-                k.id
-            ));
+            events.send(Event::Kept {
+                id: &k.id,
+                reason: reason.to_string(),
+                removal: Removal::Prune,
+            });
         }
     }
     for (id, error) in prune::release(cluster, &report.kept, dry_run).await {
-        printer.warn(&format!("cannot release {id} from the install: {error}"));
+        events.warn(format!("cannot release {id} from the install: {error}"));
     }
     Ok(report)
 }
 
 /// The record lines of objects that pruning did not delete, with their recorded digests.
-pub(super) fn remaining(report: &RemoveReport, parent: Option<&Parent>) -> BTreeMap<ResId, String> {
+pub fn remaining(report: &RemoveReport, parent: Option<&Parent>) -> BTreeMap<ResId, String> {
     let recorded: BTreeMap<prune::Key, (&ResId, &String)> = parent
         .map(|p| {
             p.record
@@ -132,7 +130,7 @@ pub(super) fn remaining(report: &RemoveReport, parent: Option<&Parent>) -> BTree
 }
 
 /// Pruned objects as entries of the apply's report.
-pub(super) fn as_applied(report: &RemoveReport) -> Vec<Applied> {
+pub fn as_applied(report: &RemoveReport) -> Vec<Applied> {
     report
         .removed
         .iter()

@@ -1,0 +1,222 @@
+//! Reports, for a person and for a program: the text lines and JSON documents commands print
+//! from what the lifecycle engine returns.
+
+pub mod drift;
+pub mod remove;
+
+use serde_json::{Value, json};
+
+use crate::cluster::Cluster;
+use crate::cluster::apply::{Action, ApplyReport};
+use crate::cluster::inventory::{Inventory, Parent};
+use crate::lifecycle::render::Install;
+use crate::upgrade::plan::UpgradePlan;
+
+/// The cluster and the install about to change, in two lines.
+pub fn target_lines(
+    cluster: &Cluster,
+    version: &str,
+    inventory: &Inventory,
+    parent: Option<&Parent>,
+) -> [String; 2] {
+    let recorded = match parent {
+        None => "new".to_owned(),
+        Some(p) if p.record.platform.is_empty() => {
+            format!("last applied {}", p.record.applied_at)
+        }
+        Some(p) => format!(
+            "platform `{}`, release `{}`, last applied {}",
+            p.record.platform, p.record.release, p.record.applied_at
+        ),
+    };
+    [
+        format!(
+            "target: context `{}`, server {} (Kubernetes {version})",
+            cluster.context(),
+            cluster.server()
+        ),
+        format!(
+            "install: `{}` ({recorded}), inventory {}",
+            inventory.install,
+            inventory.parent_id()
+        ),
+    ]
+}
+
+/// The plan, for a person: a line each.
+pub fn plan_lines(plan: &UpgradePlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    lines.push(format!(
+        "plan: {} to create, {} to change, {} to prune, {} unchanged",
+        plan.created.len(),
+        plan.changed.len(),
+        plan.pruned.len(),
+        plan.unchanged
+    ));
+    for id in &plan.created {
+        lines.push(format!("  + {id}"));
+    }
+    for c in &plan.changed {
+        if c.paths.is_empty() {
+            lines.push(format!("  ~ {}", c.id));
+        } else {
+            lines.push(format!("  ~ {}: {}", c.id, c.paths.join(", ")));
+        }
+    }
+    for id in &plan.pruned {
+        lines.push(format!("  - {id}"));
+    }
+    if !plan.images.is_empty() {
+        lines.push("images:".to_owned());
+        for i in &plan.images {
+            lines.push(format!(
+                "  {} container `{}`: {} -> {}",
+                i.object, i.container, i.from, i.to
+            ));
+        }
+    }
+    if !plan.crds.is_empty() {
+        lines.push("CRDs:".to_owned());
+        for c in &plan.crds {
+            let mut line = format!("  {}", c.name);
+            if c.removed {
+                line.push_str(": leaves the render (pruning it deletes its custom resources)");
+            }
+            if !c.added_versions.is_empty() {
+                line.push_str(&format!(" +{}", c.added_versions.join(",+")));
+            }
+            if !c.removed_versions.is_empty() {
+                line.push_str(&format!(" -{}", c.removed_versions.join(",-")));
+            }
+            if let Some(b) = &c.blocked {
+                line.push_str(&format!(": BLOCKED: {b}"));
+            }
+            lines.push(line);
+        }
+    }
+    if !plan.immutable.is_empty() {
+        lines.push(
+            "needs a recreate with `--force` (the API server will not change these in place):"
+                .to_owned(),
+        );
+        for c in &plan.immutable {
+            lines.push(format!("  {} `{}`: {}", c.id, c.field, c.reason));
+        }
+    }
+    if !plan.components.is_empty() {
+        lines.push("components:".to_owned());
+        for c in &plan.components {
+            lines.push(format!("  {} {}", c.change, c.name));
+            for d in &c.detail {
+                lines.push(format!("    {d}"));
+            }
+        }
+    }
+    lines
+}
+
+pub fn seconds(d: std::time::Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+pub fn apply_summary(report: &ApplyReport, dry_run: bool) -> String {
+    let mut counts = format!(
+        "{} created, {} configured, {} unchanged",
+        report.count(Action::Created),
+        report.count(Action::Configured),
+        report.count(Action::Unchanged)
+    );
+    if report.count(Action::Recreated) > 0 {
+        counts.push_str(&format!(", {} recreated", report.count(Action::Recreated)));
+    }
+    if report.count(Action::Pruned) > 0 {
+        counts.push_str(&format!(", {} pruned", report.count(Action::Pruned)));
+    }
+    let mut line = if dry_run {
+        format!("dry run: {counts}; nothing was written")
+    } else {
+        format!("{counts} in {}", seconds(report.elapsed))
+    };
+    if !report.failed.is_empty() {
+        line.push_str(&format!(", {} failed", report.failed.len()));
+    }
+    if !report.not_ready.is_empty() {
+        line.push_str(&format!(", {} not ready", report.not_ready.len()));
+    }
+    if report.succeeded() && !dry_run {
+        line.push_str("; everything is healthy");
+    }
+    line
+}
+
+pub fn wave_name(wave: crate::plan::Wave) -> String {
+    format!("{wave:?}").to_lowercase()
+}
+
+pub fn apply_json(
+    report: &ApplyReport,
+    cluster: &Cluster,
+    install: &Install,
+    inventory: &Inventory,
+    dry_run: bool,
+) -> Value {
+    let objects: Vec<Value> = report
+        .applied
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.id.to_string(),
+                "apiVersion": a.id.gvk.api_version(),
+                "kind": a.id.gvk.kind,
+                "namespace": a.namespace,
+                "name": a.id.name,
+                "action": a.action,
+                "wave": wave_name(a.wave),
+                "durationMs": a.duration.as_millis() as u64,
+                "retries": a.retries,
+                "checked": !a.unchecked,
+            })
+        })
+        .collect();
+    let failed: Vec<Value> = report
+        .failed
+        .iter()
+        .map(|f| {
+            json!({
+                "id": f.id.to_string(),
+                "origin": f.origin.to_string(),
+                "wave": wave_name(f.wave),
+                "error": f.error.to_string(),
+            })
+        })
+        .collect();
+    let not_ready: Vec<Value> = report
+        .not_ready
+        .iter()
+        .map(|n| json!({"id": n.id.to_string(), "wave": wave_name(n.wave), "health": n.health.to_string()}))
+        .collect();
+    json!({
+        "context": cluster.context(),
+        "server": cluster.server(),
+        "install": install.name,
+        "inventory": inventory.parent_id().to_string(),
+        "applysetId": inventory.id,
+        "dryRun": dry_run,
+        "succeeded": report.succeeded(),
+        "durationMs": report.elapsed.as_millis() as u64,
+        "totals": {
+            "objects": install.resources.len(),
+            "created": report.count(Action::Created),
+            "configured": report.count(Action::Configured),
+            "unchanged": report.count(Action::Unchanged),
+            "recreated": report.count(Action::Recreated),
+            "pruned": report.count(Action::Pruned),
+            "failed": report.failed.len(),
+            "notReady": report.not_ready.len(),
+            "skipped": report.skipped.iter().map(|(_, n)| n).sum::<usize>(),
+        },
+        "objects": objects,
+        "failed": failed,
+        "notReady": not_ready,
+    })
+}
