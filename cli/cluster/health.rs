@@ -118,6 +118,21 @@ fn in_progress(reason: String) -> Health {
     Health::InProgress(reason)
 }
 
+/// In progress while a count is short of what is wanted: "`have` of `want` `what`".
+fn short(have: i64, want: i64, what: &str) -> Option<Health> {
+    (want > have).then(|| in_progress(format!("{have} of {want} {what}")))
+}
+
+/// In progress while there are more replicas than `than`: the rest are still terminating.
+fn terminating(replicas: i64, than: i64, which: &str) -> Option<Health> {
+    (replicas > than).then(|| {
+        in_progress(format!(
+            "{} {which} replicas still terminating",
+            replicas - than
+        ))
+    })
+}
+
 fn deployment(obj: &Value) -> Health {
     if let Some(c) = condition(obj, "Progressing")
         && str_at(c, "/reason") == "ProgressDeadlineExceeded"
@@ -129,23 +144,16 @@ fn deployment(obj: &Value) -> Health {
     let updated = count(obj, "updatedReplicas");
     let available = count(obj, "availableReplicas");
     let ready = count(obj, "readyReplicas");
-    if spec > replicas {
-        return in_progress(format!("{replicas} of {spec} replicas created"));
-    }
-    if spec > updated {
-        return in_progress(format!("{updated} of {spec} replicas updated"));
-    }
-    if replicas > updated {
-        return in_progress(format!(
-            "{} old replicas still terminating",
-            replicas - updated
-        ));
-    }
-    if updated > available {
-        return in_progress(format!("{available} of {spec} replicas available"));
-    }
-    if spec > ready {
-        return in_progress(format!("{ready} of {spec} replicas ready"));
+    let waiting = short(replicas, spec, "replicas created")
+        .or_else(|| short(updated, spec, "replicas updated"))
+        .or_else(|| terminating(replicas, updated, "old"))
+        .or_else(|| {
+            (updated > available)
+                .then(|| in_progress(format!("{available} of {spec} replicas available")))
+        })
+        .or_else(|| short(ready, spec, "replicas ready"));
+    if let Some(waiting) = waiting {
+        return waiting;
     }
     let rolled_out = condition(obj, "Progressing").is_some_and(|c| {
         str_at(c, "/status") == "True" && str_at(c, "/reason") == "NewReplicaSetAvailable"
@@ -171,35 +179,23 @@ fn stateful_set(obj: &Value) -> Health {
     let replicas = count(obj, "replicas");
     let ready = count(obj, "readyReplicas");
     let updated = count(obj, "updatedReplicas");
-    if spec > replicas {
-        return in_progress(format!("{replicas} of {spec} replicas created"));
-    }
-    if spec > ready {
-        return in_progress(format!("{ready} of {spec} replicas ready"));
-    }
-    if replicas > spec {
-        return in_progress(format!(
-            "{} extra replicas still terminating",
-            replicas - spec
-        ));
+    let waiting = short(replicas, spec, "replicas created")
+        .or_else(|| short(ready, spec, "replicas ready"))
+        .or_else(|| terminating(replicas, spec, "extra"));
+    if let Some(waiting) = waiting {
+        return waiting;
     }
     if let Some(partition) = int_at(obj, "/spec/updateStrategy/rollingUpdate/partition")
         && partition > 0
     {
         // Only the ordinals at or above the partition are updated.
         let expected = (spec - partition).max(0);
-        if updated < expected {
-            return in_progress(format!(
-                "{updated} of {expected} replicas above partition {partition} updated"
-            ));
-        }
-        return Health::Current;
+        let what = format!("replicas above partition {partition} updated");
+        return short(updated, expected, &what).unwrap_or(Health::Current);
     }
     let current = count(obj, "currentReplicas");
-    if spec > current {
-        return in_progress(format!(
-            "{current} of {spec} replicas at the current revision"
-        ));
+    if let Some(waiting) = short(current, spec, "replicas at the current revision") {
+        return waiting;
     }
     let (current_rev, update_rev) = (
         str_at(obj, "/status/currentRevision"),
@@ -217,18 +213,15 @@ fn daemon_set(obj: &Value) -> Health {
     let Some(desired) = int_at(obj, "/status/desiredNumberScheduled") else {
         return in_progress("its controller has not counted the nodes to run on yet".to_owned());
     };
-    for (field, what) in [
-        ("currentNumberScheduled", "scheduled"),
-        ("updatedNumberScheduled", "updated"),
-        ("numberAvailable", "available"),
-        ("numberReady", "ready"),
-    ] {
-        let n = count(obj, field);
-        if desired > n {
-            return in_progress(format!("{n} of {desired} pods {what}"));
-        }
-    }
-    Health::Current
+    [
+        ("currentNumberScheduled", "pods scheduled"),
+        ("updatedNumberScheduled", "pods updated"),
+        ("numberAvailable", "pods available"),
+        ("numberReady", "pods ready"),
+    ]
+    .into_iter()
+    .find_map(|(field, what)| short(count(obj, field), desired, what))
+    .unwrap_or(Health::Current)
 }
 
 fn replica_set(obj: &Value) -> Health {
@@ -239,24 +232,15 @@ fn replica_set(obj: &Value) -> Health {
         return in_progress(format!("cannot create pods: {}", explain(c)));
     }
     let spec = spec_replicas(obj);
-    for (field, what) in [
-        ("fullyLabeledReplicas", "labelled"),
-        ("availableReplicas", "available"),
-        ("readyReplicas", "ready"),
-    ] {
-        let n = count(obj, field);
-        if spec > n {
-            return in_progress(format!("{n} of {spec} replicas {what}"));
-        }
-    }
-    let replicas = count(obj, "replicas");
-    if replicas > spec {
-        return in_progress(format!(
-            "{} extra replicas still terminating",
-            replicas - spec
-        ));
-    }
-    Health::Current
+    [
+        ("fullyLabeledReplicas", "replicas labelled"),
+        ("availableReplicas", "replicas available"),
+        ("readyReplicas", "replicas ready"),
+    ]
+    .into_iter()
+    .find_map(|(field, what)| short(count(obj, field), spec, what))
+    .or_else(|| terminating(count(obj, "replicas"), spec, "extra"))
+    .unwrap_or(Health::Current)
 }
 
 fn job(obj: &Value) -> Health {
