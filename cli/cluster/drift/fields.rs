@@ -43,6 +43,32 @@ impl Step {
             Step::Index(i) => format!("i:{i}"),
         }
     }
+
+    /// Where the step leads from `here`: the field it names, or the position of the list
+    /// element it selects.
+    fn slot(&self, here: &Value) -> Option<Slot<'_>> {
+        let position = |selects: &dyn Fn(&Value) -> bool| here.as_array()?.iter().position(selects);
+        Some(match self {
+            Step::Field(name) => Slot::Field(name),
+            Step::Index(i) => Slot::Item(*i),
+            Step::Value(text) => {
+                let wanted: Value = serde_json::from_str(text).ok()?;
+                Slot::Item(position(&|v| *v == wanted)?)
+            }
+            Step::Key(text) => {
+                let keys: Map<String, Value> = serde_json::from_str(text).ok()?;
+                Slot::Item(position(&|item| {
+                    keys.iter().all(|(k, v)| item.get(k) == Some(v))
+                })?)
+            }
+        })
+    }
+}
+
+/// A field of a map, or an element of a list by position.
+enum Slot<'a> {
+    Field(&'a str),
+    Item(usize),
 }
 
 /// A path to a field, printed as a JSON pointer; a keyed list element prints as its key fields
@@ -102,19 +128,9 @@ pub fn owned_paths(fields: &Value) -> Vec<FieldPath> {
 pub fn value_at<'a>(obj: &'a Value, path: &FieldPath) -> Option<&'a Value> {
     let mut here = obj;
     for step in &path.0 {
-        here = match step {
-            Step::Field(name) => here.get(name)?,
-            Step::Index(i) => here.as_array()?.get(*i)?,
-            Step::Value(text) => {
-                let wanted: Value = serde_json::from_str(text).ok()?;
-                here.as_array()?.iter().find(|v| **v == wanted)?
-            }
-            Step::Key(text) => {
-                let keys: Map<String, Value> = serde_json::from_str(text).ok()?;
-                here.as_array()?
-                    .iter()
-                    .find(|item| keys.iter().all(|(k, v)| item.get(k) == Some(v)))?
-            }
+        here = match step.slot(here)? {
+            Slot::Field(name) => here.get(name)?,
+            Slot::Item(i) => here.get(i)?,
         };
     }
     Some(here)
@@ -202,19 +218,9 @@ pub fn owned_digest(obj: &Value) -> String {
 pub(super) fn value_at_mut<'a>(obj: &'a mut Value, path: &FieldPath) -> Option<&'a mut Value> {
     let mut here = obj;
     for step in &path.0 {
-        here = match step {
-            Step::Field(name) => here.get_mut(name)?,
-            Step::Index(i) => here.as_array_mut()?.get_mut(*i)?,
-            Step::Value(text) => {
-                let wanted: Value = serde_json::from_str(text).ok()?;
-                here.as_array_mut()?.iter_mut().find(|v| **v == wanted)?
-            }
-            Step::Key(text) => {
-                let keys: Map<String, Value> = serde_json::from_str(text).ok()?;
-                here.as_array_mut()?
-                    .iter_mut()
-                    .find(|item| keys.iter().all(|(k, v)| item.get(k) == Some(v)))?
-            }
+        here = match step.slot(here)? {
+            Slot::Field(name) => here.get_mut(name)?,
+            Slot::Item(i) => here.get_mut(i)?,
         };
     }
     Some(here)
