@@ -15,6 +15,7 @@ use kube::discovery::{self, Discovery};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use super::listing;
 use crate::errors::{Diagnostic, ErrorClass};
 use crate::resource::{Gvk, ResId};
 use crate::shell;
@@ -200,10 +201,10 @@ impl Diagnostic for ClusterError {
                 "pass `--kubeconfig PATH`, set `KUBECONFIG`, or create `~/.kube/config` (your cluster's tooling writes one)".to_owned()
             }
             ClusterError::NoCurrentContext { available, .. } => {
-                format!("pick a context with `--context`: {}", listing(available))
+                format!("pick a context with `--context`: {}", contexts(available))
             }
             ClusterError::UnknownContext { available, .. } => {
-                format!("the contexts there are {}", listing(available))
+                format!("the contexts there are {}", contexts(available))
             }
             ClusterError::Unreachable {
                 context,
@@ -241,10 +242,9 @@ impl Diagnostic for ClusterError {
                 "the cluster serves `{}` as {}; change the object's `apiVersion`",
                 gvk.kind,
                 listing(
-                    &served_versions
+                    served_versions
                         .iter()
                         .map(|v| Gvk::new(&gvk.group, v, &gvk.kind).api_version())
-                        .collect::<Vec<_>>()
                 )
             ),
             ClusterError::NoApi { gvk, .. } => format!(
@@ -264,15 +264,12 @@ impl Diagnostic for ClusterError {
     }
 }
 
-fn listing(items: &[String]) -> String {
-    if items.is_empty() {
+/// The contexts of a kubeconfig, for a hint.
+fn contexts(available: &[String]) -> String {
+    if available.is_empty() {
         "none".to_owned()
     } else {
-        items
-            .iter()
-            .map(|i| format!("`{i}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        listing(available)
     }
 }
 

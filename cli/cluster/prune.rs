@@ -34,6 +34,7 @@ use tokio::time::Instant;
 
 use super::client::{Cluster, ClusterError, Request, Resolved, Scope};
 use super::inventory::{self, Inventory, LABEL_PART_OF, Parent};
+use super::listing;
 use super::wait::{self, Poll};
 use crate::errors::{Diagnostic, ErrorClass};
 use crate::plan::{self, Wave};
@@ -504,14 +505,7 @@ impl fmt::Display for Stuck {
         match self.finalizers.as_slice() {
             [] => f.write_str(": still there, held by no finalizer")?,
             [one] => write!(f, ": held by finalizer `{one}`")?,
-            many => write!(
-                f,
-                ": held by finalizers {}",
-                many.iter()
-                    .map(|m| format!("`{m}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )?,
+            many => write!(f, ": held by finalizers {}", listing(many))?,
         }
         if let Some(detail) = &self.detail {
             write!(f, " ({detail})")?;
