@@ -124,16 +124,30 @@ pub fn owned_paths(fields: &Value) -> Vec<FieldPath> {
     out
 }
 
-/// The value at `path` in `obj`, if there is one.
-pub fn value_at<'a>(obj: &'a Value, path: &FieldPath) -> Option<&'a Value> {
+/// The JSON pointer to the value at `path` in `obj`, if there is one: each keyed or set-list
+/// step becomes the position of the element it selects.
+fn pointer_to(obj: &Value, path: &FieldPath) -> Option<String> {
     let mut here = obj;
+    let mut pointer = String::new();
     for step in &path.0 {
+        pointer.push('/');
         here = match step.slot(here)? {
-            Slot::Field(name) => here.get(name)?,
-            Slot::Item(i) => here.get(i)?,
+            Slot::Field(name) => {
+                pointer.push_str(&escape(name));
+                here.get(name)?
+            }
+            Slot::Item(i) => {
+                pointer.push_str(&i.to_string());
+                here.get(i)?
+            }
         };
     }
-    Some(here)
+    Some(pointer)
+}
+
+/// The value at `path` in `obj`, if there is one.
+pub fn value_at<'a>(obj: &'a Value, path: &FieldPath) -> Option<&'a Value> {
+    obj.pointer(&pointer_to(obj, path)?)
 }
 
 /// The `fieldsV1` of each field manager entry of `obj`, with the manager's name and operation;
@@ -216,14 +230,8 @@ pub fn owned_digest(obj: &Value) -> String {
 
 /// The value at `path` in `obj`, to change it.
 pub(super) fn value_at_mut<'a>(obj: &'a mut Value, path: &FieldPath) -> Option<&'a mut Value> {
-    let mut here = obj;
-    for step in &path.0 {
-        here = match step.slot(here)? {
-            Slot::Field(name) => here.get_mut(name)?,
-            Slot::Item(i) => here.get_mut(i)?,
-        };
-    }
-    Some(here)
+    let pointer = pointer_to(obj, path)?;
+    obj.pointer_mut(&pointer)
 }
 
 #[cfg(test)]
