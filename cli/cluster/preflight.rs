@@ -118,6 +118,17 @@ pub struct Expectations<'a> {
     pub dry_run: bool,
 }
 
+impl Expectations<'_> {
+    /// The names of the rendered objects of `kind`: what the install brings itself.
+    fn rendered(&self, kind: &str) -> BTreeSet<&str> {
+        self.resources
+            .iter()
+            .filter(|r| r.kind() == kind)
+            .map(|r| r.name())
+            .collect()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PreflightError {
     #[error("{}", failed(.context, .problems))]
@@ -616,12 +627,7 @@ async fn check_storage(
     if let Some(profile) = expect.profile {
         wanted.extend(profile.storage_classes.iter().cloned());
     }
-    let rendered: BTreeSet<&str> = expect
-        .resources
-        .iter()
-        .filter(|r| r.kind() == "StorageClass")
-        .map(|r| r.name())
-        .collect();
+    let rendered = expect.rendered("StorageClass");
     wanted.retain(|c| !rendered.contains(c.as_str()));
     if wanted.is_empty() && (!needs_default || !rendered.is_empty()) {
         return Ok(());
@@ -736,12 +742,7 @@ async fn check_crds(
     expect: &Expectations<'_>,
     report: &mut Report,
 ) -> Result<(), ClusterError> {
-    let rendered: BTreeSet<&str> = expect
-        .resources
-        .iter()
-        .filter(|r| r.kind() == "CustomResourceDefinition")
-        .map(|r| r.name())
-        .collect();
+    let rendered = expect.rendered("CustomResourceDefinition");
     let api: Api<CustomResourceDefinition> = Api::all(cluster.client().clone());
     let mut missing = Vec::new();
     for name in profile
