@@ -548,6 +548,17 @@ impl RemoveReport {
             .chain(self.not_started.iter().cloned())
             .collect()
     }
+
+    /// `m` is gone, its delete sent at `sent`: told to `on_event` and kept.
+    fn gone(&mut self, m: &Member, sent: Instant, on_event: &(dyn Fn(Event<'_>) + Sync)) {
+        let removed = Removed {
+            id: m.id.clone(),
+            wave: m.wave,
+            duration: sent.elapsed(),
+        };
+        on_event(Event::Removed(&removed));
+        self.removed.push(removed);
+    }
 }
 
 /// A removal that did not finish: each object not deleted, with why.
@@ -743,13 +754,7 @@ async fn wait_gone(
                     continue;
                 }
             }
-            let removed = Removed {
-                id: m.id.clone(),
-                wave: m.wave,
-                duration: started.elapsed(),
-            };
-            on_event(Event::Removed(&removed));
-            report.removed.push(removed);
+            report.gone(&m, started, on_event);
         }
         Poll::when(pending.is_empty())
     })
@@ -804,15 +809,7 @@ pub async fn remove(
         let mut sent = Vec::new();
         for (m, at, result) in results {
             match result {
-                Ok(()) if options.dry_run => {
-                    let removed = Removed {
-                        id: m.id.clone(),
-                        wave: m.wave,
-                        duration: at.elapsed(),
-                    };
-                    on_event(Event::Removed(&removed));
-                    report.removed.push(removed);
-                }
+                Ok(()) if options.dry_run => report.gone(&m, at, on_event),
                 Ok(()) => sent.push((m, at)),
                 Err(error) => {
                     let failed = NotRemoved {
