@@ -804,27 +804,25 @@ mod tests {
     async fn missing_or_unknown_contexts_list_the_ones_there() {
         let dir = tempfile::tempdir().expect("a temp dir");
         let path = write_kubeconfig(dir.path(), None);
-        let err = Cluster::connect(Some(&path), None)
-            .await
-            .expect_err("no current context");
+        let refused = async |context: Option<&str>| {
+            let err = Cluster::connect(Some(&path), context)
+                .await
+                .expect_err("the context is not there");
+            (err.to_string(), err.hint())
+        };
         assert_eq!(
-            err.to_string(),
-            format!("kubeconfig `{}` has no current context", path.display())
+            refused(None).await,
+            (
+                format!("kubeconfig `{}` has no current context", path.display()),
+                Some("pick a context with `--context`: `a`, `b`".to_owned())
+            )
         );
         assert_eq!(
-            err.hint().as_deref(),
-            Some("pick a context with `--context`: `a`, `b`")
-        );
-        let err = Cluster::connect(Some(&path), Some("prod"))
-            .await
-            .expect_err("no such context");
-        assert_eq!(
-            err.to_string(),
-            format!("context `prod` is not in kubeconfig `{}`", path.display())
-        );
-        assert_eq!(
-            err.hint().as_deref(),
-            Some("the contexts there are `a`, `b`")
+            refused(Some("prod")).await,
+            (
+                format!("context `prod` is not in kubeconfig `{}`", path.display()),
+                Some("the contexts there are `a`, `b`".to_owned())
+            )
         );
     }
 

@@ -307,37 +307,40 @@ mod tests {
 
     #[test]
     fn immutable_fields_are_told_from_other_validation_errors() {
-        let status = |message: &str, causes: Value| -> kube::core::Status {
-            serde_json::from_value(json!({
+        // (the server's message, the field of its one cause, the cause's message, immutable)
+        for (message, field, cause, immutable) in [
+            (
+                "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: ...: field is immutable",
+                "spec.selector",
+                "Invalid value: ...: field is immutable",
+                true,
+            ),
+            (
+                "Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: []string{\"10.0.0.9\"}: may not change once set",
+                "spec.clusterIPs[0]",
+                "Invalid value: []string{\"10.0.0.9\"}: may not change once set",
+                true,
+            ),
+            (
+                "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1",
+                "spec.replicas",
+                "Invalid value: -1: must be greater than or equal to 0",
+                false,
+            ),
+        ] {
+            let status: kube::core::Status = serde_json::from_value(json!({
                 "status": "Failure", "code": 422, "reason": "Invalid", "message": message,
-                "details": {"causes": causes},
+                "details": {"causes": [
+                    {"reason": "FieldValueInvalid", "field": field, "message": cause},
+                ]},
             }))
-            .expect("a Status")
-        };
-        let selector = status(
-            "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: ...: field is immutable",
-            json!([{"reason": "FieldValueInvalid", "field": "spec.selector",
-                    "message": "Invalid value: ...: field is immutable"}]),
-        );
-        assert_eq!(
-            immutable_fields(&selector),
-            Some(vec!["spec.selector".to_owned()])
-        );
-        let cluster_ip = status(
-            "Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: []string{\"10.0.0.9\"}: may not change once set",
-            json!([{"reason": "FieldValueInvalid", "field": "spec.clusterIPs[0]",
-                    "message": "Invalid value: []string{\"10.0.0.9\"}: may not change once set"}]),
-        );
-        assert_eq!(
-            immutable_fields(&cluster_ip),
-            Some(vec!["spec.clusterIPs[0]".to_owned()])
-        );
-        let replicas = status(
-            "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1",
-            json!([{"reason": "FieldValueInvalid", "field": "spec.replicas",
-                    "message": "Invalid value: -1: must be greater than or equal to 0"}]),
-        );
-        assert_eq!(immutable_fields(&replicas), None);
+            .expect("a Status");
+            assert_eq!(
+                immutable_fields(&status),
+                immutable.then(|| vec![field.to_owned()]),
+                "{message}"
+            );
+        }
     }
 
     #[test]
