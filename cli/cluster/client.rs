@@ -411,57 +411,50 @@ impl Cluster {
             context: Some(context.clone()),
             ..KubeConfigOptions::default()
         };
-        let mut client_config = kube::Config::from_custom_kubeconfig(config, &options)
+        let client_config = kube::Config::from_custom_kubeconfig(config, &options)
             .await
             .map_err(|e| ClusterError::Kubeconfig {
                 kubeconfig: source.clone(),
                 source: e,
             })?;
-        client_config.connect_timeout = Some(CONNECT_TIMEOUT);
-        // The API server's audit log and metrics name the tool by its user agent.
-        client_config.headers.push((
-            http::header::USER_AGENT,
-            http::HeaderValue::from_static(USER_AGENT),
-        ));
-        let server = client_config.cluster_url.to_string();
-        let server = server.trim_end_matches('/').to_owned();
-        let default_namespace = client_config.default_namespace.clone();
-        let client = kube::Client::try_from(client_config).map_err(|e| ClusterError::Client {
-            context: context.clone(),
-            kubeconfig: source.clone(),
-            source: e,
-        })?;
-        Ok(Cluster {
-            client,
-            context,
-            server,
-            default_namespace,
-            kubeconfig: source,
-            user,
-            discovery: Mutex::new(None),
-        })
+        Self::with_config(client_config, context, source, user)
     }
 
     /// A client from the pod's service account (`KUBERNETES_SERVICE_HOST` and the token and CA
     /// mounted under `/var/run/secrets/kubernetes.io/serviceaccount`).
     fn in_cluster() -> Result<Cluster, ClusterError> {
-        let context = "in-cluster".to_owned();
-        let mut client_config =
+        let client_config =
             kube::Config::incluster().map_err(|source| ClusterError::InCluster { source })?;
-        client_config.connect_timeout = Some(CONNECT_TIMEOUT);
-        client_config.headers.push((
+        Self::with_config(
+            client_config,
+            "in-cluster".to_owned(),
+            KubeconfigSource::InCluster,
+            "in-cluster".to_owned(),
+        )
+    }
+
+    /// A client for `config`, which `context` of `kubeconfig` (as `user`) gave.
+    fn with_config(
+        mut config: kube::Config,
+        context: String,
+        kubeconfig: KubeconfigSource,
+        user: String,
+    ) -> Result<Cluster, ClusterError> {
+        config.connect_timeout = Some(CONNECT_TIMEOUT);
+        // The API server's audit log and metrics name the tool by its user agent.
+        config.headers.push((
             http::header::USER_AGENT,
             http::HeaderValue::from_static(USER_AGENT),
         ));
-        let server = client_config
+        let server = config
             .cluster_url
             .to_string()
             .trim_end_matches('/')
             .to_owned();
-        let default_namespace = client_config.default_namespace.clone();
-        let client = kube::Client::try_from(client_config).map_err(|e| ClusterError::Client {
+        let default_namespace = config.default_namespace.clone();
+        let client = kube::Client::try_from(config).map_err(|e| ClusterError::Client {
             context: context.clone(),
-            kubeconfig: KubeconfigSource::InCluster,
+            kubeconfig: kubeconfig.clone(),
             source: e,
         })?;
         Ok(Cluster {
@@ -469,8 +462,8 @@ impl Cluster {
             context,
             server,
             default_namespace,
-            kubeconfig: KubeconfigSource::InCluster,
-            user: "in-cluster".to_owned(),
+            kubeconfig,
+            user,
             discovery: Mutex::new(None),
         })
     }
