@@ -438,13 +438,17 @@ mod tests {
         }
     }
 
-    fn deployment_with(status: Value) -> Value {
+    /// An object of `kind` at generation 2, with this spec and status.
+    fn object(api_version: &str, kind: &str, spec: Value, status: Value) -> Value {
         json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "generation": 2},
-            "spec": {"replicas": 2},
-            "status": status,
+            "apiVersion": api_version, "kind": kind,
+            "metadata": {"name": "x", "generation": 2},
+            "spec": spec, "status": status,
         })
+    }
+
+    fn deployment_with(status: Value) -> Value {
+        object("apps/v1", "Deployment", json!({"replicas": 2}), status)
     }
 
     #[test]
@@ -503,25 +507,19 @@ mod tests {
 
     #[test]
     fn stateful_set_rules() {
-        let sts = |status: Value| {
-            json!({
-                "apiVersion": "apps/v1", "kind": "StatefulSet",
-                "metadata": {"name": "db", "generation": 1},
-                "spec": {"replicas": 3}, "status": status,
-            })
-        };
+        let sts = |status| object("apps/v1", "StatefulSet", json!({"replicas": 3}), status);
         let done = sts(json!({
-            "observedGeneration": 1, "replicas": 3, "readyReplicas": 3, "currentReplicas": 3,
+            "observedGeneration": 2, "replicas": 3, "readyReplicas": 3, "currentReplicas": 3,
             "updatedReplicas": 3, "currentRevision": "db-1", "updateRevision": "db-1",
         }));
         assert_eq!(health(&done), Health::Current);
-        let starting = sts(json!({"observedGeneration": 1, "replicas": 3, "readyReplicas": 1}));
+        let starting = sts(json!({"observedGeneration": 2, "replicas": 3, "readyReplicas": 1}));
         assert_eq!(
             health(&starting),
             Health::InProgress("1 of 3 replicas ready".to_owned())
         );
         let rolling = sts(json!({
-            "observedGeneration": 1, "replicas": 3, "readyReplicas": 3, "currentReplicas": 3,
+            "observedGeneration": 2, "replicas": 3, "readyReplicas": 3, "currentReplicas": 3,
             "updatedReplicas": 1, "currentRevision": "db-1", "updateRevision": "db-2",
         }));
         in_progress_with(health(&rolling), "rolling out revision db-2");
@@ -532,10 +530,7 @@ mod tests {
 
     #[test]
     fn daemon_set_rules() {
-        let ds = |status: Value| {
-            json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
-                   "metadata": {"name": "plugin"}, "status": status})
-        };
+        let ds = |status| object("apps/v1", "DaemonSet", Value::Null, status);
         let done = ds(json!({
             "desiredNumberScheduled": 2, "currentNumberScheduled": 2,
             "updatedNumberScheduled": 2, "numberAvailable": 2, "numberReady": 2,
@@ -554,10 +549,7 @@ mod tests {
 
     #[test]
     fn replica_set_rules() {
-        let rs = |status: Value| {
-            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                   "metadata": {"name": "web-5d"}, "spec": {"replicas": 2}, "status": status})
-        };
+        let rs = |status| object("apps/v1", "ReplicaSet", json!({"replicas": 2}), status);
         let done = rs(json!({"replicas": 2, "fullyLabeledReplicas": 2,
                              "availableReplicas": 2, "readyReplicas": 2}));
         assert_eq!(health(&done), Health::Current);
@@ -570,10 +562,7 @@ mod tests {
 
     #[test]
     fn job_rules() {
-        let job = |status: Value| {
-            json!({"apiVersion": "batch/v1", "kind": "Job",
-                   "metadata": {"name": "migrate"}, "status": status})
-        };
+        let job = |status| object("batch/v1", "Job", Value::Null, status);
         let complete = job(json!({"succeeded": 1, "startTime": "2025-01-01T00:00:00Z",
             "conditions": [{"type": "Complete", "status": "True"}]}));
         assert_eq!(health(&complete), Health::Current);
@@ -585,8 +574,7 @@ mod tests {
     }
 
     fn pod_with(status: Value) -> Value {
-        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-0"},
-               "status": status})
+        object("v1", "Pod", Value::Null, status)
     }
 
     #[test]
@@ -638,8 +626,8 @@ mod tests {
     #[test]
     fn pvc_rules() {
         let pvc = |phase: &str| {
-            json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                   "metadata": {"name": "data"}, "status": {"phase": phase}})
+            let status = json!({"phase": phase});
+            object("v1", "PersistentVolumeClaim", Value::Null, status)
         };
         assert_eq!(health(&pvc("Bound")), Health::Current);
         in_progress_with(
@@ -662,9 +650,13 @@ mod tests {
     }
 
     fn crd_with(conditions: Value) -> Value {
-        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-               "metadata": {"name": "widgets.example.com"},
-               "status": {"conditions": conditions}})
+        let status = json!({"conditions": conditions});
+        object(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            Value::Null,
+            status,
+        )
     }
 
     #[test]
@@ -694,9 +686,13 @@ mod tests {
     #[test]
     fn api_service_rules() {
         let svc = |cond: Value| {
-            json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
-                   "metadata": {"name": "v1beta1.metrics.k8s.io"},
-                   "status": {"conditions": [cond]}})
+            let status = json!({"conditions": [cond]});
+            object(
+                "apiregistration.k8s.io/v1",
+                "APIService",
+                Value::Null,
+                status,
+            )
         };
         assert_eq!(
             health(&svc(json!({"type": "Available", "status": "True"}))),
@@ -709,10 +705,7 @@ mod tests {
 
     #[test]
     fn namespace_rules() {
-        let ns = |phase: &str| {
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubeflow"},
-                   "status": {"phase": phase}})
-        };
+        let ns = |phase: &str| object("v1", "Namespace", Value::Null, json!({"phase": phase}));
         assert_eq!(health(&ns("Active")), Health::Current);
         in_progress_with(health(&ns("Terminating")), "being deleted");
     }
