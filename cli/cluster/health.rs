@@ -451,28 +451,33 @@ mod tests {
         object("apps/v1", "Deployment", json!({"replicas": 2}), status)
     }
 
+    /// A Deployment whose 2 replicas are all created and updated, `ready` of them ready and
+    /// available, with these conditions.
+    fn deployment_ready(ready: i64, conditions: Value) -> Value {
+        deployment_with(json!({
+            "observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
+            "readyReplicas": ready, "availableReplicas": ready, "conditions": conditions,
+        }))
+    }
+
     #[test]
     fn deployment_rolled_out_is_current() {
-        let d = deployment_with(json!({
-            "observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
-            "readyReplicas": 2, "availableReplicas": 2,
-            "conditions": [
+        let d = deployment_ready(
+            2,
+            json!([
                 {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
                 {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
-            ],
-        }));
+            ]),
+        );
         assert_eq!(health(&d), Health::Current);
     }
 
     #[test]
     fn deployment_rolling_out_is_in_progress() {
-        let d = deployment_with(json!({
-            "observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
-            "readyReplicas": 1, "availableReplicas": 1,
-            "conditions": [
-                {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"},
-            ],
-        }));
+        let d = deployment_ready(
+            1,
+            json!([{"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"}]),
+        );
         assert_eq!(
             health(&d),
             Health::InProgress("1 of 2 replicas available".to_owned())
@@ -484,10 +489,7 @@ mod tests {
         }));
         in_progress_with(health(&stale), "not yet seen generation 2");
         // Counts add up but the controller has not reported the rollout done.
-        let unconfirmed = deployment_with(json!({
-            "observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
-            "readyReplicas": 2, "availableReplicas": 2,
-        }));
+        let unconfirmed = deployment_ready(2, json!([]));
         in_progress_with(health(&unconfirmed), "new ReplicaSet");
         let no_status = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {}});
         in_progress_with(health(&no_status), "0 of 1 replicas created");
