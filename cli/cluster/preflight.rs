@@ -416,6 +416,18 @@ pub async fn needed_access(
     Ok(needed)
 }
 
+/// Whether the user may do anything (a cluster admin, the common case): one question instead
+/// of one per permission. A review that fails counts as no.
+async fn may_do_anything(cluster: &Cluster) -> bool {
+    let everything = Access {
+        group: "*".to_owned(),
+        resource: "*".to_owned(),
+        namespace: None,
+        verb: "*",
+    };
+    matches!(allowed(cluster, &everything).await, Ok(true))
+}
+
 async fn allowed(cluster: &Cluster, access: &Access) -> Result<bool, ClusterError> {
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
@@ -484,14 +496,7 @@ async fn check_permissions(
     expect: &Expectations<'_>,
     report: &mut Report,
 ) -> Result<(), ClusterError> {
-    // A user who may do anything (a cluster admin, the common case) is asked one question.
-    let everything = Access {
-        group: "*".to_owned(),
-        resource: "*".to_owned(),
-        namespace: None,
-        verb: "*",
-    };
-    if let Ok(true) = allowed(cluster, &everything).await {
+    if may_do_anything(cluster).await {
         return Ok(());
     }
     let needed = needed_access(cluster, expect).await?;
@@ -537,13 +542,7 @@ pub async fn check_prune(
     cluster: &Cluster,
     pruned: &[ResId],
 ) -> Result<Option<Finding>, ClusterError> {
-    let everything = Access {
-        group: "*".to_owned(),
-        resource: "*".to_owned(),
-        namespace: None,
-        verb: "*",
-    };
-    if pruned.is_empty() || matches!(allowed(cluster, &everything).await, Ok(true)) {
+    if pruned.is_empty() || may_do_anything(cluster).await {
         return Ok(None);
     }
     let mut needed = BTreeSet::new();
