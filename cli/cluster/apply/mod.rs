@@ -82,6 +82,14 @@ pub struct ApplyOptions {
 }
 
 impl ApplyOptions {
+    /// The label selector of the install's members (the ApplySet membership label), if any.
+    fn selector(&self) -> Option<String> {
+        self.labels
+            .iter()
+            .next()
+            .map(|(label, id)| format!("{label}={id}"))
+    }
+
     fn digest(&self, res: &Resource) -> String {
         self.digests
             .get(&res.id())
@@ -114,6 +122,13 @@ pub async fn apply(
     let mut gatekeeper = Gatekeeper::new(cluster, set, &brought.kinds).await;
     let slots = tokio::sync::Semaphore::new(options.concurrency.max(1));
     let served = Served::new(&brought);
+    // The waves after the `index`th, with their sizes: not started when it does not finish.
+    let later = |index: usize| -> Vec<(Wave, usize)> {
+        stages[index + 1..]
+            .iter()
+            .map(|s| (s.wave, s.resources.len()))
+            .collect()
+    };
     for (index, stage) in stages.iter().enumerate() {
         let wave_started = Instant::now();
         on_event(Event::WaveStarted {
@@ -158,10 +173,7 @@ pub async fn apply(
             }
         }
         if wave_failed {
-            report.skipped = stages[index + 1..]
-                .iter()
-                .map(|s| (s.wave, s.resources.len()))
-                .collect();
+            report.skipped = later(index);
             break;
         }
         if stage.wave.wait() == WaveWait::Established && !options.dry_run {
@@ -182,10 +194,7 @@ pub async fn apply(
             let not_ready = wait_healthy(cluster, ids, options, on_event).await;
             if !not_ready.is_empty() {
                 report.not_ready = not_ready;
-                report.skipped = stages[index + 1..]
-                    .iter()
-                    .map(|s| (s.wave, s.resources.len()))
-                    .collect();
+                report.skipped = later(index);
                 break;
             }
         }
