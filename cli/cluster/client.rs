@@ -15,6 +15,7 @@ use kube::discovery::{self, Discovery};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use super::listing;
 use crate::errors::{Diagnostic, ErrorClass};
 use crate::resource::{Gvk, ResId};
 use crate::shell;
@@ -200,10 +201,10 @@ impl Diagnostic for ClusterError {
                 "pass `--kubeconfig PATH`, set `KUBECONFIG`, or create `~/.kube/config` (your cluster's tooling writes one)".to_owned()
             }
             ClusterError::NoCurrentContext { available, .. } => {
-                format!("pick a context with `--context`: {}", listing(available))
+                format!("pick a context with `--context`: {}", contexts(available))
             }
             ClusterError::UnknownContext { available, .. } => {
-                format!("the contexts there are {}", listing(available))
+                format!("the contexts there are {}", contexts(available))
             }
             ClusterError::Unreachable {
                 context,
@@ -241,10 +242,9 @@ impl Diagnostic for ClusterError {
                 "the cluster serves `{}` as {}; change the object's `apiVersion`",
                 gvk.kind,
                 listing(
-                    &served_versions
+                    served_versions
                         .iter()
                         .map(|v| Gvk::new(&gvk.group, v, &gvk.kind).api_version())
-                        .collect::<Vec<_>>()
                 )
             ),
             ClusterError::NoApi { gvk, .. } => format!(
@@ -264,15 +264,12 @@ impl Diagnostic for ClusterError {
     }
 }
 
-fn listing(items: &[String]) -> String {
-    if items.is_empty() {
+/// The contexts of a kubeconfig, for a hint.
+fn contexts(available: &[String]) -> String {
+    if available.is_empty() {
         "none".to_owned()
     } else {
-        items
-            .iter()
-            .map(|i| format!("`{i}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        listing(available)
     }
 }
 
@@ -414,57 +411,50 @@ impl Cluster {
             context: Some(context.clone()),
             ..KubeConfigOptions::default()
         };
-        let mut client_config = kube::Config::from_custom_kubeconfig(config, &options)
+        let client_config = kube::Config::from_custom_kubeconfig(config, &options)
             .await
             .map_err(|e| ClusterError::Kubeconfig {
                 kubeconfig: source.clone(),
                 source: e,
             })?;
-        client_config.connect_timeout = Some(CONNECT_TIMEOUT);
-        // The API server's audit log and metrics name the tool by its user agent.
-        client_config.headers.push((
-            http::header::USER_AGENT,
-            http::HeaderValue::from_static(USER_AGENT),
-        ));
-        let server = client_config.cluster_url.to_string();
-        let server = server.trim_end_matches('/').to_owned();
-        let default_namespace = client_config.default_namespace.clone();
-        let client = kube::Client::try_from(client_config).map_err(|e| ClusterError::Client {
-            context: context.clone(),
-            kubeconfig: source.clone(),
-            source: e,
-        })?;
-        Ok(Cluster {
-            client,
-            context,
-            server,
-            default_namespace,
-            kubeconfig: source,
-            user,
-            discovery: Mutex::new(None),
-        })
+        Self::with_config(client_config, context, source, user)
     }
 
     /// A client from the pod's service account (`KUBERNETES_SERVICE_HOST` and the token and CA
     /// mounted under `/var/run/secrets/kubernetes.io/serviceaccount`).
     fn in_cluster() -> Result<Cluster, ClusterError> {
-        let context = "in-cluster".to_owned();
-        let mut client_config =
+        let client_config =
             kube::Config::incluster().map_err(|source| ClusterError::InCluster { source })?;
-        client_config.connect_timeout = Some(CONNECT_TIMEOUT);
-        client_config.headers.push((
+        Self::with_config(
+            client_config,
+            "in-cluster".to_owned(),
+            KubeconfigSource::InCluster,
+            "in-cluster".to_owned(),
+        )
+    }
+
+    /// A client for `config`, which `context` of `kubeconfig` (as `user`) gave.
+    fn with_config(
+        mut config: kube::Config,
+        context: String,
+        kubeconfig: KubeconfigSource,
+        user: String,
+    ) -> Result<Cluster, ClusterError> {
+        config.connect_timeout = Some(CONNECT_TIMEOUT);
+        // The API server's audit log and metrics name the tool by its user agent.
+        config.headers.push((
             http::header::USER_AGENT,
             http::HeaderValue::from_static(USER_AGENT),
         ));
-        let server = client_config
+        let server = config
             .cluster_url
             .to_string()
             .trim_end_matches('/')
             .to_owned();
-        let default_namespace = client_config.default_namespace.clone();
-        let client = kube::Client::try_from(client_config).map_err(|e| ClusterError::Client {
+        let default_namespace = config.default_namespace.clone();
+        let client = kube::Client::try_from(config).map_err(|e| ClusterError::Client {
             context: context.clone(),
-            kubeconfig: KubeconfigSource::InCluster,
+            kubeconfig: kubeconfig.clone(),
             source: e,
         })?;
         Ok(Cluster {
@@ -472,8 +462,8 @@ impl Cluster {
             context,
             server,
             default_namespace,
-            kubeconfig: KubeconfigSource::InCluster,
-            user: "in-cluster".to_owned(),
+            kubeconfig,
+            user,
             discovery: Mutex::new(None),
         })
     }
@@ -807,27 +797,25 @@ mod tests {
     async fn missing_or_unknown_contexts_list_the_ones_there() {
         let dir = tempfile::tempdir().expect("a temp dir");
         let path = write_kubeconfig(dir.path(), None);
-        let err = Cluster::connect(Some(&path), None)
-            .await
-            .expect_err("no current context");
+        let refused = async |context: Option<&str>| {
+            let err = Cluster::connect(Some(&path), context)
+                .await
+                .expect_err("the context is not there");
+            (err.to_string(), err.hint())
+        };
         assert_eq!(
-            err.to_string(),
-            format!("kubeconfig `{}` has no current context", path.display())
+            refused(None).await,
+            (
+                format!("kubeconfig `{}` has no current context", path.display()),
+                Some("pick a context with `--context`: `a`, `b`".to_owned())
+            )
         );
         assert_eq!(
-            err.hint().as_deref(),
-            Some("pick a context with `--context`: `a`, `b`")
-        );
-        let err = Cluster::connect(Some(&path), Some("prod"))
-            .await
-            .expect_err("no such context");
-        assert_eq!(
-            err.to_string(),
-            format!("context `prod` is not in kubeconfig `{}`", path.display())
-        );
-        assert_eq!(
-            err.hint().as_deref(),
-            Some("the contexts there are `a`, `b`")
+            refused(Some("prod")).await,
+            (
+                format!("context `prod` is not in kubeconfig `{}`", path.display()),
+                Some("the contexts there are `a`, `b`".to_owned())
+            )
         );
     }
 

@@ -118,6 +118,21 @@ fn in_progress(reason: String) -> Health {
     Health::InProgress(reason)
 }
 
+/// In progress while a count is short of what is wanted: "`have` of `want` `what`".
+fn short(have: i64, want: i64, what: &str) -> Option<Health> {
+    (want > have).then(|| in_progress(format!("{have} of {want} {what}")))
+}
+
+/// In progress while there are more replicas than `than`: the rest are still terminating.
+fn terminating(replicas: i64, than: i64, which: &str) -> Option<Health> {
+    (replicas > than).then(|| {
+        in_progress(format!(
+            "{} {which} replicas still terminating",
+            replicas - than
+        ))
+    })
+}
+
 fn deployment(obj: &Value) -> Health {
     if let Some(c) = condition(obj, "Progressing")
         && str_at(c, "/reason") == "ProgressDeadlineExceeded"
@@ -129,23 +144,16 @@ fn deployment(obj: &Value) -> Health {
     let updated = count(obj, "updatedReplicas");
     let available = count(obj, "availableReplicas");
     let ready = count(obj, "readyReplicas");
-    if spec > replicas {
-        return in_progress(format!("{replicas} of {spec} replicas created"));
-    }
-    if spec > updated {
-        return in_progress(format!("{updated} of {spec} replicas updated"));
-    }
-    if replicas > updated {
-        return in_progress(format!(
-            "{} old replicas still terminating",
-            replicas - updated
-        ));
-    }
-    if updated > available {
-        return in_progress(format!("{available} of {spec} replicas available"));
-    }
-    if spec > ready {
-        return in_progress(format!("{ready} of {spec} replicas ready"));
+    let waiting = short(replicas, spec, "replicas created")
+        .or_else(|| short(updated, spec, "replicas updated"))
+        .or_else(|| terminating(replicas, updated, "old"))
+        .or_else(|| {
+            (updated > available)
+                .then(|| in_progress(format!("{available} of {spec} replicas available")))
+        })
+        .or_else(|| short(ready, spec, "replicas ready"));
+    if let Some(waiting) = waiting {
+        return waiting;
     }
     let rolled_out = condition(obj, "Progressing").is_some_and(|c| {
         str_at(c, "/status") == "True" && str_at(c, "/reason") == "NewReplicaSetAvailable"
@@ -171,35 +179,23 @@ fn stateful_set(obj: &Value) -> Health {
     let replicas = count(obj, "replicas");
     let ready = count(obj, "readyReplicas");
     let updated = count(obj, "updatedReplicas");
-    if spec > replicas {
-        return in_progress(format!("{replicas} of {spec} replicas created"));
-    }
-    if spec > ready {
-        return in_progress(format!("{ready} of {spec} replicas ready"));
-    }
-    if replicas > spec {
-        return in_progress(format!(
-            "{} extra replicas still terminating",
-            replicas - spec
-        ));
+    let waiting = short(replicas, spec, "replicas created")
+        .or_else(|| short(ready, spec, "replicas ready"))
+        .or_else(|| terminating(replicas, spec, "extra"));
+    if let Some(waiting) = waiting {
+        return waiting;
     }
     if let Some(partition) = int_at(obj, "/spec/updateStrategy/rollingUpdate/partition")
         && partition > 0
     {
         // Only the ordinals at or above the partition are updated.
         let expected = (spec - partition).max(0);
-        if updated < expected {
-            return in_progress(format!(
-                "{updated} of {expected} replicas above partition {partition} updated"
-            ));
-        }
-        return Health::Current;
+        let what = format!("replicas above partition {partition} updated");
+        return short(updated, expected, &what).unwrap_or(Health::Current);
     }
     let current = count(obj, "currentReplicas");
-    if spec > current {
-        return in_progress(format!(
-            "{current} of {spec} replicas at the current revision"
-        ));
+    if let Some(waiting) = short(current, spec, "replicas at the current revision") {
+        return waiting;
     }
     let (current_rev, update_rev) = (
         str_at(obj, "/status/currentRevision"),
@@ -217,18 +213,15 @@ fn daemon_set(obj: &Value) -> Health {
     let Some(desired) = int_at(obj, "/status/desiredNumberScheduled") else {
         return in_progress("its controller has not counted the nodes to run on yet".to_owned());
     };
-    for (field, what) in [
-        ("currentNumberScheduled", "scheduled"),
-        ("updatedNumberScheduled", "updated"),
-        ("numberAvailable", "available"),
-        ("numberReady", "ready"),
-    ] {
-        let n = count(obj, field);
-        if desired > n {
-            return in_progress(format!("{n} of {desired} pods {what}"));
-        }
-    }
-    Health::Current
+    [
+        ("currentNumberScheduled", "pods scheduled"),
+        ("updatedNumberScheduled", "pods updated"),
+        ("numberAvailable", "pods available"),
+        ("numberReady", "pods ready"),
+    ]
+    .into_iter()
+    .find_map(|(field, what)| short(count(obj, field), desired, what))
+    .unwrap_or(Health::Current)
 }
 
 fn replica_set(obj: &Value) -> Health {
@@ -239,24 +232,15 @@ fn replica_set(obj: &Value) -> Health {
         return in_progress(format!("cannot create pods: {}", explain(c)));
     }
     let spec = spec_replicas(obj);
-    for (field, what) in [
-        ("fullyLabeledReplicas", "labelled"),
-        ("availableReplicas", "available"),
-        ("readyReplicas", "ready"),
-    ] {
-        let n = count(obj, field);
-        if spec > n {
-            return in_progress(format!("{n} of {spec} replicas {what}"));
-        }
-    }
-    let replicas = count(obj, "replicas");
-    if replicas > spec {
-        return in_progress(format!(
-            "{} extra replicas still terminating",
-            replicas - spec
-        ));
-    }
-    Health::Current
+    [
+        ("fullyLabeledReplicas", "replicas labelled"),
+        ("availableReplicas", "replicas available"),
+        ("readyReplicas", "replicas ready"),
+    ]
+    .into_iter()
+    .find_map(|(field, what)| short(count(obj, field), spec, what))
+    .or_else(|| terminating(count(obj, "replicas"), spec, "extra"))
+    .unwrap_or(Health::Current)
 }
 
 fn job(obj: &Value) -> Health {
@@ -454,37 +438,46 @@ mod tests {
         }
     }
 
-    fn deployment_with(status: Value) -> Value {
+    /// An object of `kind` at generation 2, with this spec and status.
+    fn object(api_version: &str, kind: &str, spec: Value, status: Value) -> Value {
         json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "generation": 2},
-            "spec": {"replicas": 2},
-            "status": status,
+            "apiVersion": api_version, "kind": kind,
+            "metadata": {"name": "x", "generation": 2},
+            "spec": spec, "status": status,
         })
+    }
+
+    fn deployment_with(status: Value) -> Value {
+        object("apps/v1", "Deployment", json!({"replicas": 2}), status)
+    }
+
+    /// A Deployment whose 2 replicas are all created and updated, `ready` of them ready and
+    /// available, with these conditions.
+    fn deployment_ready(ready: i64, conditions: Value) -> Value {
+        deployment_with(json!({
+            "observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
+            "readyReplicas": ready, "availableReplicas": ready, "conditions": conditions,
+        }))
     }
 
     #[test]
     fn deployment_rolled_out_is_current() {
-        let d = deployment_with(json!({
-            "observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
-            "readyReplicas": 2, "availableReplicas": 2,
-            "conditions": [
+        let d = deployment_ready(
+            2,
+            json!([
                 {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
                 {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
-            ],
-        }));
+            ]),
+        );
         assert_eq!(health(&d), Health::Current);
     }
 
     #[test]
     fn deployment_rolling_out_is_in_progress() {
-        let d = deployment_with(json!({
-            "observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
-            "readyReplicas": 1, "availableReplicas": 1,
-            "conditions": [
-                {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"},
-            ],
-        }));
+        let d = deployment_ready(
+            1,
+            json!([{"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"}]),
+        );
         assert_eq!(
             health(&d),
             Health::InProgress("1 of 2 replicas available".to_owned())
@@ -496,10 +489,7 @@ mod tests {
         }));
         in_progress_with(health(&stale), "not yet seen generation 2");
         // Counts add up but the controller has not reported the rollout done.
-        let unconfirmed = deployment_with(json!({
-            "observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
-            "readyReplicas": 2, "availableReplicas": 2,
-        }));
+        let unconfirmed = deployment_ready(2, json!([]));
         in_progress_with(health(&unconfirmed), "new ReplicaSet");
         let no_status = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {}});
         in_progress_with(health(&no_status), "0 of 1 replicas created");
@@ -519,25 +509,19 @@ mod tests {
 
     #[test]
     fn stateful_set_rules() {
-        let sts = |status: Value| {
-            json!({
-                "apiVersion": "apps/v1", "kind": "StatefulSet",
-                "metadata": {"name": "db", "generation": 1},
-                "spec": {"replicas": 3}, "status": status,
-            })
-        };
+        let sts = |status| object("apps/v1", "StatefulSet", json!({"replicas": 3}), status);
         let done = sts(json!({
-            "observedGeneration": 1, "replicas": 3, "readyReplicas": 3, "currentReplicas": 3,
+            "observedGeneration": 2, "replicas": 3, "readyReplicas": 3, "currentReplicas": 3,
             "updatedReplicas": 3, "currentRevision": "db-1", "updateRevision": "db-1",
         }));
         assert_eq!(health(&done), Health::Current);
-        let starting = sts(json!({"observedGeneration": 1, "replicas": 3, "readyReplicas": 1}));
+        let starting = sts(json!({"observedGeneration": 2, "replicas": 3, "readyReplicas": 1}));
         assert_eq!(
             health(&starting),
             Health::InProgress("1 of 3 replicas ready".to_owned())
         );
         let rolling = sts(json!({
-            "observedGeneration": 1, "replicas": 3, "readyReplicas": 3, "currentReplicas": 3,
+            "observedGeneration": 2, "replicas": 3, "readyReplicas": 3, "currentReplicas": 3,
             "updatedReplicas": 1, "currentRevision": "db-1", "updateRevision": "db-2",
         }));
         in_progress_with(health(&rolling), "rolling out revision db-2");
@@ -548,10 +532,7 @@ mod tests {
 
     #[test]
     fn daemon_set_rules() {
-        let ds = |status: Value| {
-            json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
-                   "metadata": {"name": "plugin"}, "status": status})
-        };
+        let ds = |status| object("apps/v1", "DaemonSet", Value::Null, status);
         let done = ds(json!({
             "desiredNumberScheduled": 2, "currentNumberScheduled": 2,
             "updatedNumberScheduled": 2, "numberAvailable": 2, "numberReady": 2,
@@ -570,10 +551,7 @@ mod tests {
 
     #[test]
     fn replica_set_rules() {
-        let rs = |status: Value| {
-            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                   "metadata": {"name": "web-5d"}, "spec": {"replicas": 2}, "status": status})
-        };
+        let rs = |status| object("apps/v1", "ReplicaSet", json!({"replicas": 2}), status);
         let done = rs(json!({"replicas": 2, "fullyLabeledReplicas": 2,
                              "availableReplicas": 2, "readyReplicas": 2}));
         assert_eq!(health(&done), Health::Current);
@@ -586,10 +564,7 @@ mod tests {
 
     #[test]
     fn job_rules() {
-        let job = |status: Value| {
-            json!({"apiVersion": "batch/v1", "kind": "Job",
-                   "metadata": {"name": "migrate"}, "status": status})
-        };
+        let job = |status| object("batch/v1", "Job", Value::Null, status);
         let complete = job(json!({"succeeded": 1, "startTime": "2025-01-01T00:00:00Z",
             "conditions": [{"type": "Complete", "status": "True"}]}));
         assert_eq!(health(&complete), Health::Current);
@@ -601,8 +576,7 @@ mod tests {
     }
 
     fn pod_with(status: Value) -> Value {
-        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-0"},
-               "status": status})
+        object("v1", "Pod", Value::Null, status)
     }
 
     #[test]
@@ -654,8 +628,8 @@ mod tests {
     #[test]
     fn pvc_rules() {
         let pvc = |phase: &str| {
-            json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                   "metadata": {"name": "data"}, "status": {"phase": phase}})
+            let status = json!({"phase": phase});
+            object("v1", "PersistentVolumeClaim", Value::Null, status)
         };
         assert_eq!(health(&pvc("Bound")), Health::Current);
         in_progress_with(
@@ -678,9 +652,13 @@ mod tests {
     }
 
     fn crd_with(conditions: Value) -> Value {
-        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-               "metadata": {"name": "widgets.example.com"},
-               "status": {"conditions": conditions}})
+        let status = json!({"conditions": conditions});
+        object(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            Value::Null,
+            status,
+        )
     }
 
     #[test]
@@ -710,9 +688,13 @@ mod tests {
     #[test]
     fn api_service_rules() {
         let svc = |cond: Value| {
-            json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
-                   "metadata": {"name": "v1beta1.metrics.k8s.io"},
-                   "status": {"conditions": [cond]}})
+            let status = json!({"conditions": [cond]});
+            object(
+                "apiregistration.k8s.io/v1",
+                "APIService",
+                Value::Null,
+                status,
+            )
         };
         assert_eq!(
             health(&svc(json!({"type": "Available", "status": "True"}))),
@@ -725,10 +707,7 @@ mod tests {
 
     #[test]
     fn namespace_rules() {
-        let ns = |phase: &str| {
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubeflow"},
-                   "status": {"phase": phase}})
-        };
+        let ns = |phase: &str| object("v1", "Namespace", Value::Null, json!({"phase": phase}));
         assert_eq!(health(&ns("Active")), Health::Current);
         in_progress_with(health(&ns("Terminating")), "being deleted");
     }

@@ -26,3 +26,16 @@ pub mod wait;
 
 pub use client::{Cluster, ClusterError, Resolved, Scope};
 pub use health::{Health, health};
+
+/// The items backquoted and joined by `, `, as messages name several things: `` `a`, `b` ``.
+pub fn listing<I>(items: I) -> String
+where
+    I: IntoIterator,
+    I::Item: std::fmt::Display,
+{
+    items
+        .into_iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use super::client::{Cluster, ClusterError, Request, Scope};
 use super::inventory::{NAMESPACE, Record};
+use super::listing;
 use crate::errors::{Diagnostic, ErrorClass};
 use crate::profile::platform::Preflight;
 use crate::resource::{ResId, ResourceSet};
@@ -57,6 +58,55 @@ pub struct Report {
     pub warnings: Vec<Finding>,
 }
 
+/// What a request answered, or `None` when the user may not ask it: a warning then says which
+/// check (`cannot {check}`) is left out, and preflight goes on without it.
+fn unless_forbidden<T>(
+    answer: Result<T, ClusterError>,
+    check: &str,
+    report: &mut Report,
+) -> Result<Option<T>, ClusterError> {
+    match answer {
+        Ok(value) => Ok(Some(value)),
+        Err(e @ ClusterError::Forbidden { .. }) => {
+            report.warnings.push(Finding {
+                message: format!("cannot {check}: {e}"),
+                hint: None,
+            });
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Every object of the cluster-scoped kind `K` (`resource` as RBAC names it, `target` as
+/// messages do).
+async fn list_all<K>(
+    cluster: &Cluster,
+    resource: &str,
+    target: &str,
+) -> Result<Vec<K>, ClusterError>
+where
+    K: kube::Resource<Scope = k8s_openapi::ClusterResourceScope>
+        + Clone
+        + fmt::Debug
+        + serde::de::DeserializeOwned,
+    K::DynamicType: Default,
+{
+    let api: Api<K> = Api::all(cluster.client().clone());
+    match api.list(&ListParams::default()).await {
+        Ok(list) => Ok(list.items),
+        Err(e) => Err(cluster.error(
+            e,
+            Request {
+                verb: "list",
+                resource: resource.to_owned(),
+                namespace: None,
+                target: target.to_owned(),
+            },
+        )),
+    }
+}
+
 /// What the apply is about to do, as preflight needs to know it.
 pub struct Expectations<'a> {
     /// The platform profile's expectations; `None` for a kustomization (`-k`).
@@ -66,6 +116,17 @@ pub struct Expectations<'a> {
     pub resources: &'a ResourceSet,
     /// A dry run neither takes the lock nor writes the inventory.
     pub dry_run: bool,
+}
+
+impl Expectations<'_> {
+    /// The names of the rendered objects of `kind`: what the install brings itself.
+    fn rendered(&self, kind: &str) -> BTreeSet<&str> {
+        self.resources
+            .iter()
+            .filter(|r| r.kind() == kind)
+            .map(|r| r.name())
+            .collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -355,6 +416,18 @@ pub async fn needed_access(
     Ok(needed)
 }
 
+/// Whether the user may do anything (a cluster admin, the common case): one question instead
+/// of one per permission. A review that fails counts as no.
+async fn may_do_anything(cluster: &Cluster) -> bool {
+    let everything = Access {
+        group: "*".to_owned(),
+        resource: "*".to_owned(),
+        namespace: None,
+        verb: "*",
+    };
+    matches!(allowed(cluster, &everything).await, Ok(true))
+}
+
 async fn allowed(cluster: &Cluster, access: &Access) -> Result<bool, ClusterError> {
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
@@ -407,11 +480,7 @@ pub fn describe_missing(missing: &[Access]) -> String {
     by_target
         .iter()
         .map(|((resource, namespace), verbs)| {
-            let verbs = verbs
-                .iter()
-                .map(|v| format!("`{v}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let verbs = listing(verbs);
             let scope = match namespace {
                 Some(ns) => format!("in namespace `{ns}`"),
                 None => "cluster-wide".to_owned(),
@@ -427,14 +496,7 @@ async fn check_permissions(
     expect: &Expectations<'_>,
     report: &mut Report,
 ) -> Result<(), ClusterError> {
-    // A user who may do anything (a cluster admin, the common case) is asked one question.
-    let everything = Access {
-        group: "*".to_owned(),
-        resource: "*".to_owned(),
-        namespace: None,
-        verb: "*",
-    };
-    if let Ok(true) = allowed(cluster, &everything).await {
+    if may_do_anything(cluster).await {
         return Ok(());
     }
     let needed = needed_access(cluster, expect).await?;
@@ -448,18 +510,11 @@ async fn check_permissions(
         .await;
     let mut missing = Vec::new();
     for (access, answer) in answers {
-        match answer {
-            Ok(true) => {}
-            Ok(false) => missing.push(access),
-            // A server that refuses the review itself cannot be asked; say so once.
-            Err(e @ ClusterError::Forbidden { .. }) => {
-                report.warnings.push(Finding {
-                    message: format!("cannot check permissions: {e}"),
-                    hint: None,
-                });
-                return Ok(());
-            }
-            Err(e) => return Err(e),
+        // A server that refuses the review itself cannot be asked; say so once.
+        match unless_forbidden(answer, "check permissions", report)? {
+            Some(true) => {}
+            Some(false) => missing.push(access),
+            None => return Ok(()),
         }
     }
     missing.sort();
@@ -487,13 +542,7 @@ pub async fn check_prune(
     cluster: &Cluster,
     pruned: &[ResId],
 ) -> Result<Option<Finding>, ClusterError> {
-    let everything = Access {
-        group: "*".to_owned(),
-        resource: "*".to_owned(),
-        namespace: None,
-        verb: "*",
-    };
-    if pruned.is_empty() || matches!(allowed(cluster, &everything).await, Ok(true)) {
+    if pruned.is_empty() || may_do_anything(cluster).await {
         return Ok(None);
     }
     let mut needed = BTreeSet::new();
@@ -577,55 +626,28 @@ async fn check_storage(
     if let Some(profile) = expect.profile {
         wanted.extend(profile.storage_classes.iter().cloned());
     }
-    let rendered: BTreeSet<&str> = expect
-        .resources
-        .iter()
-        .filter(|r| r.kind() == "StorageClass")
-        .map(|r| r.name())
-        .collect();
+    let rendered = expect.rendered("StorageClass");
     wanted.retain(|c| !rendered.contains(c.as_str()));
     if wanted.is_empty() && (!needs_default || !rendered.is_empty()) {
         return Ok(());
     }
-    let api: Api<StorageClass> = Api::all(cluster.client().clone());
-    let request = Request {
-        verb: "list",
-        resource: "storageclasses.storage.k8s.io".to_owned(),
-        namespace: None,
-        target: "storage classes".to_owned(),
-    };
-    let classes = match api.list(&ListParams::default()).await {
-        Ok(list) => list.items,
-        Err(e) => match cluster.error(e, request) {
-            e @ ClusterError::Forbidden { .. } => {
-                report.warnings.push(Finding {
-                    message: format!("cannot check the storage classes: {e}"),
-                    hint: None,
-                });
-                return Ok(());
-            }
-            e => return Err(e),
-        },
+    let listed =
+        list_all::<StorageClass>(cluster, "storageclasses.storage.k8s.io", "storage classes").await;
+    let Some(classes) = unless_forbidden(listed, "check the storage classes", report)? else {
+        return Ok(());
     };
     let present: BTreeSet<String> = classes
         .iter()
         .filter_map(|c| c.metadata.name.clone())
         .collect();
-    let listing = if present.is_empty() {
+    let has = if present.is_empty() {
         "the cluster has none".to_owned()
     } else {
-        format!(
-            "the cluster has {}",
-            present
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("the cluster has {}", listing(&present))
     };
     for class in wanted.difference(&present) {
         report.problems.push(Finding::new(
-            format!("storage class `{class}` does not exist ({listing})"),
+            format!("storage class `{class}` does not exist ({has})"),
             "create it, or pick an existing class with the platform's `storageClass` parameter (`--set storageClass=NAME`)",
         ));
     }
@@ -638,7 +660,7 @@ async fn check_storage(
     });
     if needs_default && rendered.is_empty() && !has_default {
         report.problems.push(Finding::new(
-            format!("volumes of the render name no storage class, and the cluster has no default one ({listing})"),
+            format!("volumes of the render name no storage class, and the cluster has no default one ({has})"),
             format!("mark a class as the default (annotation `{DEFAULT_CLASS}: \"true\"`)"),
         ));
     }
@@ -676,25 +698,9 @@ async fn check_gpu_nodes(
     if profile.gpu_node_labels.is_empty() {
         return Ok(());
     }
-    let api: Api<Node> = Api::all(cluster.client().clone());
-    let request = Request {
-        verb: "list",
-        resource: "nodes".to_owned(),
-        namespace: None,
-        target: "nodes".to_owned(),
-    };
-    let nodes = match api.list(&ListParams::default()).await {
-        Ok(list) => list.items,
-        Err(e) => match cluster.error(e, request) {
-            e @ ClusterError::Forbidden { .. } => {
-                report.warnings.push(Finding {
-                    message: format!("cannot look for GPU nodes: {e}"),
-                    hint: None,
-                });
-                return Ok(());
-            }
-            e => return Err(e),
-        },
+    let listed = list_all::<Node>(cluster, "nodes", "nodes").await;
+    let Some(nodes) = unless_forbidden(listed, "look for GPU nodes", report)? else {
+        return Ok(());
     };
     if nodes
         .iter()
@@ -735,12 +741,7 @@ async fn check_crds(
     expect: &Expectations<'_>,
     report: &mut Report,
 ) -> Result<(), ClusterError> {
-    let rendered: BTreeSet<&str> = expect
-        .resources
-        .iter()
-        .filter(|r| r.kind() == "CustomResourceDefinition")
-        .map(|r| r.name())
-        .collect();
+    let rendered = expect.rendered("CustomResourceDefinition");
     let api: Api<CustomResourceDefinition> = Api::all(cluster.client().clone());
     let mut missing = Vec::new();
     for name in profile
@@ -754,19 +755,14 @@ async fn check_crds(
             namespace: None,
             target: format!("CustomResourceDefinition/{name}"),
         };
-        match api.get_opt(name).await {
-            Ok(Some(_)) => {}
-            Ok(None) => missing.push(name.as_str()),
-            Err(e) => match cluster.error(e, request) {
-                e @ ClusterError::Forbidden { .. } => {
-                    report.warnings.push(Finding {
-                        message: format!("cannot check the platform's CRDs: {e}"),
-                        hint: None,
-                    });
-                    return Ok(());
-                }
-                e => return Err(e),
-            },
+        let answer = api
+            .get_opt(name)
+            .await
+            .map_err(|e| cluster.error(e, request));
+        match unless_forbidden(answer, "check the platform's CRDs", report)? {
+            Some(Some(_)) => {}
+            Some(None) => missing.push(name.as_str()),
+            None => return Ok(()),
         }
     }
     if !missing.is_empty() {
@@ -774,11 +770,7 @@ async fn check_crds(
             format!(
                 "platform `{}` expects the cluster to provide CRDs it does not have: {}",
                 expect.platform,
-                missing
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                listing(&missing)
             ),
             "these come with the cluster's distribution (its add-ons or controllers): enable them, or pick the platform that matches this cluster",
         ));

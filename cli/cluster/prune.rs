@@ -34,6 +34,7 @@ use tokio::time::Instant;
 
 use super::client::{Cluster, ClusterError, Request, Resolved, Scope};
 use super::inventory::{self, Inventory, LABEL_PART_OF, Parent};
+use super::listing;
 use super::wait::{self, Poll};
 use crate::errors::{Diagnostic, ErrorClass};
 use crate::plan::{self, Wave};
@@ -504,14 +505,7 @@ impl fmt::Display for Stuck {
         match self.finalizers.as_slice() {
             [] => f.write_str(": still there, held by no finalizer")?,
             [one] => write!(f, ": held by finalizer `{one}`")?,
-            many => write!(
-                f,
-                ": held by finalizers {}",
-                many.iter()
-                    .map(|m| format!("`{m}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )?,
+            many => write!(f, ": held by finalizers {}", listing(many))?,
         }
         if let Some(detail) = &self.detail {
             write!(f, " ({detail})")?;
@@ -553,6 +547,17 @@ impl RemoveReport {
             .chain(self.stuck.iter().map(|s| s.id.clone()))
             .chain(self.not_started.iter().cloned())
             .collect()
+    }
+
+    /// `m` is gone, its delete sent at `sent`: told to `on_event` and kept.
+    fn gone(&mut self, m: &Member, sent: Instant, on_event: &(dyn Fn(Event<'_>) + Sync)) {
+        let removed = Removed {
+            id: m.id.clone(),
+            wave: m.wave,
+            duration: sent.elapsed(),
+        };
+        on_event(Event::Removed(&removed));
+        self.removed.push(removed);
     }
 }
 
@@ -749,13 +754,7 @@ async fn wait_gone(
                     continue;
                 }
             }
-            let removed = Removed {
-                id: m.id.clone(),
-                wave: m.wave,
-                duration: started.elapsed(),
-            };
-            on_event(Event::Removed(&removed));
-            report.removed.push(removed);
+            report.gone(&m, started, on_event);
         }
         Poll::when(pending.is_empty())
     })
@@ -810,15 +809,7 @@ pub async fn remove(
         let mut sent = Vec::new();
         for (m, at, result) in results {
             match result {
-                Ok(()) if options.dry_run => {
-                    let removed = Removed {
-                        id: m.id.clone(),
-                        wave: m.wave,
-                        duration: at.elapsed(),
-                    };
-                    on_event(Event::Removed(&removed));
-                    report.removed.push(removed);
-                }
+                Ok(()) if options.dry_run => report.gone(&m, at, on_event),
                 Ok(()) => sent.push((m, at)),
                 Err(error) => {
                     let failed = NotRemoved {

@@ -28,11 +28,7 @@ pub(super) async fn wait_healthy(
     options: &ApplyOptions,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Vec<NotReady> {
-    let selector = options
-        .labels
-        .iter()
-        .next()
-        .map(|(label, id)| format!("{label}={id}"));
+    let selector = options.selector();
     let mut pending: Vec<(NotReady, Option<String>)> = ids
         .into_iter()
         .map(|(id, wave, namespace)| {

@@ -47,11 +47,7 @@ pub(super) struct Known {
 
 impl Known {
     pub(super) fn new(set: &ResourceSet, options: &ApplyOptions) -> Known {
-        let selector = options
-            .labels
-            .iter()
-            .next()
-            .map(|(label, id)| format!("{label}={id}"));
+        let selector = options.selector();
         let mut rendered: HashMap<Gvk, Vec<(String, String)>> = HashMap::new();
         for res in set.iter() {
             rendered

@@ -82,6 +82,14 @@ pub struct ApplyOptions {
 }
 
 impl ApplyOptions {
+    /// The label selector of the install's members (the ApplySet membership label), if any.
+    fn selector(&self) -> Option<String> {
+        self.labels
+            .iter()
+            .next()
+            .map(|(label, id)| format!("{label}={id}"))
+    }
+
     fn digest(&self, res: &Resource) -> String {
         self.digests
             .get(&res.id())
@@ -114,6 +122,13 @@ pub async fn apply(
     let mut gatekeeper = Gatekeeper::new(cluster, set, &brought.kinds).await;
     let slots = tokio::sync::Semaphore::new(options.concurrency.max(1));
     let served = Served::new(&brought);
+    // The waves after the `index`th, with their sizes: not started when it does not finish.
+    let later = |index: usize| -> Vec<(Wave, usize)> {
+        stages[index + 1..]
+            .iter()
+            .map(|s| (s.wave, s.resources.len()))
+            .collect()
+    };
     for (index, stage) in stages.iter().enumerate() {
         let wave_started = Instant::now();
         on_event(Event::WaveStarted {
@@ -158,10 +173,7 @@ pub async fn apply(
             }
         }
         if wave_failed {
-            report.skipped = stages[index + 1..]
-                .iter()
-                .map(|s| (s.wave, s.resources.len()))
-                .collect();
+            report.skipped = later(index);
             break;
         }
         if stage.wave.wait() == WaveWait::Established && !options.dry_run {
@@ -182,10 +194,7 @@ pub async fn apply(
             let not_ready = wait_healthy(cluster, ids, options, on_event).await;
             if !not_ready.is_empty() {
                 report.not_ready = not_ready;
-                report.skipped = stages[index + 1..]
-                    .iter()
-                    .map(|s| (s.wave, s.resources.len()))
-                    .collect();
+                report.skipped = later(index);
                 break;
             }
         }
@@ -307,37 +316,40 @@ mod tests {
 
     #[test]
     fn immutable_fields_are_told_from_other_validation_errors() {
-        let status = |message: &str, causes: Value| -> kube::core::Status {
-            serde_json::from_value(json!({
+        // (the server's message, the field of its one cause, the cause's message, immutable)
+        for (message, field, cause, immutable) in [
+            (
+                "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: ...: field is immutable",
+                "spec.selector",
+                "Invalid value: ...: field is immutable",
+                true,
+            ),
+            (
+                "Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: []string{\"10.0.0.9\"}: may not change once set",
+                "spec.clusterIPs[0]",
+                "Invalid value: []string{\"10.0.0.9\"}: may not change once set",
+                true,
+            ),
+            (
+                "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1",
+                "spec.replicas",
+                "Invalid value: -1: must be greater than or equal to 0",
+                false,
+            ),
+        ] {
+            let status: kube::core::Status = serde_json::from_value(json!({
                 "status": "Failure", "code": 422, "reason": "Invalid", "message": message,
-                "details": {"causes": causes},
+                "details": {"causes": [
+                    {"reason": "FieldValueInvalid", "field": field, "message": cause},
+                ]},
             }))
-            .expect("a Status")
-        };
-        let selector = status(
-            "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: ...: field is immutable",
-            json!([{"reason": "FieldValueInvalid", "field": "spec.selector",
-                    "message": "Invalid value: ...: field is immutable"}]),
-        );
-        assert_eq!(
-            immutable_fields(&selector),
-            Some(vec!["spec.selector".to_owned()])
-        );
-        let cluster_ip = status(
-            "Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: []string{\"10.0.0.9\"}: may not change once set",
-            json!([{"reason": "FieldValueInvalid", "field": "spec.clusterIPs[0]",
-                    "message": "Invalid value: []string{\"10.0.0.9\"}: may not change once set"}]),
-        );
-        assert_eq!(
-            immutable_fields(&cluster_ip),
-            Some(vec!["spec.clusterIPs[0]".to_owned()])
-        );
-        let replicas = status(
-            "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1",
-            json!([{"reason": "FieldValueInvalid", "field": "spec.replicas",
-                    "message": "Invalid value: -1: must be greater than or equal to 0"}]),
-        );
-        assert_eq!(immutable_fields(&replicas), None);
+            .expect("a Status");
+            assert_eq!(
+                immutable_fields(&status),
+                immutable.then(|| vec![field.to_owned()]),
+                "{message}"
+            );
+        }
     }
 
     #[test]

@@ -9,11 +9,12 @@ use super::{
     body::{desired, generation_of, holds, unchanged},
     healthy::HEALTH_POLL,
     known::{Known, Listed},
-    report::{Action, Applied, Event, ObjectError, listing},
+    report::{Action, Applied, Event, ObjectError},
     retry::with_retries,
     served::Brought,
 };
 use crate::cluster::client::{Cluster, ClusterError, Request};
+use crate::cluster::listing;
 use crate::cluster::wait::{self, Poll};
 use crate::plan::Wave;
 use crate::resource::{ResId, Resource};

@@ -9,6 +9,7 @@ use super::known::Listings;
 use crate::cluster::admission::WebhookDown;
 use crate::cluster::client::ClusterError;
 use crate::cluster::health::Health;
+use crate::cluster::listing;
 use crate::errors::{Diagnostic, ErrorClass};
 use crate::plan::Wave;
 use crate::resource::{Gvk, Origin, ResId};
@@ -144,14 +145,6 @@ pub fn human(d: Duration) -> String {
     text
 }
 
-pub(super) fn listing(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// An object that did not become healthy in time.
 #[derive(Debug, Clone)]
 pub struct NotReady {
@@ -283,10 +276,9 @@ impl Diagnostic for ApplyError {
                 managers.sort();
                 managers.dedup();
                 if !managers.is_empty() {
-                    let names: Vec<String> = managers.into_iter().cloned().collect();
                     return Some(format!(
                         "pass `--force-conflicts` to take the fields over from {}",
-                        listing(&names)
+                        listing(managers)
                     ));
                 }
                 if let Some(down) = failed.iter().find_map(|f| match &f.error {

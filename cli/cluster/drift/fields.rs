@@ -43,6 +43,32 @@ impl Step {
             Step::Index(i) => format!("i:{i}"),
         }
     }
+
+    /// Where the step leads from `here`: the field it names, or the position of the list
+    /// element it selects.
+    fn slot(&self, here: &Value) -> Option<Slot<'_>> {
+        let position = |selects: &dyn Fn(&Value) -> bool| here.as_array()?.iter().position(selects);
+        Some(match self {
+            Step::Field(name) => Slot::Field(name),
+            Step::Index(i) => Slot::Item(*i),
+            Step::Value(text) => {
+                let wanted: Value = serde_json::from_str(text).ok()?;
+                Slot::Item(position(&|v| *v == wanted)?)
+            }
+            Step::Key(text) => {
+                let keys: Map<String, Value> = serde_json::from_str(text).ok()?;
+                Slot::Item(position(&|item| {
+                    keys.iter().all(|(k, v)| item.get(k) == Some(v))
+                })?)
+            }
+        })
+    }
+}
+
+/// A field of a map, or an element of a list by position.
+enum Slot<'a> {
+    Field(&'a str),
+    Item(usize),
 }
 
 /// A path to a field, printed as a JSON pointer; a keyed list element prints as its key fields
@@ -98,26 +124,30 @@ pub fn owned_paths(fields: &Value) -> Vec<FieldPath> {
     out
 }
 
-/// The value at `path` in `obj`, if there is one.
-pub fn value_at<'a>(obj: &'a Value, path: &FieldPath) -> Option<&'a Value> {
+/// The JSON pointer to the value at `path` in `obj`, if there is one: each keyed or set-list
+/// step becomes the position of the element it selects.
+fn pointer_to(obj: &Value, path: &FieldPath) -> Option<String> {
     let mut here = obj;
+    let mut pointer = String::new();
     for step in &path.0 {
-        here = match step {
-            Step::Field(name) => here.get(name)?,
-            Step::Index(i) => here.as_array()?.get(*i)?,
-            Step::Value(text) => {
-                let wanted: Value = serde_json::from_str(text).ok()?;
-                here.as_array()?.iter().find(|v| **v == wanted)?
+        pointer.push('/');
+        here = match step.slot(here)? {
+            Slot::Field(name) => {
+                pointer.push_str(&escape(name));
+                here.get(name)?
             }
-            Step::Key(text) => {
-                let keys: Map<String, Value> = serde_json::from_str(text).ok()?;
-                here.as_array()?
-                    .iter()
-                    .find(|item| keys.iter().all(|(k, v)| item.get(k) == Some(v)))?
+            Slot::Item(i) => {
+                pointer.push_str(&i.to_string());
+                here.get(i)?
             }
         };
     }
-    Some(here)
+    Some(pointer)
+}
+
+/// The value at `path` in `obj`, if there is one.
+pub fn value_at<'a>(obj: &'a Value, path: &FieldPath) -> Option<&'a Value> {
+    obj.pointer(&pointer_to(obj, path)?)
 }
 
 /// The `fieldsV1` of each field manager entry of `obj`, with the manager's name and operation;
@@ -200,24 +230,8 @@ pub fn owned_digest(obj: &Value) -> String {
 
 /// The value at `path` in `obj`, to change it.
 pub(super) fn value_at_mut<'a>(obj: &'a mut Value, path: &FieldPath) -> Option<&'a mut Value> {
-    let mut here = obj;
-    for step in &path.0 {
-        here = match step {
-            Step::Field(name) => here.get_mut(name)?,
-            Step::Index(i) => here.as_array_mut()?.get_mut(*i)?,
-            Step::Value(text) => {
-                let wanted: Value = serde_json::from_str(text).ok()?;
-                here.as_array_mut()?.iter_mut().find(|v| **v == wanted)?
-            }
-            Step::Key(text) => {
-                let keys: Map<String, Value> = serde_json::from_str(text).ok()?;
-                here.as_array_mut()?
-                    .iter_mut()
-                    .find(|item| keys.iter().all(|(k, v)| item.get(k) == Some(v)))?
-            }
-        };
-    }
-    Some(here)
+    let pointer = pointer_to(obj, path)?;
+    obj.pointer_mut(&pointer)
 }
 
 #[cfg(test)]

@@ -94,15 +94,9 @@ pub fn keep_ignored(body: &mut Value, live: &Value, ignored: &Ignored) {
     prune(body, Some(live), &mut Vec::new(), ignored);
 }
 
-/// An ignore rule of `kfctl.yaml`: objects it selects (empty fields select any) and paths.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IgnoreRule {
-    pub group: Option<String>,
-    pub kind: Option<String>,
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-    pub paths: Vec<String>,
-}
+/// An ignore rule of `kfctl.yaml` (`spec.drift.ignore`): objects it selects (empty fields
+/// select any) and paths.
+pub type IgnoreRule = crate::profile::config::DriftIgnore;
 
 impl IgnoreRule {
     pub fn selects(&self, id: &ResId) -> bool {

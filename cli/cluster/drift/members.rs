@@ -12,6 +12,7 @@ use super::fields::owned_digest;
 use super::{CONCURRENCY, DriftError};
 use crate::cluster::client::{Cluster, ClusterError, Request, Scope};
 use crate::cluster::inventory::{Inventory, LABEL_PART_OF};
+use crate::cluster::prune::key;
 use crate::resource::{Gvk, ResId};
 
 /// Lists every member of the install: one LIST per kind, all namespaces at once, selected by
@@ -110,15 +111,7 @@ pub(super) fn one_version_each(
     listed: BTreeMap<ResId, Value>,
     known: &BTreeSet<ResId>,
 ) -> BTreeMap<ResId, Value> {
-    let unversioned = |id: &ResId| {
-        (
-            id.gvk.group.clone(),
-            id.gvk.kind.clone(),
-            id.namespace.clone(),
-            id.name.clone(),
-        )
-    };
-    let known_any: BTreeSet<_> = known.iter().map(unversioned).collect();
+    let known_any: BTreeSet<_> = known.iter().map(key).collect();
     let mut strays_seen = BTreeSet::new();
     listed
         .into_iter()
@@ -126,13 +119,13 @@ pub(super) fn one_version_each(
             if known.contains(id) {
                 return true;
             }
-            let key = unversioned(id);
+            let unversioned = key(id);
             // Known under another version, or a namespaced object whose render names none.
-            let known_elsewhere = known_any.contains(&key)
+            let known_elsewhere = known_any.contains(&unversioned)
                 || known
                     .iter()
                     .any(|k| k.gvk == id.gvk && k.name == id.name && k.namespace.is_empty());
-            !known_elsewhere && strays_seen.insert(key)
+            !known_elsewhere && strays_seen.insert(unversioned)
         })
         .collect()
 }
