@@ -14,7 +14,7 @@ use crate::cluster::Cluster;
 use crate::cluster::drift::{self, Action, Desired, DriftReport, ObjectReport};
 use crate::cluster::inventory::Inventory;
 use crate::errors::UserError;
-use crate::lifecycle::drift::{rules, to_fix};
+use crate::lifecycle::drift::to_fix;
 use crate::lifecycle::render::{Install, render_install};
 use crate::lifecycle::{Event, Events, target};
 use crate::output::{self, Printer, Progress, Question};
@@ -59,7 +59,7 @@ async fn diff_install(
         &cluster,
         &inventory,
         Some(&desired),
-        &rules(&settings.ignore),
+        &settings.ignore,
     )
     .await
     .with_context(|| format!("cannot compare install `{}` with the cluster", install.name))?;

@@ -14,7 +14,7 @@ use crate::cluster::drift::{self, Desired, DriftReport, IgnoreRule};
 use crate::cluster::inventory::Inventory;
 use crate::cluster::{Cluster, Health, health};
 use crate::errors::UserError;
-use crate::lifecycle::drift::{pinned_render, rules};
+use crate::lifecycle::drift::pinned_render;
 use crate::lifecycle::render::{Install, check_name, input_install_name, render_install};
 use crate::lifecycle::{Event, Events, target};
 use crate::output::{Printer, Progress};
@@ -58,7 +58,7 @@ pub async fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome>
         &cluster,
         &inventory,
         (install.as_ref(), unpinned.as_deref()),
-        &rules(&ignore),
+        &ignore,
         printer,
     )
     .await

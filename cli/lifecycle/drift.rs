@@ -10,7 +10,7 @@ use super::Events;
 use super::render::{Install, pin_request_at, render_install, render_pin};
 use crate::cluster::Cluster;
 use crate::cluster::apply::{self, ApplyError, ApplyOptions, CONCURRENCY};
-use crate::cluster::drift::{self, Action, DriftReport, IgnoreRule};
+use crate::cluster::drift::{self, Action, DriftReport};
 use crate::cluster::inventory::{self, Inventory, Record};
 use crate::profile::config::DriftIgnore;
 use crate::resource::{ResId, ResourceSet};
@@ -57,20 +57,6 @@ pub async fn pinned_render(
     Ok((install, ignore))
 }
 
-/// `spec.drift.ignore` of `kfctl.yaml`, as the drift check takes them.
-pub fn rules(ignore: &[DriftIgnore]) -> Vec<IgnoreRule> {
-    ignore
-        .iter()
-        .map(|r| IgnoreRule {
-            group: r.group.clone(),
-            kind: r.kind.clone(),
-            namespace: r.namespace.clone(),
-            name: r.name.clone(),
-            paths: r.paths.clone(),
-        })
-        .collect()
-}
-
 /// What `--fix` would act on: the created and changed objects of the render (with the ignored
 /// fields as they are live), and the strays to take out of the install.
 pub struct Fix<'a> {
@@ -108,7 +94,6 @@ pub fn to_fix<'a>(
         .iter()
         .filter_map(|o| Some((o.rendered.as_ref()?, &o.id)))
         .collect();
-    let rules = rules(ignore);
     let mut subset = ResourceSet::new();
     for res in install
         .resources
@@ -119,7 +104,7 @@ pub fn to_fix<'a>(
         if let Some(id) = live_ids.get(&res.id())
             && let Some(live) = report.live.get(*id)
         {
-            let ignored = drift::ignored_for(id, Some(live), &rules);
+            let ignored = drift::ignored_for(id, Some(live), ignore);
             drift::keep_ignored(&mut res.body, live, &ignored);
         }
         subset.push(res).map_err(|e| *e)?;
