@@ -12,10 +12,10 @@ use crate::cluster::inventory::{Inventory, Parent};
 use crate::cluster::preflight;
 use crate::cluster::prune::RemoveError;
 use crate::errors::UserError;
+use crate::lifecycle::Events;
 use crate::lifecycle::apply::{Installed, apply_install};
 use crate::lifecycle::render::{Install, render_install};
 use crate::lifecycle::target::{self, Checks};
-use crate::lifecycle::{Event, Events};
 use crate::output::{self, Printer, Progress};
 use crate::report;
 use crate::settings::ApplySettings;
@@ -23,8 +23,7 @@ use crate::upgrade::revision::RevisionAction;
 
 pub async fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
     let progress = Progress::on_stderr(printer, settings.dry_run);
-    let on_event = |event: Event<'_>| progress.event(event);
-    let events = Events::new(&on_event, !printer.quiet);
+    let events = progress.events();
     if settings.input.is_none() {
         return Err(UserError::new(
             "nothing to apply: no platform, `kfctl.yaml` or kustomization was given",

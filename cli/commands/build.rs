@@ -10,15 +10,13 @@ use super::Outcome;
 use crate::args::OutputFormat;
 use crate::errors::UserError;
 use crate::lifecycle::render::render_input;
-use crate::lifecycle::{Event, Events};
 use crate::output::{Printer, Progress};
 use crate::resource::{Resource, yaml};
 use crate::settings::BuildSettings;
 
 pub fn run(settings: &BuildSettings, printer: Printer) -> Result<Outcome> {
     let progress = Progress::on_stderr(printer, false);
-    let on_event = |event: Event<'_>| progress.event(event);
-    let events = Events::new(&on_event, !printer.quiet);
+    let events = progress.events();
     let render = &settings.render;
     let (_, rendered, _) = render_input(&render.input, &render.sources, false, events)?;
     for warning in &rendered.warnings {

@@ -15,7 +15,6 @@ use crate::errors::UserError;
 use crate::lifecycle::delete::{self, Deleted};
 use crate::lifecycle::render::{check_name, default_name_of};
 use crate::lifecycle::target;
-use crate::lifecycle::{Event, Events};
 use crate::output::{self, Printer, Progress, Question};
 use crate::report;
 use crate::settings::{DeleteSettings, InstallTarget};
@@ -24,8 +23,7 @@ pub async fn run(settings: &DeleteSettings, printer: Printer) -> Result<Outcome>
     let name = settings.target.name(default_name_of);
     check_name(&name)?;
     let progress = Progress::on_stderr(printer, settings.dry_run);
-    let on_event = |event: Event<'_>| progress.event(event);
-    let events = Events::new(&on_event, !printer.quiet);
+    let events = progress.events();
     let started = Instant::now();
     let deadline = started + settings.timeout;
     let cluster =

@@ -16,7 +16,7 @@ use crate::cluster::inventory::Inventory;
 use crate::errors::UserError;
 use crate::lifecycle::drift::to_fix;
 use crate::lifecycle::render::{Install, render_install};
-use crate::lifecycle::{Event, Events, target};
+use crate::lifecycle::{Events, target};
 use crate::output::{self, Printer, Progress, Question};
 use crate::report::drift::{SCHEMA_VERSION, describe, object_json, recorded_json};
 use crate::settings::DiffSettings;
@@ -30,8 +30,7 @@ pub async fn run(settings: &DiffSettings, printer: Printer) -> Result<Outcome> {
         .into());
     }
     let progress = Progress::on_stderr(printer, false);
-    let on_event = |event: Event<'_>| progress.event(event);
-    let events = Events::new(&on_event, !printer.quiet);
+    let events = progress.events();
     let install = render_install(
         settings.input.as_ref(),
         settings.name.as_deref(),
@@ -55,14 +54,9 @@ async fn diff_install(
         resources: &install.resources,
         labels: inventory.member_labels(),
     };
-    let report = drift::check(
-        &cluster,
-        &inventory,
-        Some(&desired),
-        &settings.ignore,
-    )
-    .await
-    .with_context(|| format!("cannot compare install `{}` with the cluster", install.name))?;
+    let report = drift::check(&cluster, &inventory, Some(&desired), &settings.ignore)
+        .await
+        .with_context(|| format!("cannot compare install `{}` with the cluster", install.name))?;
     let elapsed = started.elapsed();
     if report.parent.is_none() {
         printer.warn(&format!(
@@ -157,13 +151,7 @@ fn differs(object: &ObjectReport) -> bool {
 }
 
 fn summary(report: &DriftReport, elapsed: std::time::Duration) -> String {
-    let count = |a: Action| {
-        report
-            .objects
-            .iter()
-            .filter(|o| o.action == Some(a))
-            .count()
-    };
+    let count = |a: Action| report.count(a);
     let drifted = report.drifted().count();
     format!(
         "{} to create, {} to change, {} to prune, {} unchanged; {drifted} drifted ({} kinds listed, {} requests, {} dry runs, {:.1}s)",
@@ -184,13 +172,7 @@ fn json_report(
     install: &str,
     inventory: &Inventory,
 ) -> Value {
-    let count = |a: Action| {
-        report
-            .objects
-            .iter()
-            .filter(|o| o.action == Some(a))
-            .count()
-    };
+    let count = |a: Action| report.count(a);
     json!({
         "schemaVersion": SCHEMA_VERSION,
         "context": cluster.context(),

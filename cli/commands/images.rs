@@ -5,16 +5,19 @@ use anyhow::Result;
 use super::Outcome;
 use crate::args::OutputFormat;
 use crate::lifecycle::render::render_input;
-use crate::lifecycle::{Event, Events};
 use crate::output::{Printer, Progress};
 use crate::resource::images;
 use crate::settings::ImagesSettings;
 
 pub fn run(settings: &ImagesSettings, printer: Printer) -> Result<Outcome> {
     let progress = Progress::on_stderr(printer, false);
-    let on_event = |event: Event<'_>| progress.event(event);
-    let events = Events::new(&on_event, !printer.quiet);
-    let (_, rendered, _) = render_input(&settings.render.input, &settings.render.sources, false, events)?;
+    let events = progress.events();
+    let (_, rendered, _) = render_input(
+        &settings.render.input,
+        &settings.render.sources,
+        false,
+        events,
+    )?;
     let list = images::collect(rendered.resources.iter());
     let text = match settings.output {
         OutputFormat::Yaml => list.iter().map(|i| format!("{i}\n")).collect(),

@@ -18,8 +18,8 @@ mod upgrade;
 use anyhow::{Context, Result};
 
 use crate::args::{Args, Command};
-use crate::output::Printer;
 use crate::lifecycle::render::default_name_of;
+use crate::output::Printer;
 use crate::settings::{
     ApplySettings, BuildSettings, CatalogSettings, DeleteSettings, DiffSettings, GlobalSettings,
     HistorySettings, ImagesSettings, InitSettings, ProcessEnv, RollbackSettings, SourcesSettings,

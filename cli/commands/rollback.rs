@@ -14,7 +14,6 @@ use crate::lifecycle::history::{failure_line, read_revisions};
 use crate::lifecycle::render::{check_name, render_pin};
 use crate::lifecycle::target::{self, Checks};
 use crate::lifecycle::upgrade::{self, keep_newer_crds, pruned_ids, rollback_target};
-use crate::lifecycle::{Event, Events};
 use crate::output::{self, Printer, Progress};
 use crate::report;
 use crate::settings::RollbackSettings;
@@ -24,8 +23,7 @@ pub async fn run(settings: &RollbackSettings, printer: Printer) -> Result<Outcom
     check_name(&settings.name)?;
     let apply_settings = &settings.apply;
     let progress = Progress::on_stderr(printer, apply_settings.dry_run);
-    let on_event = |event: Event<'_>| progress.event(event);
-    let events = Events::new(&on_event, !printer.quiet);
+    let events = progress.events();
     let cluster = target::connect(
         apply_settings.kubeconfig.as_deref(),
         apply_settings.context.as_deref(),

@@ -5,14 +5,12 @@ use anyhow::{Context, Result};
 
 use super::Outcome;
 use crate::lifecycle::render::render_input;
-use crate::lifecycle::{Event, Events};
 use crate::output::{Printer, Progress};
 use crate::settings::SourcesSettings;
 
 pub fn run(settings: &SourcesSettings, printer: Printer) -> Result<Outcome> {
     let progress = Progress::on_stderr(printer, false);
-    let on_event = |event: Event<'_>| progress.event(event);
-    let events = Events::new(&on_event, !printer.quiet);
+    let events = progress.events();
     let render = &settings.render;
     let (_, _, sources) = render_input(&render.input, &render.sources, settings.update, events)?;
     let resolved = sources.resolved();

@@ -16,7 +16,7 @@ use crate::cluster::{Cluster, Health, health};
 use crate::errors::UserError;
 use crate::lifecycle::drift::pinned_render;
 use crate::lifecycle::render::{Install, check_name, input_install_name, render_install};
-use crate::lifecycle::{Event, Events, target};
+use crate::lifecycle::target;
 use crate::output::{Printer, Progress};
 use crate::report::drift::{SCHEMA_VERSION, describe, object_json, recorded_json};
 use crate::settings::StatusSettings;
@@ -32,8 +32,7 @@ pub async fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome>
     let name = input_install_name(settings.name.as_deref(), settings.input.as_ref());
     check_name(&name)?;
     let progress = Progress::on_stderr(printer, false);
-    let on_event = |event: Event<'_>| progress.event(event);
-    let events = Events::new(&on_event, !printer.quiet);
+    let events = progress.events();
     let install = match &settings.input {
         Some(input) => Some(render_install(
             Some(input),

@@ -14,11 +14,11 @@ use crate::cluster::Cluster;
 use crate::cluster::apply::{Action, ApplyError, ApplyReport};
 use crate::cluster::inventory::Inventory;
 use crate::errors::UserError;
+use crate::lifecycle::Events;
 use crate::lifecycle::history::failure_line;
 use crate::lifecycle::render::check_name;
 use crate::lifecycle::target::{self, Checks};
 use crate::lifecycle::upgrade::{self, Planned, SavedPlan, Upgraded};
-use crate::lifecycle::{Event, Events};
 use crate::output::{self, Printer, Progress};
 use crate::report;
 use crate::settings::UpgradeSettings;
@@ -27,8 +27,7 @@ use crate::upgrade::revision;
 pub async fn run(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome> {
     let apply_settings = &settings.apply;
     let progress = Progress::on_stderr(printer, apply_settings.dry_run);
-    let on_event = |event: Event<'_>| progress.event(event);
-    let events = Events::new(&on_event, !printer.quiet);
+    let events = progress.events();
     let saved = settings.plan.as_deref().map(SavedPlan::load).transpose()?;
     let name = upgrade::install_name(settings, saved.as_ref());
     // A saved plan is a file that may come from elsewhere: its install name is checked as

@@ -196,19 +196,7 @@ fn record_of(install: &Install, report: &ApplyReport) -> Record {
         release: install.release.clone(),
         platform: install.platform.clone(),
         config_digest: install.config_digest.clone(),
-        objects: report
-            .applied
-            .iter()
-            .filter_map(|a| {
-                let digest = install.digests.get(&a.id)?;
-                let key = ResId::new(
-                    a.id.gvk.clone(),
-                    &a.id.name,
-                    a.namespace.as_deref().unwrap_or(""),
-                );
-                Some((key, digest.clone()))
-            })
-            .collect(),
+        objects: install.recorded_digests(&report.applied),
         owned: Default::default(),
         generations: report
             .applied

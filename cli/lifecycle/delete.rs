@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
 
-use super::{Event, Events, Removal};
+use super::{Events, Removal};
 use crate::cluster::Cluster;
 use crate::cluster::inventory::{self, Inventory, Parent, Record};
 use crate::cluster::prune::{self, Member, Members, RemoveOptions, RemoveReport, Scan};
@@ -68,23 +68,7 @@ pub async fn delete(
     events: Events<'_>,
 ) -> Result<Deleted> {
     let dry_run = options.dry_run;
-    let on_event = |event: prune::Event<'_>| {
-        events.send(Event::Remove {
-            event,
-            removal: Removal::Delete,
-            dry_run,
-        })
-    };
-    let report = prune::remove(cluster, members, options, &on_event).await;
-    for k in &report.kept {
-        if let Some(reason) = &k.keep {
-            events.send(Event::Kept {
-                id: &k.id,
-                reason: reason.to_string(),
-                removal: Removal::Delete,
-            });
-        }
-    }
+    let report = super::prune::remove(cluster, members, options, Removal::Delete, events).await;
     let parent_removed = if report.succeeded() {
         let unreleased = prune::release(cluster, &report.kept, dry_run).await;
         if let Some((id, error)) = unreleased.into_iter().next() {

@@ -165,20 +165,8 @@ pub async fn fix(
             .filter_map(|a| a.namespace.clone())
             .filter(|ns| ns != inventory::NAMESPACE)
             .collect();
-        let applied_ids: Vec<(ResId, String)> = applied
-            .applied
-            .iter()
-            .filter_map(|a| {
-                // The render's digest, not that of what was sent (ignored fields as live).
-                let digest = install.digests.get(&a.id)?;
-                let key = ResId::new(
-                    a.id.gvk.clone(),
-                    &a.id.name,
-                    a.namespace.as_deref().unwrap_or(""),
-                );
-                Some((key, digest.clone()))
-            })
-            .collect();
+        // The render's digests, not those of what was sent (ignored fields as live).
+        let applied_ids = install.recorded_digests(&applied.applied);
         if let Some(err) = ApplyError::from_report(applied, timeout) {
             return Err(anyhow::Error::new(err).context(format!(
                 "cannot restore install `{}` in context `{}`",
@@ -197,7 +185,7 @@ async fn record_fix(
     inventory: &Inventory,
     install: &Install,
     report: &DriftReport,
-    applied: Vec<(ResId, String)>,
+    applied: BTreeMap<ResId, String>,
     namespaces: BTreeSet<String>,
 ) -> Result<()> {
     let parent = report.parent.as_ref();

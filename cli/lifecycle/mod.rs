@@ -53,16 +53,34 @@ pub enum Removal {
     Delete,
 }
 
+/// What receives the engine's [`Event`]s (the command's progress view).
+pub trait Observer: Sync {
+    fn event(&self, event: Event<'_>);
+}
+
+impl<F: Fn(Event<'_>) + Sync> Observer for F {
+    fn event(&self, event: Event<'_>) {
+        self(event)
+    }
+}
+
+/// Reads no event.
+struct Ignored;
+
+impl Observer for Ignored {
+    fn event(&self, _: Event<'_>) {}
+}
+
 /// Where the engine sends its [`Event`]s.
 #[derive(Clone, Copy)]
 pub struct Events<'a> {
-    on_event: &'a (dyn Fn(Event<'_>) + Sync),
+    on_event: &'a dyn Observer,
     /// Whether downloads may draw their own progress bars on stderr.
     pub downloads: bool,
 }
 
 impl<'a> Events<'a> {
-    pub fn new(on_event: &'a (dyn Fn(Event<'_>) + Sync), downloads: bool) -> Self {
+    pub fn new(on_event: &'a dyn Observer, downloads: bool) -> Self {
         Events {
             on_event,
             downloads,
@@ -72,13 +90,13 @@ impl<'a> Events<'a> {
     /// Events nobody reads (a render made only to compare with).
     pub fn ignored() -> Events<'static> {
         Events {
-            on_event: &|_| {},
+            on_event: &Ignored,
             downloads: false,
         }
     }
 
     pub fn send(&self, event: Event<'_>) {
-        (self.on_event)(event)
+        self.on_event.event(event)
     }
 
     pub fn note(&self, line: impl Into<String>) {

@@ -80,32 +80,46 @@ pub async fn prune(
         super::objects(candidates.len())
     ));
     let dry_run = request.dry_run;
-    let on_event = |event: prune::Event<'_>| {
-        events.send(Event::Remove {
-            event,
-            removal: Removal::Prune,
-            dry_run,
-        })
-    };
     let options = RemoveOptions {
         dry_run,
         deadline: request.deadline,
         timeout: request.timeout,
     };
-    let report = prune::remove(cluster, candidates, &options, &on_event).await;
+    let report = remove(cluster, candidates, &options, Removal::Prune, events).await;
+    for (id, error) in prune::release(cluster, &report.kept, dry_run).await {
+        events.warn(format!("cannot release {id} from the install: {error}"));
+    }
+    Ok(report)
+}
+
+/// Removes `members` wave by wave (`cluster::prune::remove`), sending its progress and what it
+/// keeps as events.
+pub async fn remove(
+    cluster: &Cluster,
+    members: Vec<prune::Member>,
+    options: &RemoveOptions,
+    removal: Removal,
+    events: Events<'_>,
+) -> RemoveReport {
+    let dry_run = options.dry_run;
+    let on_event = |event: prune::Event<'_>| {
+        events.send(Event::Remove {
+            event,
+            removal,
+            dry_run,
+        })
+    };
+    let report = prune::remove(cluster, members, options, &on_event).await;
     for k in &report.kept {
         if let Some(reason) = &k.keep {
             events.send(Event::Kept {
                 id: &k.id,
                 reason: reason.to_string(),
-                removal: Removal::Prune,
+                removal,
             });
         }
     }
-    for (id, error) in prune::release(cluster, &report.kept, dry_run).await {
-        events.warn(format!("cannot release {id} from the install: {error}"));
-    }
-    Ok(report)
+    report
 }
 
 /// The record lines of objects that pruning did not delete, with their recorded digests.

@@ -45,6 +45,26 @@ impl Install {
             .unwrap_or_else(|| crate::resource::digest::object_digest(res))
     }
 
+    /// Each applied object, by its id as it is live (in the namespace it went to), with its
+    /// digest as rendered: what the install's record keeps.
+    pub fn recorded_digests(
+        &self,
+        applied: &[crate::cluster::apply::Applied],
+    ) -> BTreeMap<ResId, String> {
+        applied
+            .iter()
+            .filter_map(|a| {
+                let digest = self.digests.get(&a.id)?;
+                let key = ResId::new(
+                    a.id.gvk.clone(),
+                    &a.id.name,
+                    a.namespace.as_deref().unwrap_or(""),
+                );
+                Some((key, digest.clone()))
+            })
+            .collect()
+    }
+
     /// The sha256 of the render: of its objects' digests, one a line, in order. A
     /// kustomization's revision pins it; a saved upgrade plan holds it to find a changed render.
     pub fn render_digest(&self) -> String {

@@ -54,6 +54,11 @@ impl Progress {
         }
     }
 
+    /// The engine's events, shown here; downloads draw bars unless `--quiet`.
+    pub fn events(&self) -> lifecycle::Events<'_> {
+        lifecycle::Events::new(self, !self.printer.quiet)
+    }
+
     /// Progress for a command's run: bars when stderr is a terminal.
     pub fn on_stderr(printer: Printer, dry_run: bool) -> Progress {
         use std::io::IsTerminal;
@@ -77,7 +82,7 @@ impl Progress {
     }
 
     /// Shows one event of the lifecycle engine.
-    pub fn event(&self, event: lifecycle::Event<'_>) {
+    fn show(&self, event: lifecycle::Event<'_>) {
         match event {
             lifecycle::Event::Apply(event) => self.apply_event(event),
             lifecycle::Event::ApplyDone => self.finish(),
@@ -282,6 +287,12 @@ impl Progress {
         if let Some(bar) = state.bar.take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+impl lifecycle::Observer for Progress {
+    fn event(&self, event: lifecycle::Event<'_>) {
+        self.show(event)
     }
 }
 

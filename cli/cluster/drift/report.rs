@@ -86,6 +86,14 @@ pub struct DriftReport {
 }
 
 impl DriftReport {
+    /// How many objects `action` would act on.
+    pub fn count(&self, action: Action) -> usize {
+        self.objects
+            .iter()
+            .filter(|o| o.action == Some(action))
+            .count()
+    }
+
     pub fn drifted(&self) -> impl Iterator<Item = &ObjectReport> {
         self.objects.iter().filter(|o| o.drift.is_some())
     }
