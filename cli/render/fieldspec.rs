@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::errors::{Diagnostic, ErrorClass};
+use crate::render::RenderError;
 use crate::resource::{Gvk, Resource};
 
 /// One field of the objects of some kinds. Empty group, version or kind match anything.
@@ -215,6 +216,23 @@ pub fn visit(
             path: spec.path.clone(),
             message,
         },
+    })
+}
+
+/// [`visit`] as a transform runs it: a failure is a [`RenderError::Transform`] on `res`, its
+/// message made by `describe`.
+pub fn visit_in_transform(
+    res: &mut Resource,
+    spec: &FieldSpec,
+    create: Create,
+    f: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+    describe: impl FnOnce(VisitError) -> String,
+) -> Result<(), RenderError> {
+    let (id, origin) = (res.id(), res.origin.clone());
+    visit(res, spec, create, f).map_err(|e| RenderError::Transform {
+        id,
+        origin,
+        message: describe(e),
     })
 }
 

@@ -648,29 +648,14 @@ pub fn lookup<'a>(mut node: &'a Value, path: &[String]) -> Option<&'a Value> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use serde_json::{Value, json};
 
     use super::{lookup, split_field_path};
-    use crate::render::{MemFs, RenderError, build};
-    use crate::resource::yaml::parse_documents;
+    use crate::render::RenderError;
+    use crate::render::testing::{bodies, build_in, docs};
 
     fn render(files: &[(&str, &str)]) -> Result<Vec<Value>, RenderError> {
-        let mut fs = MemFs::new();
-        for (path, text) in files {
-            fs.add(format!("k/{path}"), *text);
-        }
-        let out = build(&fs, Path::new("k"))?;
-        Ok(out.resources.iter().map(|r| r.body.clone()).collect())
-    }
-
-    fn docs(text: &str) -> Vec<Value> {
-        parse_documents(text)
-            .unwrap()
-            .into_iter()
-            .map(|d| d.value)
-            .collect()
+        build_in("k", files).map(|out| bodies(&out))
     }
 
     #[test]

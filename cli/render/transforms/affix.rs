@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::render::RenderError;
-use crate::render::fieldspec::{Create, FieldSpec, visit};
+use crate::render::fieldspec::{Create, FieldSpec, visit_in_transform};
 use crate::resource::{Gvk, ResourceSet};
 
 /// Kinds whose names carry meaning elsewhere and are never prefixed or suffixed.
@@ -60,9 +60,7 @@ fn rename(
                 record(res);
                 res.remember_id();
             }
-            let origin = res.origin.clone();
-            let id = res.id();
-            visit(res, spec, Create::Scalar, &mut |v| {
+            let mut rename = |v: &mut serde_json::Value| {
                 let current = match &*v {
                     serde_json::Value::String(s) => s.clone(),
                     serde_json::Value::Null => String::new(),
@@ -70,12 +68,8 @@ fn rename(
                 };
                 *v = serde_json::Value::String(new_name(&current));
                 Ok(())
-            })
-            .map_err(|e| RenderError::Transform {
-                id,
-                origin,
-                message: e.to_string(),
-            })?;
+            };
+            visit_in_transform(res, spec, Create::Scalar, &mut rename, |e| e.to_string())?;
         }
     }
     Ok(())

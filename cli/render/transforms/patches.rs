@@ -299,17 +299,14 @@ fn drop_empty_nulls(res: &mut crate::resource::Resource) {
 mod tests {
     use std::path::Path;
 
-    use crate::render::{MemFs, RenderError, build};
+    use crate::render::RenderError;
+    use crate::render::testing::build_in;
     use crate::resource::yaml::to_yaml_stream;
 
     const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {app: web}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: app:1\n";
 
     fn render(files: &[(&str, &str)]) -> Result<String, RenderError> {
-        let mut fs = MemFs::new();
-        for (path, text) in files {
-            fs.add(Path::new("/k").join(path), *text);
-        }
-        let out = build(&fs, Path::new("/k"))?;
+        let out = build_in("/k", files)?;
         Ok(to_yaml_stream(out.resources.iter().map(|r| &r.body)))
     }
 
