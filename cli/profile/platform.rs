@@ -262,18 +262,7 @@ impl ParameterSpec {
             (ParamType::String, Value::String(s)) => s.clone(),
             (ParamType::Boolean, Value::Bool(b)) => b.to_string(),
             (ParamType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
-            _ => {
-                return Err(ProfileError::ParameterType {
-                    name: self.name.clone(),
-                    expected: self.kind,
-                    found: if self.secret {
-                        "a value".to_owned()
-                    } else {
-                        describe(value)
-                    },
-                    from,
-                });
-            }
+            _ => return Err(self.type_error(|| describe(value), from)),
         };
         self.check(text, from)
     }
@@ -286,18 +275,23 @@ impl ParameterSpec {
             ParamType::Integer => text.parse::<i64>().is_ok(),
         };
         if !ok {
-            return Err(ProfileError::ParameterType {
-                name: self.name.clone(),
-                expected: self.kind,
-                found: if self.secret {
-                    "a value".to_owned()
-                } else {
-                    format!("`{text}`")
-                },
-                from,
-            });
+            return Err(self.type_error(|| format!("`{text}`"), from));
         }
         self.check(text.to_owned(), from)
+    }
+
+    /// A value of the wrong type, shown by `found` unless the parameter is secret.
+    fn type_error(&self, found: impl FnOnce() -> String, from: Where) -> ProfileError {
+        ProfileError::ParameterType {
+            name: self.name.clone(),
+            expected: self.kind,
+            found: if self.secret {
+                "a value".to_owned()
+            } else {
+                found()
+            },
+            from,
+        }
     }
 
     /// Every value, given or default, passes here: its pattern, then what the documents it is

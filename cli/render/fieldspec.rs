@@ -52,7 +52,13 @@ impl FieldSpec {
 
 /// Splits a field path on `/`; `\/` escapes a slash inside a field name.
 pub fn split_path(path: &str) -> Vec<String> {
-    let mut parts: Vec<&str> = path.split('/').collect();
+    split_escaped(path, '/')
+}
+
+/// Splits `path` on `sep`, dropping one leading empty field; a backslash before `sep` escapes
+/// it inside a field name.
+pub fn split_escaped(path: &str, sep: char) -> Vec<String> {
+    let mut parts: Vec<&str> = path.split(sep).collect();
     if parts.len() > 1 && parts[0].is_empty() {
         parts.remove(0);
     }
@@ -61,7 +67,7 @@ pub fn split_path(path: &str) -> Vec<String> {
         match out.last_mut() {
             Some(last) if last.ends_with('\\') => {
                 last.pop();
-                last.push('/');
+                last.push(sep);
                 last.push_str(part);
             }
             _ => out.push(part.to_owned()),
