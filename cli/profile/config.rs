@@ -140,28 +140,13 @@ impl KfctlConfig {
             name,
             platform: spec.get("platform").map(|n| located_str(&n)).transpose()?,
             release: spec.get("release").map(|n| located_str(&n)).transpose()?,
-            components: match spec.get("components") {
-                Some(n) => parse_components(&n)?,
-                None => Vec::new(),
-            },
-            sources: match spec.get("sources") {
-                Some(n) => parse_sources(&n, base)?,
-                None => Vec::new(),
-            },
-            parameters: match spec.get("parameters") {
-                Some(n) => parse_values(&n)?,
-                None => Vec::new(),
-            },
+            components: list_at(&spec, "components", parse_components)?,
+            sources: list_at(&spec, "sources", |n| parse_sources(n, base))?,
+            parameters: list_at(&spec, "parameters", parse_values)?,
             parameters_at: spec.get("parameters").unwrap_or(spec.clone()).loc(),
             admin: spec.get("admin").map(|n| parse_admin(&n)).transpose()?,
-            secrets: match spec.get("secrets") {
-                Some(n) => parse_secrets(&n, base)?,
-                None => Vec::new(),
-            },
-            drift_ignore: match spec.get("drift") {
-                Some(n) => parse_drift(&n)?,
-                None => Vec::new(),
-            },
+            secrets: list_at(&spec, "secrets", |n| parse_secrets(n, base))?,
+            drift_ignore: list_at(&spec, "drift", parse_drift)?,
         })
     }
 }
@@ -176,6 +161,19 @@ fn located_str(node: &Node<'_>) -> Result<Located<String>, ProfileError> {
         value,
         at: node.loc(),
     })
+}
+
+/// What `parse` makes of `node`'s `field`, or nothing when the field is absent.
+fn list_at<T>(
+    node: &Node<'_>,
+    field: &str,
+    parse: impl FnOnce(&Node<'_>) -> Result<Vec<T>, ProfileError>,
+) -> Result<Vec<T>, ProfileError> {
+    Ok(node
+        .get(field)
+        .map(|n| parse(&n))
+        .transpose()?
+        .unwrap_or_default())
 }
 
 fn parse_values(node: &Node<'_>) -> Result<Vec<(String, Located<Value>)>, ProfileError> {
