@@ -200,15 +200,9 @@ fn parse_component(node: &Node<'_>) -> Result<ComponentDef, ProfileError> {
     Ok(ComponentDef {
         name: node.require("name")?.str()?.to_owned(),
         description: node.require("description")?.str()?.to_owned(),
-        depends: node
-            .get("depends")
-            .map_or(Ok(Vec::new()), |n| n.strings())?,
-        manifests: node
-            .get("manifests")
-            .map_or(Ok(Vec::new()), |n| n.strings())?,
-        parameters: node
-            .get("parameters")
-            .map_or(Ok(Vec::new()), |n| parse_parameters(&n))?,
+        depends: node.get_strings("depends")?,
+        manifests: node.get_strings("manifests")?,
+        parameters: node.get_list("parameters", parse_parameters)?,
         at: node.loc(),
     })
 }

@@ -140,13 +140,13 @@ impl KfctlConfig {
             name,
             platform: spec.get("platform").map(|n| located_str(&n)).transpose()?,
             release: spec.get("release").map(|n| located_str(&n)).transpose()?,
-            components: list_at(&spec, "components", parse_components)?,
-            sources: list_at(&spec, "sources", |n| parse_sources(n, base))?,
-            parameters: list_at(&spec, "parameters", parse_values)?,
+            components: spec.get_list("components", parse_components)?,
+            sources: spec.get_list("sources", |n| parse_sources(n, base))?,
+            parameters: spec.get_list("parameters", parse_values)?,
             parameters_at: spec.get("parameters").unwrap_or(spec.clone()).loc(),
             admin: spec.get("admin").map(|n| parse_admin(&n)).transpose()?,
-            secrets: list_at(&spec, "secrets", |n| parse_secrets(n, base))?,
-            drift_ignore: list_at(&spec, "drift", parse_drift)?,
+            secrets: spec.get_list("secrets", |n| parse_secrets(n, base))?,
+            drift_ignore: spec.get_list("drift", parse_drift)?,
         })
     }
 }
@@ -161,19 +161,6 @@ fn located_str(node: &Node<'_>) -> Result<Located<String>, ProfileError> {
         value,
         at: node.loc(),
     })
-}
-
-/// What `parse` makes of `node`'s `field`, or nothing when the field is absent.
-fn list_at<T>(
-    node: &Node<'_>,
-    field: &str,
-    parse: impl FnOnce(&Node<'_>) -> Result<Vec<T>, ProfileError>,
-) -> Result<Vec<T>, ProfileError> {
-    Ok(node
-        .get(field)
-        .map(|n| parse(&n))
-        .transpose()?
-        .unwrap_or_default())
 }
 
 fn parse_values(node: &Node<'_>) -> Result<Vec<(String, Located<Value>)>, ProfileError> {
@@ -282,12 +269,7 @@ fn parse_drift(node: &Node<'_>) -> Result<Vec<DriftIgnore>, ProfileError> {
         let mut rule = DriftIgnore::default();
         if let Some(target) = item.get("target") {
             target.fields(&["group", "kind", "namespace", "name"])?;
-            let get = |k: &str| -> Result<Option<String>, ProfileError> {
-                target
-                    .get(k)
-                    .map(|n| n.str().map(str::to_owned))
-                    .transpose()
-            };
+            let get = |k: &str| target.get_string(k);
             rule.group = get("group")?;
             rule.kind = get("kind")?;
             rule.namespace = get("namespace")?;

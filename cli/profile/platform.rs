@@ -121,9 +121,7 @@ impl PlatformProfile {
             }
             None => None,
         };
-        let parameters = spec
-            .get("parameters")
-            .map_or(Ok(Vec::new()), |n| parse_parameters(&n))?;
+        let parameters = spec.get_list("parameters", parse_parameters)?;
         let preflight = match spec.get("preflight") {
             Some(n) => parse_preflight(&n)?,
             None => Preflight::default(),
@@ -226,21 +224,11 @@ fn parse_preflight(node: &Node<'_>) -> Result<Preflight, ProfileError> {
     let mut out = Preflight::default();
     if let Some(k) = node.get("kubernetes") {
         k.fields(&["min", "max"])?;
-        out.kubernetes_min = k
-            .get("min")
-            .map(|n| n.str().map(str::to_owned))
-            .transpose()?;
-        out.kubernetes_max = k
-            .get("max")
-            .map(|n| n.str().map(str::to_owned))
-            .transpose()?;
+        out.kubernetes_min = k.get_string("min")?;
+        out.kubernetes_max = k.get_string("max")?;
     }
-    if let Some(n) = node.get("storageClasses") {
-        out.storage_classes = n.strings()?;
-    }
-    if let Some(n) = node.get("crds") {
-        out.crds = n.strings()?;
-    }
+    out.storage_classes = node.get_strings("storageClasses")?;
+    out.crds = node.get_strings("crds")?;
     if let Some(n) = node.get("gpuNodeLabels") {
         for e in n.entries()? {
             out.gpu_node_labels
