@@ -401,7 +401,9 @@ mod tests {
 
     #[test]
     fn bad_flags_are_refused() {
-        let cases: Vec<(&dyn Fn(&mut Given), &str)> = vec![
+        /// A change to good flags, and the error it brings.
+        type Case<'a> = (&'a dyn Fn(&mut Given), &'a str);
+        let cases: Vec<Case> = vec![
             (
                 &|g| g.platform = Some("moon".to_owned()),
                 "unknown platform `moon` given to `--platform`",
