@@ -365,7 +365,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::render::{self, MemFs, RealFs};
+    use crate::render::{self, RealFs};
 
     /// `KFCTL_CORPUS`, or `shared/corpus/kubeflow-manifests` beside the repository or beside
     /// one of its parents (a git worktree sits deeper than the checkout it belongs to).
@@ -403,64 +403,49 @@ mod tests {
         let w = waves(set);
         assert_eq!(w.len(), set.len());
 
-        for crd in ["certificates.cert-manager.io", "issuers.cert-manager.io"] {
-            assert_eq!(
-                wave_of(set, &w, "CustomResourceDefinition", crd),
-                Wave::Definitions
-            );
-        }
-        assert_eq!(
-            wave_of(set, &w, "Namespace", "cert-manager"),
-            Wave::Definitions
-        );
-        assert_eq!(
-            wave_of(set, &w, "ServiceAccount", "cert-manager-webhook"),
-            Wave::Foundations
-        );
-        assert_eq!(
-            wave_of(set, &w, "ClusterRole", "cert-manager-controller-issuers"),
-            Wave::Foundations
-        );
         // The webhook configurations call Service cert-manager-webhook, whose selector picks the
         // pods of Deployment cert-manager-webhook; the controller and cainjector are not behind it.
-        assert_eq!(
-            wave_of(set, &w, "Service", "cert-manager-webhook"),
-            Wave::WebhookBackends
-        );
-        assert_eq!(
-            wave_of(set, &w, "Deployment", "cert-manager-webhook"),
-            Wave::WebhookBackends
-        );
-        assert_eq!(
-            wave_of(set, &w, "Deployment", "cert-manager"),
-            Wave::Workloads
-        );
-        assert_eq!(
-            wave_of(set, &w, "Deployment", "cert-manager-cainjector"),
-            Wave::Workloads
-        );
-        assert_eq!(
-            wave_of(
-                set,
-                &w,
+        let expected = [
+            (
+                "CustomResourceDefinition",
+                "certificates.cert-manager.io",
+                Wave::Definitions,
+            ),
+            (
+                "CustomResourceDefinition",
+                "issuers.cert-manager.io",
+                Wave::Definitions,
+            ),
+            ("Namespace", "cert-manager", Wave::Definitions),
+            ("ServiceAccount", "cert-manager-webhook", Wave::Foundations),
+            (
+                "ClusterRole",
+                "cert-manager-controller-issuers",
+                Wave::Foundations,
+            ),
+            ("Service", "cert-manager-webhook", Wave::WebhookBackends),
+            ("Deployment", "cert-manager-webhook", Wave::WebhookBackends),
+            ("Deployment", "cert-manager", Wave::Workloads),
+            ("Deployment", "cert-manager-cainjector", Wave::Workloads),
+            (
                 "ValidatingWebhookConfiguration",
-                "cert-manager-webhook"
+                "cert-manager-webhook",
+                Wave::Webhooks,
             ),
-            Wave::Webhooks
-        );
-        assert_eq!(
-            wave_of(
-                set,
-                &w,
+            (
                 "MutatingWebhookConfiguration",
-                "cert-manager-webhook"
+                "cert-manager-webhook",
+                Wave::Webhooks,
             ),
-            Wave::Webhooks
-        );
-        assert_eq!(
-            wave_of(set, &w, "ClusterIssuer", "kubeflow-self-signing-issuer"),
-            Wave::Workloads
-        );
+            (
+                "ClusterIssuer",
+                "kubeflow-self-signing-issuer",
+                Wave::Workloads,
+            ),
+        ];
+        for (kind, name, wave) in expected {
+            assert_eq!(wave_of(set, &w, kind, name), wave, "wave of {kind}/{name}");
+        }
 
         // Stages: apply order, every object once, render order inside each.
         let staged = stages(set);
@@ -487,10 +472,11 @@ mod tests {
     }
 
     fn render_inline(yaml: &str) -> ResourceSet {
-        let mut fs = MemFs::new();
-        fs.add("/app/kustomization.yaml", "resources:\n- all.yaml\n")
-            .add("/app/all.yaml", yaml);
-        render::build(&fs, Path::new("/app"))
+        let files = [
+            ("kustomization.yaml", "resources:\n- all.yaml\n"),
+            ("all.yaml", yaml),
+        ];
+        render::testing::build_in("/app", &files)
             .expect("the sample renders")
             .resources
     }

@@ -2,7 +2,7 @@
 //! dependencies, and per release the upstream source and the kustomization paths of each
 //! component.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::doc::{Node, SourceFile};
@@ -58,6 +58,35 @@ pub struct SourceDef {
 }
 
 impl Catalog {
+    /// Adds to `enabled` every component an enabled one needs: catalog order, repeated until
+    /// nothing changes, so the closure is deterministic. `adding(dependency, needed_by)` hears
+    /// of each before it is added, and may refuse it.
+    pub fn close_dependencies<E>(
+        &self,
+        enabled: &mut BTreeSet<String>,
+        mut adding: impl FnMut(&str, &str) -> Result<(), E>,
+    ) -> Result<(), E> {
+        loop {
+            let mut grew = false;
+            for def in &self.components {
+                if !enabled.contains(&def.name) {
+                    continue;
+                }
+                for dep in &def.depends {
+                    if enabled.contains(dep) {
+                        continue;
+                    }
+                    adding(dep, &def.name)?;
+                    enabled.insert(dep.clone());
+                    grew = true;
+                }
+            }
+            if !grew {
+                return Ok(());
+            }
+        }
+    }
+
     /// Reads `<root>/manifests/catalog.yaml`.
     pub fn load(fs: &dyn Fs, root: &Path) -> Result<Catalog, ProfileError> {
         let file = SourceFile::read(fs, &root.join(CATALOG_PATH))?;
@@ -171,15 +200,9 @@ fn parse_component(node: &Node<'_>) -> Result<ComponentDef, ProfileError> {
     Ok(ComponentDef {
         name: node.require("name")?.str()?.to_owned(),
         description: node.require("description")?.str()?.to_owned(),
-        depends: node
-            .get("depends")
-            .map_or(Ok(Vec::new()), |n| n.strings())?,
-        manifests: node
-            .get("manifests")
-            .map_or(Ok(Vec::new()), |n| n.strings())?,
-        parameters: node
-            .get("parameters")
-            .map_or(Ok(Vec::new()), |n| parse_parameters(&n))?,
+        depends: node.get_strings("depends")?,
+        manifests: node.get_strings("manifests")?,
+        parameters: node.get_list("parameters", parse_parameters)?,
         at: node.loc(),
     })
 }

@@ -140,28 +140,13 @@ impl KfctlConfig {
             name,
             platform: spec.get("platform").map(|n| located_str(&n)).transpose()?,
             release: spec.get("release").map(|n| located_str(&n)).transpose()?,
-            components: match spec.get("components") {
-                Some(n) => parse_components(&n)?,
-                None => Vec::new(),
-            },
-            sources: match spec.get("sources") {
-                Some(n) => parse_sources(&n, base)?,
-                None => Vec::new(),
-            },
-            parameters: match spec.get("parameters") {
-                Some(n) => parse_values(&n)?,
-                None => Vec::new(),
-            },
+            components: spec.get_list("components", parse_components)?,
+            sources: spec.get_list("sources", |n| parse_sources(n, base))?,
+            parameters: spec.get_list("parameters", parse_values)?,
             parameters_at: spec.get("parameters").unwrap_or(spec.clone()).loc(),
             admin: spec.get("admin").map(|n| parse_admin(&n)).transpose()?,
-            secrets: match spec.get("secrets") {
-                Some(n) => parse_secrets(&n, base)?,
-                None => Vec::new(),
-            },
-            drift_ignore: match spec.get("drift") {
-                Some(n) => parse_drift(&n)?,
-                None => Vec::new(),
-            },
+            secrets: spec.get_list("secrets", |n| parse_secrets(n, base))?,
+            drift_ignore: spec.get_list("drift", parse_drift)?,
         })
     }
 }
@@ -284,12 +269,7 @@ fn parse_drift(node: &Node<'_>) -> Result<Vec<DriftIgnore>, ProfileError> {
         let mut rule = DriftIgnore::default();
         if let Some(target) = item.get("target") {
             target.fields(&["group", "kind", "namespace", "name"])?;
-            let get = |k: &str| -> Result<Option<String>, ProfileError> {
-                target
-                    .get(k)
-                    .map(|n| n.str().map(str::to_owned))
-                    .transpose()
-            };
+            let get = |k: &str| target.get_string(k);
             rule.group = get("group")?;
             rule.kind = get("kind")?;
             rule.namespace = get("namespace")?;
@@ -396,6 +376,11 @@ mod tests {
 
     const HEAD: &str = "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nmetadata:\n  name: kubeflow\nspec:\n  platform: gcp\n";
 
+    /// Why a file of [`HEAD`] followed by `spec` (more of the `spec` map) is refused.
+    fn refusal(spec: &str) -> ProfileError {
+        parse(&format!("{HEAD}{spec}")).unwrap_err()
+    }
+
     #[test]
     fn reads_a_full_config() {
         let c = parse(&format!(
@@ -434,10 +419,7 @@ mod tests {
                 },
             ]
         );
-        let err = parse(&format!(
-            "{HEAD}  drift:\n    ignore:\n    - paths: [spec.replicas]\n"
-        ))
-        .unwrap_err();
+        let err = refusal("  drift:\n    ignore:\n    - paths: [spec.replicas]\n");
         assert!(
             err.to_string()
                 .contains("`spec.replicas` is not a JSON pointer"),
@@ -447,7 +429,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors_with_their_line() {
-        let err = parse(&format!("{HEAD}  componets: {{}}\n")).unwrap_err();
+        let err = refusal("  componets: {}\n");
         assert_eq!(
             err.to_string(),
             "/c/kfctl.yaml:7: unknown field `spec.componets`"
@@ -457,10 +439,7 @@ mod tests {
 
     #[test]
     fn wrong_types_name_the_field() {
-        let err = parse(&format!(
-            "{HEAD}  components:\n    gpu:\n      enabled: yes\n"
-        ))
-        .unwrap_err();
+        let err = refusal("  components:\n    gpu:\n      enabled: yes\n");
         assert_eq!(
             err.to_string(),
             "/c/kfctl.yaml:9: `spec.components.gpu.enabled` must be `true` or `false`, not a string (\"yes\")"
@@ -469,13 +448,13 @@ mod tests {
 
     #[test]
     fn plaintext_passwords_are_refused() {
-        let err = parse(&format!("{HEAD}  admin:\n    password: hunter2\n")).unwrap_err();
+        let err = refusal("  admin:\n    password: hunter2\n");
         assert!(
             matches!(err, ProfileError::PlaintextPassword { .. }),
             "{err}"
         );
         assert!(!err.to_string().contains("hunter2"));
-        let err = parse(&format!("{HEAD}  parameters:\n    dbPassword: x\n")).unwrap_err();
+        let err = refusal("  parameters:\n    dbPassword: x\n");
         assert!(
             matches!(err, ProfileError::PlaintextPassword { .. }),
             "{err}"
@@ -484,13 +463,10 @@ mod tests {
 
     #[test]
     fn secrets_are_references_only() {
-        let err = parse(&format!("{HEAD}  secrets:\n    token: abc\n")).unwrap_err();
+        let err = refusal("  secrets:\n    token: abc\n");
         assert!(matches!(err, ProfileError::PlaintextSecret { .. }), "{err}");
         assert!(!err.to_string().contains("abc"));
-        let err = parse(&format!(
-            "{HEAD}  secrets:\n    token: {{env: A, file: b}}\n"
-        ))
-        .unwrap_err();
+        let err = refusal("  secrets:\n    token: {env: A, file: b}\n");
         assert!(err.to_string().contains("exactly one"), "{err}");
     }
 
@@ -505,26 +481,17 @@ mod tests {
             c.sources[0].1.value,
             SourceLocation::Url(format!("https://h/m.tar.gz#sha256={hex}"))
         );
-        let err = parse(&format!(
-            "{HEAD}  sources:\n    m: {{url: https://h/m.tar.gz}}\n"
-        ))
-        .unwrap_err();
+        let err = refusal("  sources:\n    m: {url: https://h/m.tar.gz}\n");
         assert!(err.to_string().contains("needs a `sha256`"), "{err}");
-        let err = parse(&format!(
-            "{HEAD}  sources:\n    m: {{url: https://h/m.tar.gz, sha256: abc}}\n"
-        ))
-        .unwrap_err();
+        let err = refusal("  sources:\n    m: {url: https://h/m.tar.gz, sha256: abc}\n");
         assert!(err.to_string().contains("not a sha256 digest"), "{err}");
-        let err = parse(&format!(
-            "{HEAD}  sources:\n    m: {{path: a, url: https://h/m.tar.gz, sha256: {hex}}}\n"
-        ))
-        .unwrap_err();
+        let err = refusal("  sources:\n    m: {path: a, url: https://h/m.tar.gz, sha256: {hex}}\n");
         assert!(err.to_string().contains("either `path`"), "{err}");
     }
 
     #[test]
     fn password_hash_must_be_bcrypt() {
-        let err = parse(&format!("{HEAD}  admin:\n    passwordHash: secret\n")).unwrap_err();
+        let err = refusal("  admin:\n    passwordHash: secret\n");
         assert!(err.to_string().contains("bcrypt"), "{err}");
         assert!(is_bcrypt(
             "$2y$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"

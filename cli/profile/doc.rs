@@ -187,6 +187,31 @@ impl<'a> Node<'a> {
         })
     }
 
+    /// The string at `key`, if set and not null.
+    pub fn get_string(&self, key: &str) -> Result<Option<String>, ProfileError> {
+        self.get(key)
+            .map(|n| n.str().map(str::to_owned))
+            .transpose()
+    }
+
+    /// The list of strings at `key`; none when it is not set.
+    pub fn get_strings(&self, key: &str) -> Result<Vec<String>, ProfileError> {
+        self.get_list(key, Node::strings)
+    }
+
+    /// What `parse` makes of the value at `key`; nothing when it is not set.
+    pub fn get_list<T>(
+        &self,
+        key: &str,
+        parse: impl FnOnce(&Node<'a>) -> Result<Vec<T>, ProfileError>,
+    ) -> Result<Vec<T>, ProfileError> {
+        Ok(self
+            .get(key)
+            .map(|n| parse(&n))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
     pub fn str(&self) -> Result<&'a str, ProfileError> {
         self.value
             .as_str()

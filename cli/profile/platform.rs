@@ -121,9 +121,7 @@ impl PlatformProfile {
             }
             None => None,
         };
-        let parameters = spec
-            .get("parameters")
-            .map_or(Ok(Vec::new()), |n| parse_parameters(&n))?;
+        let parameters = spec.get_list("parameters", parse_parameters)?;
         let preflight = match spec.get("preflight") {
             Some(n) => parse_preflight(&n)?,
             None => Preflight::default(),
@@ -226,21 +224,11 @@ fn parse_preflight(node: &Node<'_>) -> Result<Preflight, ProfileError> {
     let mut out = Preflight::default();
     if let Some(k) = node.get("kubernetes") {
         k.fields(&["min", "max"])?;
-        out.kubernetes_min = k
-            .get("min")
-            .map(|n| n.str().map(str::to_owned))
-            .transpose()?;
-        out.kubernetes_max = k
-            .get("max")
-            .map(|n| n.str().map(str::to_owned))
-            .transpose()?;
+        out.kubernetes_min = k.get_string("min")?;
+        out.kubernetes_max = k.get_string("max")?;
     }
-    if let Some(n) = node.get("storageClasses") {
-        out.storage_classes = n.strings()?;
-    }
-    if let Some(n) = node.get("crds") {
-        out.crds = n.strings()?;
-    }
+    out.storage_classes = node.get_strings("storageClasses")?;
+    out.crds = node.get_strings("crds")?;
     if let Some(n) = node.get("gpuNodeLabels") {
         for e in n.entries()? {
             out.gpu_node_labels
@@ -262,18 +250,7 @@ impl ParameterSpec {
             (ParamType::String, Value::String(s)) => s.clone(),
             (ParamType::Boolean, Value::Bool(b)) => b.to_string(),
             (ParamType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
-            _ => {
-                return Err(ProfileError::ParameterType {
-                    name: self.name.clone(),
-                    expected: self.kind,
-                    found: if self.secret {
-                        "a value".to_owned()
-                    } else {
-                        describe(value)
-                    },
-                    from,
-                });
-            }
+            _ => return Err(self.type_error(|| describe(value), from)),
         };
         self.check(text, from)
     }
@@ -286,18 +263,23 @@ impl ParameterSpec {
             ParamType::Integer => text.parse::<i64>().is_ok(),
         };
         if !ok {
-            return Err(ProfileError::ParameterType {
-                name: self.name.clone(),
-                expected: self.kind,
-                found: if self.secret {
-                    "a value".to_owned()
-                } else {
-                    format!("`{text}`")
-                },
-                from,
-            });
+            return Err(self.type_error(|| format!("`{text}`"), from));
         }
         self.check(text.to_owned(), from)
+    }
+
+    /// A value of the wrong type, shown by `found` unless the parameter is secret.
+    fn type_error(&self, found: impl FnOnce() -> String, from: Where) -> ProfileError {
+        ProfileError::ParameterType {
+            name: self.name.clone(),
+            expected: self.kind,
+            found: if self.secret {
+                "a value".to_owned()
+            } else {
+                found()
+            },
+            from,
+        }
     }
 
     /// Every value, given or default, passes here: its pattern, then what the documents it is

@@ -252,33 +252,17 @@ fn enabled_components(
         }
     }
     let mut added = Vec::new();
-    // Catalog order, repeated until nothing changes, so the closure is deterministic.
-    loop {
-        let mut grew = false;
-        for def in &catalog.components {
-            if !enabled.contains(&def.name) {
-                continue;
-            }
-            for dep in &def.depends {
-                if enabled.contains(dep) {
-                    continue;
-                }
-                if let Some(at) = disabled.get(dep) {
-                    return Err(ProfileError::DisabledDependency {
-                        component: dep.clone(),
-                        needed_by: def.name.clone(),
-                        at: at.clone(),
-                    });
-                }
-                enabled.insert(dep.clone());
-                added.push((dep.clone(), def.name.clone()));
-                grew = true;
-            }
+    catalog.close_dependencies(&mut enabled, |dep, needed_by| {
+        if let Some(at) = disabled.get(dep) {
+            return Err(ProfileError::DisabledDependency {
+                component: dep.to_owned(),
+                needed_by: needed_by.to_owned(),
+                at: at.clone(),
+            });
         }
-        if !grew {
-            break;
-        }
-    }
+        added.push((dep.to_owned(), needed_by.to_owned()));
+        Ok(())
+    })?;
     for name in &enabled {
         if !release.paths.contains_key(name) {
             return Err(ProfileError::ComponentNotInRelease {
@@ -469,17 +453,18 @@ fn source_dir(
     release: &Release,
 ) -> Result<(PathBuf, Where), ProfileError> {
     let name = &release.source.name;
+    let unknown = |n: &str, from| ProfileError::UnknownSource {
+        name: n.to_owned(),
+        release: release.name.clone(),
+        known: name.clone(),
+        from,
+    };
     let mut found: Option<(SourceLocation, Where)> = None;
     if let Some(config) = &req.config {
         for (n, location) in &config.sources {
             let from = Where::File(location.at.clone());
             if n != name {
-                return Err(ProfileError::UnknownSource {
-                    name: n.clone(),
-                    release: release.name.clone(),
-                    known: name.clone(),
-                    from,
-                });
+                return Err(unknown(n, from));
             }
             found = Some((location.value.clone(), from));
         }
@@ -496,12 +481,7 @@ fn source_dir(
             });
         };
         if n != name {
-            return Err(ProfileError::UnknownSource {
-                name: n.to_owned(),
-                release: release.name.clone(),
-                known: name.clone(),
-                from,
-            });
+            return Err(unknown(n, from));
         }
         let location = if ["https://", "http://", "github.com/"]
             .iter()
@@ -529,23 +509,23 @@ fn source_dir(
     });
     match location {
         SourceLocation::Path(path) => Ok((path, from)),
-        SourceLocation::Url(url) => match fs.remote(&url) {
-            Some(Ok(dir)) => Ok((dir, from)),
-            Some(Err(failure)) => Err(ProfileError::RemoteSource {
+        SourceLocation::Url(url) => {
+            let (message, hint) = match fs.remote(&url) {
+                Some(Ok(dir)) => return Ok((dir, from)),
+                Some(Err(failure)) => (failure.message, failure.hint),
+                None => (
+                    format!("`{url}` is remote, and nothing here can fetch it"),
+                    None,
+                ),
+            };
+            Err(ProfileError::RemoteSource {
                 name: name.clone(),
                 release: release.name.clone(),
-                message: failure.message,
-                hint: failure.hint,
+                message,
+                hint,
                 from,
-            }),
-            None => Err(ProfileError::RemoteSource {
-                name: name.clone(),
-                release: release.name.clone(),
-                message: format!("`{url}` is remote, and nothing here can fetch it"),
-                hint: None,
-                from,
-            }),
-        },
+            })
+        }
     }
 }
 

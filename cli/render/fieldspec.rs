@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::errors::{Diagnostic, ErrorClass};
+use crate::render::RenderError;
 use crate::resource::{Gvk, Resource};
 
 /// One field of the objects of some kinds. Empty group, version or kind match anything.
@@ -51,7 +52,13 @@ impl FieldSpec {
 
 /// Splits a field path on `/`; `\/` escapes a slash inside a field name.
 pub fn split_path(path: &str) -> Vec<String> {
-    let mut parts: Vec<&str> = path.split('/').collect();
+    split_escaped(path, '/')
+}
+
+/// Splits `path` on `sep`, dropping one leading empty field; a backslash before `sep` escapes
+/// it inside a field name.
+pub fn split_escaped(path: &str, sep: char) -> Vec<String> {
+    let mut parts: Vec<&str> = path.split(sep).collect();
     if parts.len() > 1 && parts[0].is_empty() {
         parts.remove(0);
     }
@@ -60,7 +67,7 @@ pub fn split_path(path: &str) -> Vec<String> {
         match out.last_mut() {
             Some(last) if last.ends_with('\\') => {
                 last.pop();
-                last.push('/');
+                last.push(sep);
                 last.push_str(part);
             }
             _ => out.push(part.to_owned()),
@@ -215,6 +222,23 @@ pub fn visit(
             path: spec.path.clone(),
             message,
         },
+    })
+}
+
+/// [`visit`] as a transform runs it: a failure is a [`RenderError::Transform`] on `res`, its
+/// message made by `describe`.
+pub fn visit_in_transform(
+    res: &mut Resource,
+    spec: &FieldSpec,
+    create: Create,
+    f: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+    describe: impl FnOnce(VisitError) -> String,
+) -> Result<(), RenderError> {
+    let (id, origin) = (res.id(), res.origin.clone());
+    visit(res, spec, create, f).map_err(|e| RenderError::Transform {
+        id,
+        origin,
+        message: describe(e),
     })
 }
 

@@ -275,27 +275,40 @@ fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String
 
 impl Kustomization {
     /// Fields kustomize still reads but has deprecated, with its warning for each.
-    pub fn deprecation_warnings(&self) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        if !self.bases.is_empty() {
-            out.push("# Warning: 'bases' is deprecated. Please use 'resources' instead. Run 'kustomize edit fix' to update your Kustomization automatically.");
-        }
-        if !self.image_tags.is_empty() {
-            out.push("# Warning: 'imageTags' is deprecated. Please use 'images' instead. Run 'kustomize edit fix' to update your Kustomization automatically.");
-        }
-        if !self.patches_json6902.is_empty() {
-            out.push("# Warning: 'patchesJson6902' is deprecated. Please use 'patches' instead. Run 'kustomize edit fix' to update your Kustomization automatically.");
-        }
-        if !self.patches_strategic_merge.is_empty() {
-            out.push("# Warning: 'patchesStrategicMerge' is deprecated. Please use 'patches' instead. Run 'kustomize edit fix' to update your Kustomization automatically.");
-        }
-        if !self.vars.is_empty() {
-            out.push("# Warning: 'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] Run 'kustomize edit fix' to update your Kustomization automatically.");
-        }
-        if !self.common_labels.is_empty() {
-            out.push("# Warning: 'commonLabels' is deprecated. Please use 'labels' instead. Run 'kustomize edit fix' to update your Kustomization automatically.");
-        }
-        out
+    pub fn deprecation_warnings(&self) -> Vec<String> {
+        // (field, whether it is unused, what replaces it, a note after the advice)
+        let deprecated = [
+            ("bases", self.bases.is_empty(), "resources", ""),
+            ("imageTags", self.image_tags.is_empty(), "images", ""),
+            (
+                "patchesJson6902",
+                self.patches_json6902.is_empty(),
+                "patches",
+                "",
+            ),
+            (
+                "patchesStrategicMerge",
+                self.patches_strategic_merge.is_empty(),
+                "patches",
+                "",
+            ),
+            (
+                "vars",
+                self.vars.is_empty(),
+                "replacements",
+                " [EXPERIMENTAL]",
+            ),
+            ("commonLabels", self.common_labels.is_empty(), "labels", ""),
+        ];
+        deprecated
+            .into_iter()
+            .filter(|(_, unused, _, _)| !unused)
+            .map(|(field, _, instead, note)| {
+                format!(
+                    "# Warning: '{field}' is deprecated. Please use '{instead}' instead.{note} Run 'kustomize edit fix' to update your Kustomization automatically."
+                )
+            })
+            .collect()
     }
 
     /// Folds deprecated spellings into their current fields, as kustomize does on load.
@@ -355,7 +368,20 @@ mod tests {
         .remove(0)
         .value;
         let mut k: Kustomization = serde_json::from_value(v).unwrap();
-        assert_eq!(k.deprecation_warnings().len(), 3);
+        let warnings = k.deprecation_warnings();
+        assert_eq!(warnings.len(), 3);
+        assert_eq!(
+            warnings[0],
+            "# Warning: 'bases' is deprecated. Please use 'resources' instead. Run 'kustomize edit fix' to update your Kustomization automatically."
+        );
+        let vars: Kustomization =
+            serde_json::from_value(serde_json::json!({"vars": [{"name": "V"}]})).unwrap();
+        assert_eq!(
+            vars.deprecation_warnings(),
+            vec![
+                "# Warning: 'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] Run 'kustomize edit fix' to update your Kustomization automatically."
+            ]
+        );
         k.fix();
         assert_eq!(k.resources, vec!["a.yaml", "../b"]);
         assert_eq!(k.images[0].new_tag, "y");

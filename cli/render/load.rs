@@ -280,8 +280,8 @@ impl Loader<'_> {
             }
         })?;
         for w in k.deprecation_warnings() {
-            if !self.warnings.iter().any(|x| x == w) {
-                self.warnings.push(w.to_owned());
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
             }
         }
         k.fix();

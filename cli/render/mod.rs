@@ -16,6 +16,8 @@ pub mod order;
 pub mod patch;
 pub mod replacements;
 pub mod select;
+#[cfg(test)]
+pub mod testing;
 pub mod transforms;
 pub mod vars;
 

@@ -174,16 +174,11 @@ fn update(
         Value::Null => Ok(()),
         Value::String(_) => update_scalar(node, job, referrer, candidates),
         Value::Object(map) => update_map(map, job, referrer, candidates),
-        Value::Array(items) => {
-            for item in items {
-                match item {
-                    Value::String(_) => update_scalar(item, job, referrer, candidates)?,
-                    Value::Object(map) => update_map(map, job, referrer, candidates)?,
-                    _ => {}
-                }
-            }
-            Ok(())
-        }
+        // Only the strings and maps of a list name objects; anything else in it is left alone.
+        Value::Array(items) => items
+            .iter_mut()
+            .filter(|item| item.is_string() || item.is_object())
+            .try_for_each(|item| update(item, job, referrer, candidates)),
         _ => Err("a name reference must be a string, a list or a map".to_owned()),
     }
 }

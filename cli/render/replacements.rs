@@ -579,21 +579,7 @@ fn walk_path(
 /// kyaml's `SmarterPathSplitter` on `.`: `\.` escapes a dot, and a bracketed run spanning
 /// dots is one segment (kept with its brackets when it holds `=`, unwrapped otherwise).
 pub fn split_field_path(path: &str) -> Vec<String> {
-    let mut parts: Vec<&str> = path.split('.').collect();
-    if parts.len() > 1 && parts[0].is_empty() {
-        parts.remove(0);
-    }
-    let mut plain: Vec<String> = Vec::with_capacity(parts.len());
-    for part in parts {
-        match plain.last_mut() {
-            Some(last) if last.ends_with('\\') => {
-                last.pop();
-                last.push('.');
-                last.push_str(part);
-            }
-            _ => plain.push(part.to_owned()),
-        }
-    }
+    let plain = super::fieldspec::split_escaped(path, '.');
     let mut out = Vec::with_capacity(plain.len());
     let mut i = 0;
     while i < plain.len() {
@@ -648,29 +634,14 @@ pub fn lookup<'a>(mut node: &'a Value, path: &[String]) -> Option<&'a Value> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use serde_json::{Value, json};
 
     use super::{lookup, split_field_path};
-    use crate::render::{MemFs, RenderError, build};
-    use crate::resource::yaml::parse_documents;
+    use crate::render::RenderError;
+    use crate::render::testing::{bodies, build_in, docs};
 
     fn render(files: &[(&str, &str)]) -> Result<Vec<Value>, RenderError> {
-        let mut fs = MemFs::new();
-        for (path, text) in files {
-            fs.add(format!("k/{path}"), *text);
-        }
-        let out = build(&fs, Path::new("k"))?;
-        Ok(out.resources.iter().map(|r| r.body.clone()).collect())
-    }
-
-    fn docs(text: &str) -> Vec<Value> {
-        parse_documents(text)
-            .unwrap()
-            .into_iter()
-            .map(|d| d.value)
-            .collect()
+        build_in("k", files).map(|out| bodies(&out))
     }
 
     #[test]
@@ -848,39 +819,25 @@ spec:
 
     #[test]
     fn source_errors_name_the_selector() {
-        let k = |src: &str| {
-            format!(
+        let refusal = |src: &str| {
+            let k = format!(
                 "resources: [o.yaml]\nreplacements:\n- source: {src}\n  targets:\n  - select: {{kind: ConfigMap}}\n"
-            )
+            );
+            render(&[("kustomization.yaml", &k), ("o.yaml", OBJECTS)]).unwrap_err()
         };
-        let err = render(&[
-            ("kustomization.yaml", &k("{kind: Secret, name: s}")),
-            ("o.yaml", OBJECTS),
-        ])
-        .unwrap_err();
+        let err = refusal("{kind: Secret, name: s}");
         assert_eq!(
             err.to_string(),
             "k/kustomization.yaml:2: replacement failed: nothing selected by Secret.[noVer].[noGrp]/s.[noNs]"
         );
-        let err = render(&[
-            ("kustomization.yaml", &k("{kind: Deployment}")),
-            ("o.yaml", OBJECTS),
-        ])
-        .unwrap_err();
+        let err = refusal("{kind: Deployment}");
         assert!(
             err.to_string().ends_with(
                 "multiple matches for selector Deployment.[noVer].[noGrp]/[noName].[noNs]"
             ),
             "{err}"
         );
-        let err = render(&[
-            (
-                "kustomization.yaml",
-                &k("{kind: ConfigMap, fieldPath: data.nope}"),
-            ),
-            ("o.yaml", OBJECTS),
-        ])
-        .unwrap_err();
+        let err = refusal("{kind: ConfigMap, fieldPath: data.nope}");
         assert!(
             err.to_string().ends_with(
                 "fieldPath `data.nope` is missing for replacement source ConfigMap.[noVer].[noGrp]/[noName].[noNs]"

@@ -204,49 +204,26 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
+    /// Whether the selector written as `v` picks `r`.
+    fn picks(v: Value, r: &Resource) -> bool {
+        Matcher::new(&sel(v)).unwrap().matches(r)
+    }
+
     #[test]
     fn regex_names_match_original_or_current() {
         let r = res();
-        assert!(
-            Matcher::new(&sel(json!({"name":"web"})))
-                .unwrap()
-                .matches(&r)
-        );
-        assert!(
-            Matcher::new(&sel(json!({"name":"pre-.*"})))
-                .unwrap()
-                .matches(&r)
-        );
-        assert!(
-            !Matcher::new(&sel(json!({"name":"we"})))
-                .unwrap()
-                .matches(&r)
-        );
-        assert!(
-            Matcher::new(&sel(json!({"kind":"Deploy.*","group":"apps"})))
-                .unwrap()
-                .matches(&r)
-        );
-        assert!(
-            !Matcher::new(&sel(json!({"kind":"Service"})))
-                .unwrap()
-                .matches(&r)
-        );
-        assert!(
-            Matcher::new(&sel(json!({"namespace":"default"})))
-                .unwrap()
-                .matches(&r)
-        );
+        assert!(picks(json!({"name":"web"}), &r));
+        assert!(picks(json!({"name":"pre-.*"}), &r));
+        assert!(!picks(json!({"name":"we"}), &r));
+        assert!(picks(json!({"kind":"Deploy.*","group":"apps"}), &r));
+        assert!(!picks(json!({"kind":"Service"}), &r));
+        assert!(picks(json!({"namespace":"default"}), &r));
     }
 
     #[test]
     fn label_selectors() {
         let r = res();
-        let m = |s: &str| {
-            Matcher::new(&sel(json!({"labelSelector": s})))
-                .unwrap()
-                .matches(&r)
-        };
+        let m = |s: &str| picks(json!({"labelSelector": s}), &r);
         assert!(m("app=a"));
         assert!(m("app=a,tier"));
         assert!(!m("app!=a"));
@@ -254,7 +231,6 @@ mod tests {
         assert!(!m("app notin (a)"));
         assert!(m("!missing"));
         assert!(!m("tier,!app"));
-        let a = Matcher::new(&sel(json!({"annotationSelector": "n=1"}))).unwrap();
-        assert!(a.matches(&r));
+        assert!(picks(json!({"annotationSelector": "n=1"}), &r));
     }
 }

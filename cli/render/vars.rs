@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::fieldspec::{Create, TransformerConfig, visit};
+use super::fieldspec::{Create, TransformerConfig, visit_in_transform};
 use super::kustomization::Var;
 use super::replacements::{lookup, split_field_path};
 use super::{Loc, RenderError};
@@ -97,14 +97,9 @@ pub fn resolve(
     let mut counts = vec![0usize; values.len()];
     for res in resources.iter_mut() {
         for spec in &config.var_reference {
-            let (id, origin) = (res.id(), res.origin.clone());
-            visit(res, spec, Create::Nothing, &mut |v| {
-                substitute_field(v, &values, &mut counts)
-            })
-            .map_err(|e| RenderError::Transform {
-                id,
-                origin,
-                message: format!("substituting vars: {e}"),
+            let mut substitute = |v: &mut Value| substitute_field(v, &values, &mut counts);
+            visit_in_transform(res, spec, Create::Nothing, &mut substitute, |e| {
+                format!("substituting vars: {e}")
             })?;
         }
     }
@@ -262,30 +257,14 @@ fn expand(input: &str, values: &[(&str, Value)], counts: &mut [usize]) -> Value 
 mod tests {
     use std::path::Path;
 
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::{expand, var_field_path};
-    use crate::render::{MemFs, RenderError, Rendered, build};
-    use crate::resource::yaml::parse_documents;
+    use crate::render::testing::{bodies, docs, tree};
+    use crate::render::{RenderError, Rendered, build};
 
     fn render(files: &[(&str, &str)]) -> Result<Rendered, RenderError> {
-        let mut fs = MemFs::new();
-        for (path, text) in files {
-            fs.add(*path, *text);
-        }
-        build(&fs, Path::new("k"))
-    }
-
-    fn bodies(r: &Rendered) -> Vec<Value> {
-        r.resources.iter().map(|r| r.body.clone()).collect()
-    }
-
-    fn docs(text: &str) -> Vec<Value> {
-        parse_documents(text)
-            .unwrap()
-            .into_iter()
-            .map(|d| d.value)
-            .collect()
+        build(&tree(files), Path::new("k"))
     }
 
     #[test]

@@ -485,29 +485,25 @@ pub fn component_changes(
     let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     names
         .into_iter()
-        .filter_map(|name| match (old.get(name), new.get(name)) {
-            (None, Some(parts)) => Some(ComponentChange {
+        .filter_map(|name| {
+            let (change, detail) = match (old.get(name), new.get(name)) {
+                (None, Some(parts)) => ("added", parts.clone()),
+                (Some(parts), None) => ("removed", parts.clone()),
+                (Some(a), Some(b)) if a != b => {
+                    let (a, b): (BTreeSet<&String>, BTreeSet<&String>) =
+                        (a.iter().collect(), b.iter().collect());
+                    let mut detail: Vec<String> =
+                        a.difference(&b).map(|p| format!("- {p}")).collect();
+                    detail.extend(b.difference(&a).map(|p| format!("+ {p}")));
+                    ("changed", detail)
+                }
+                _ => return None,
+            };
+            Some(ComponentChange {
                 name: name.clone(),
-                change: "added".to_owned(),
-                detail: parts.clone(),
-            }),
-            (Some(parts), None) => Some(ComponentChange {
-                name: name.clone(),
-                change: "removed".to_owned(),
-                detail: parts.clone(),
-            }),
-            (Some(a), Some(b)) if a != b => {
-                let (a, b): (BTreeSet<&String>, BTreeSet<&String>) =
-                    (a.iter().collect(), b.iter().collect());
-                let mut detail: Vec<String> = a.difference(&b).map(|p| format!("- {p}")).collect();
-                detail.extend(b.difference(&a).map(|p| format!("+ {p}")));
-                Some(ComponentChange {
-                    name: name.clone(),
-                    change: "changed".to_owned(),
-                    detail,
-                })
-            }
-            _ => None,
+                change: change.to_owned(),
+                detail,
+            })
         })
         .collect()
 }
@@ -559,6 +555,11 @@ mod tests {
         s.iter().map(|r| (r.id(), digest(r))).collect()
     }
 
+    /// The plan from the `old` render, recorded as it was, to `new`, with no facts from a cluster.
+    fn upgrade(old: &ResourceSet, new: &ResourceSet) -> UpgradePlan {
+        super::plan(Some(old), &record(old), new, &digest, &LiveFacts::default())
+    }
+
     #[test]
     fn objects_are_created_changed_pruned_or_unchanged() {
         let old = set(vec![
@@ -571,13 +572,7 @@ mod tests {
             config_map("same", "v"),
             config_map("added", "v"),
         ]);
-        let plan = super::plan(
-            Some(&old),
-            &record(&old),
-            &new,
-            &digest,
-            &LiveFacts::default(),
-        );
+        let plan = upgrade(&old, &new);
         assert_eq!(plan.created, vec!["ConfigMap/kf/added"]);
         assert_eq!(plan.pruned, vec!["ConfigMap/kf/dropped"]);
         assert_eq!(plan.unchanged, 1);
@@ -618,7 +613,7 @@ mod tests {
             deployment("app", "app:1", "app"),
             crd("xs.x.io", &["v1"]),
         ]);
-        let plan = super::plan(Some(&s), &record(&s), &s, &digest, &LiveFacts::default());
+        let plan = upgrade(&s, &s);
         assert!(plan.is_empty());
         assert_eq!(plan.unchanged, 2);
         assert!(plan.crds.is_empty());
@@ -641,13 +636,7 @@ mod tests {
     fn selector_changes_need_a_recreate() {
         let old = set(vec![deployment("app", "app:1", "app")]);
         let new = set(vec![deployment("app", "app:1", "app-v2")]);
-        let plan = super::plan(
-            Some(&old),
-            &record(&old),
-            &new,
-            &digest,
-            &LiveFacts::default(),
-        );
+        let plan = upgrade(&old, &new);
         assert_eq!(
             plan.immutable,
             vec![ImmutableChange {
@@ -677,13 +666,7 @@ mod tests {
         };
         let old = set(vec![svc(Some("10.0.0.1"), "ClusterIP"), job("j:1")]);
         let new = set(vec![svc(Some("10.0.0.2"), "ExternalName"), job("j:2")]);
-        let plan = super::plan(
-            Some(&old),
-            &record(&old),
-            &new,
-            &digest,
-            &LiveFacts::default(),
-        );
+        let plan = upgrade(&old, &new);
         let fields: Vec<(&str, &str)> = plan
             .immutable
             .iter()
@@ -701,13 +684,7 @@ mod tests {
         // not recreates.
         let old = set(vec![svc(None, "ClusterIP")]);
         let new = set(vec![svc(Some("10.0.0.3"), "NodePort")]);
-        let plan = super::plan(
-            Some(&old),
-            &record(&old),
-            &new,
-            &digest,
-            &LiveFacts::default(),
-        );
+        let plan = upgrade(&old, &new);
         assert!(plan.immutable.is_empty(), "{:?}", plan.immutable);
     }
 
@@ -751,13 +728,7 @@ mod tests {
     fn a_crd_leaving_the_render_is_named() {
         let old = set(vec![crd("xs.x.io", &["v1"]), config_map("a", "1")]);
         let new = set(vec![config_map("a", "1")]);
-        let plan = super::plan(
-            Some(&old),
-            &record(&old),
-            &new,
-            &digest,
-            &LiveFacts::default(),
-        );
+        let plan = upgrade(&old, &new);
         assert_eq!(plan.crds.len(), 1);
         assert!(plan.crds[0].removed);
         assert_eq!(
@@ -798,13 +769,7 @@ mod tests {
     fn plans_round_trip_as_json() {
         let old = set(vec![deployment("app", "app:1", "app")]);
         let new = set(vec![deployment("app", "app:2", "x")]);
-        let plan = super::plan(
-            Some(&old),
-            &record(&old),
-            &new,
-            &digest,
-            &LiveFacts::default(),
-        );
+        let plan = upgrade(&old, &new);
         let text = serde_json::to_string(&plan).unwrap();
         assert_eq!(serde_json::from_str::<UpgradePlan>(&text).unwrap(), plan);
     }

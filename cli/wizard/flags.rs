@@ -60,17 +60,11 @@ pub(super) fn from_flags(choices: &Choices, given: &Given) -> Result<Answers, Wi
         answers.components = Some(chosen);
     }
     if let Some(email) = &given.admin_email {
-        check_email(email).map_err(|reason| WizardError::InvalidFlag {
-            flag: "--admin-email".to_owned(),
-            reason,
-        })?;
+        check_email(email).map_err(refused("--admin-email"))?;
         answers.admin_email = Some(email.clone());
     }
     if let Some(password) = &given.admin_password {
-        check_password(password).map_err(|reason| WizardError::InvalidFlag {
-            flag: "--admin-password-env/--admin-password-file".to_owned(),
-            reason,
-        })?;
+        check_password(password).map_err(refused("--admin-password-env/--admin-password-file"))?;
         answers.admin_password = Some(password.clone());
     }
 
@@ -139,10 +133,7 @@ pub(super) fn apply_sets(
                 reason: format!("`--set {STORAGE_CLASS_PARAM}={set}` says otherwise"),
             });
         }
-        check_storage_class(class).map_err(|reason| WizardError::InvalidFlag {
-            flag: "--storage-class".to_owned(),
-            reason,
-        })?;
+        check_storage_class(class).map_err(refused("--storage-class"))?;
         answers
             .parameters
             .insert(STORAGE_CLASS_PARAM, class.to_owned());
@@ -232,4 +223,12 @@ pub(super) fn platform_gpu_default(platform: &PlatformChoice) -> bool {
         .default_components
         .iter()
         .any(|c| c == GPU_COMPONENT)
+}
+
+/// The error for a value of `flag` refused for `reason`.
+fn refused(flag: &str) -> impl FnOnce(String) -> WizardError + '_ {
+    move |reason| WizardError::InvalidFlag {
+        flag: flag.to_owned(),
+        reason,
+    }
 }

@@ -401,69 +401,74 @@ mod tests {
 
     #[test]
     fn bad_flags_are_refused() {
-        let with = |edit: &dyn Fn(&mut Given)| {
+        /// A change to good flags, and the error it brings.
+        type Case<'a> = (&'a dyn Fn(&mut Given), &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                &|g| g.platform = Some("moon".to_owned()),
+                "unknown platform `moon` given to `--platform`",
+            ),
+            (
+                &|g| g.release = Some("9".to_owned()),
+                "unknown release `9` given to `--release`",
+            ),
+            (
+                &|g| g.components = Some(vec!["nope".to_owned()]),
+                "unknown component `nope` given to `--components`",
+            ),
+            (
+                &|g| {
+                    g.components = Some(vec![GPU_COMPONENT.to_owned()]);
+                    g.gpu = Some(false);
+                },
+                "invalid value for `--components`: it lists `gpu`, and `--no-gpu` is given",
+            ),
+            (
+                &|g| g.set.push("zone".to_owned()),
+                "invalid value for `--set zone`: expected `KEY=VALUE`",
+            ),
+            (
+                &|g| g.set.push("zone=a1".to_owned()),
+                "invalid value for `--set zone=a1`: `a1` does not fit `zone` (zone value): it must match `z[0-9]`",
+            ),
+            (
+                &|g| g.set.push("nothing=1".to_owned()),
+                "unknown parameter `nothing` given to `--set`",
+            ),
+            (
+                &|g| g.set.push("token=plain".to_owned()),
+                "invalid value for `--set token=plain`: a secret is given by reference: `env:VAR` or `file:PATH`",
+            ),
+            (
+                &|g| g.set.push("other.size=1".to_owned()),
+                "invalid value for `--set other.*`: component `other` is not enabled",
+            ),
+            (
+                &|g| {
+                    g.set.push("storageClass=fast".to_owned());
+                    g.storage_class = Some("slow".to_owned());
+                },
+                "invalid value for `--storage-class`: `--set storageClass=fast` says otherwise",
+            ),
+            (
+                &|g| g.storage_class = Some("Bad_Class".to_owned()),
+                "invalid value for `--storage-class`: `Bad_Class` is not a storage class name (lower-case letters, digits, `-` and `.`)",
+            ),
+            (
+                &|g| g.admin_email = Some("nobody".to_owned()),
+                "invalid value for `--admin-email`: `nobody` is not an e-mail address",
+            ),
+            (
+                &|g| g.admin_password = Some("short".to_owned()),
+                "invalid value for `--admin-password-env/--admin-password-file`: the password is shorter than 8 characters",
+            ),
+        ];
+        for (edit, expected) in cases {
             let mut given = cloud();
             edit(&mut given);
-            run_never(&given).expect_err("a bad flag").to_string()
-        };
-        assert_eq!(
-            with(&|g| g.platform = Some("moon".to_owned())),
-            "unknown platform `moon` given to `--platform`"
-        );
-        assert_eq!(
-            with(&|g| g.release = Some("9".to_owned())),
-            "unknown release `9` given to `--release`"
-        );
-        assert_eq!(
-            with(&|g| g.components = Some(vec!["nope".to_owned()])),
-            "unknown component `nope` given to `--components`"
-        );
-        assert_eq!(
-            with(&|g| {
-                g.components = Some(vec![GPU_COMPONENT.to_owned()]);
-                g.gpu = Some(false);
-            }),
-            "invalid value for `--components`: it lists `gpu`, and `--no-gpu` is given"
-        );
-        assert_eq!(
-            with(&|g| g.set.push("zone".to_owned())),
-            "invalid value for `--set zone`: expected `KEY=VALUE`"
-        );
-        assert_eq!(
-            with(&|g| g.set.push("zone=a1".to_owned())),
-            "invalid value for `--set zone=a1`: `a1` does not fit `zone` (zone value): it must match `z[0-9]`"
-        );
-        assert_eq!(
-            with(&|g| g.set.push("nothing=1".to_owned())),
-            "unknown parameter `nothing` given to `--set`"
-        );
-        assert_eq!(
-            with(&|g| g.set.push("token=plain".to_owned())),
-            "invalid value for `--set token=plain`: a secret is given by reference: `env:VAR` or `file:PATH`"
-        );
-        assert_eq!(
-            with(&|g| g.set.push("other.size=1".to_owned())),
-            "invalid value for `--set other.*`: component `other` is not enabled"
-        );
-        assert_eq!(
-            with(&|g| {
-                g.set.push("storageClass=fast".to_owned());
-                g.storage_class = Some("slow".to_owned());
-            }),
-            "invalid value for `--storage-class`: `--set storageClass=fast` says otherwise"
-        );
-        assert_eq!(
-            with(&|g| g.storage_class = Some("Bad_Class".to_owned())),
-            "invalid value for `--storage-class`: `Bad_Class` is not a storage class name (lower-case letters, digits, `-` and `.`)"
-        );
-        assert_eq!(
-            with(&|g| g.admin_email = Some("nobody".to_owned())),
-            "invalid value for `--admin-email`: `nobody` is not an e-mail address"
-        );
-        assert_eq!(
-            with(&|g| g.admin_password = Some("short".to_owned())),
-            "invalid value for `--admin-password-env/--admin-password-file`: the password is shorter than 8 characters"
-        );
+            let err = run_never(&given).expect_err("a bad flag");
+            assert_eq!(err.to_string(), expected);
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! checked against their specs, and a note for everything left behind.
 
 use std::collections::BTreeSet;
+use std::convert::Infallible;
 use std::path::Path;
 
 use super::applications::{application_parameters, map_applications};
@@ -165,30 +166,18 @@ fn close_components(
     notes: &mut Vec<Note>,
 ) -> BTreeSet<String> {
     let mut enabled: BTreeSet<String> = wanted.iter().map(|s| s.to_string()).collect();
-    loop {
-        let mut grew = false;
-        for c in &catalog.components {
-            if !enabled.contains(&c.name) {
-                continue;
-            }
-            for d in &c.depends {
-                if enabled.insert(d.clone()) {
-                    grew = true;
-                    notes.push(Note {
-                        what: format!("component `{d}`"),
-                        line: None,
-                        why: format!(
-                            "enabled although no application of the KfDef maps to it: `{}` needs it",
-                            c.name
-                        ),
-                    });
-                }
-            }
-        }
-        if !grew {
-            return enabled;
-        }
-    }
+    let closed = catalog.close_dependencies(&mut enabled, |dep, needed_by| {
+        notes.push(Note {
+            what: format!("component `{dep}`"),
+            line: None,
+            why: format!(
+                "enabled although no application of the KfDef maps to it: `{needed_by}` needs it"
+            ),
+        });
+        Ok::<(), Infallible>(())
+    });
+    let Ok(()) = closed;
+    enabled
 }
 
 struct ConfigText<'a> {

@@ -130,14 +130,8 @@ pub fn parse(file: &SourceFile) -> Result<KfDef, ProfileError> {
         unread: Vec::new(),
     };
     if let Some(meta) = root.get("metadata") {
-        def.name = meta
-            .get("name")
-            .map(|n| n.str().map(str::to_owned))
-            .transpose()?;
-        def.cluster_name = meta
-            .get("clusterName")
-            .map(|n| n.str().map(str::to_owned))
-            .transpose()?;
+        def.name = meta.get_string("name")?;
+        def.cluster_name = meta.get_string("clusterName")?;
     }
     let spec = root.require("spec")?;
     for field in spec.entries()? {
@@ -196,14 +190,9 @@ fn parse_application(app: &Node<'_>) -> Result<Application, ProfileError> {
         return Ok(out);
     };
     if let Some(repo) = kc.get("repoRef") {
-        out.path = repo
-            .get("path")
-            .map(|p| p.str().map(str::to_owned))
-            .transpose()?;
+        out.path = repo.get_string("path")?;
     }
-    if let Some(overlays) = kc.get("overlays") {
-        out.overlays = overlays.strings()?;
-    }
+    out.overlays = kc.get_strings("overlays")?;
     if let Some(params) = kc.get("parameters") {
         for p in params.list()? {
             let name = p.require("name")?.str()?.to_owned();

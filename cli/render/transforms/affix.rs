@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::render::RenderError;
-use crate::render::fieldspec::{Create, FieldSpec, visit};
+use crate::render::fieldspec::{Create, FieldSpec, visit_in_transform};
 use crate::resource::{Gvk, ResourceSet};
 
 /// Kinds whose names carry meaning elsewhere and are never prefixed or suffixed.
@@ -12,38 +12,32 @@ const SKIPPED: &[(&str, &str)] = &[
     ("", "Namespace"),
 ];
 
+#[derive(Clone, Copy)]
+enum Side {
+    Prefix,
+    Suffix,
+}
+
 pub fn prefix(ctx: &Ctx, set: &mut ResourceSet) -> Result<(), RenderError> {
-    let prefix = &ctx.target.k.name_prefix;
-    if prefix.is_empty() {
-        return Ok(());
-    }
-    rename(
-        set,
-        &ctx.config.name_prefix,
-        |name| format!("{prefix}{name}"),
-        |r| r.prefixes.push(prefix.clone()),
-    )
+    rename(ctx, set, Side::Prefix)
 }
 
 pub fn suffix(ctx: &Ctx, set: &mut ResourceSet) -> Result<(), RenderError> {
-    let suffix = &ctx.target.k.name_suffix;
-    if suffix.is_empty() {
-        return Ok(());
-    }
-    rename(
-        set,
-        &ctx.config.name_suffix,
-        |name| format!("{name}{suffix}"),
-        |r| r.suffixes.push(suffix.clone()),
-    )
+    rename(ctx, set, Side::Suffix)
 }
 
-fn rename(
-    set: &mut ResourceSet,
-    specs: &[FieldSpec],
-    new_name: impl Fn(&str) -> String,
-    record: impl Fn(&mut crate::resource::Resource),
-) -> Result<(), RenderError> {
+fn rename(ctx: &Ctx, set: &mut ResourceSet, side: Side) -> Result<(), RenderError> {
+    let (affix, specs): (&String, &[FieldSpec]) = match side {
+        Side::Prefix => (&ctx.target.k.name_prefix, &ctx.config.name_prefix),
+        Side::Suffix => (&ctx.target.k.name_suffix, &ctx.config.name_suffix),
+    };
+    if affix.is_empty() {
+        return Ok(());
+    }
+    let new_name = |name: &str| match side {
+        Side::Prefix => format!("{affix}{name}"),
+        Side::Suffix => format!("{name}{affix}"),
+    };
     for res in set.iter_mut() {
         let org = res.org_id();
         if SKIPPED
@@ -57,12 +51,13 @@ fn rename(
                 continue;
             }
             if spec.path == "metadata/name" {
-                record(res);
+                match side {
+                    Side::Prefix => res.prefixes.push(affix.clone()),
+                    Side::Suffix => res.suffixes.push(affix.clone()),
+                }
                 res.remember_id();
             }
-            let origin = res.origin.clone();
-            let id = res.id();
-            visit(res, spec, Create::Scalar, &mut |v| {
+            let mut rename = |v: &mut serde_json::Value| {
                 let current = match &*v {
                     serde_json::Value::String(s) => s.clone(),
                     serde_json::Value::Null => String::new(),
@@ -70,12 +65,8 @@ fn rename(
                 };
                 *v = serde_json::Value::String(new_name(&current));
                 Ok(())
-            })
-            .map_err(|e| RenderError::Transform {
-                id,
-                origin,
-                message: e.to_string(),
-            })?;
+            };
+            visit_in_transform(res, spec, Create::Scalar, &mut rename, |e| e.to_string())?;
         }
     }
     Ok(())

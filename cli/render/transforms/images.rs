@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use super::Ctx;
 use crate::render::RenderError;
-use crate::render::fieldspec::{Create, visit};
+use crate::render::fieldspec::{Create, visit_in_transform};
 use crate::render::kustomization::Image;
-use crate::resource::{Resource, ResourceSet};
+use crate::resource::ResourceSet;
 
 pub fn apply(ctx: &Ctx, set: &mut ResourceSet) -> Result<(), RenderError> {
     for image in &ctx.target.k.images {
@@ -22,28 +22,20 @@ pub fn apply(ctx: &Ctx, set: &mut ResourceSet) -> Result<(), RenderError> {
             if res.kind() == "CustomResourceDefinition" {
                 continue;
             }
-            containers_anywhere(&mut res.body, &rule).map_err(|m| transform_error(res, m))?;
+            containers_anywhere(&mut res.body, &rule).map_err(|message| {
+                RenderError::Transform {
+                    id: res.id(),
+                    origin: res.origin.clone(),
+                    message,
+                }
+            })?;
             for spec in &ctx.config.images {
-                let (id, origin) = (res.id(), res.origin.clone());
-                visit(res, spec, Create::Nothing, &mut |v| rule.update(v)).map_err(|e| {
-                    RenderError::Transform {
-                        id,
-                        origin,
-                        message: e.to_string(),
-                    }
-                })?;
+                let mut update = |v: &mut Value| rule.update(v);
+                visit_in_transform(res, spec, Create::Nothing, &mut update, |e| e.to_string())?;
             }
         }
     }
     Ok(())
-}
-
-fn transform_error(res: &Resource, message: String) -> RenderError {
-    RenderError::Transform {
-        id: res.id(),
-        origin: res.origin.clone(),
-        message,
-    }
 }
 
 /// kustomize's legacy pass: depth first, the `image` of each element of every `containers` or
@@ -156,28 +148,8 @@ fn split_image(image: &str) -> (&str, &str, &str) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::split_image;
-    use crate::render::{MemFs, build};
-    use crate::resource::yaml::parse_documents;
-
-    fn render(files: &[(&str, &str)]) -> Vec<serde_json::Value> {
-        let mut fs = MemFs::new();
-        for (path, text) in files {
-            fs.add(format!("k/{path}"), *text);
-        }
-        let out = build(&fs, Path::new("k")).unwrap();
-        out.resources.iter().map(|r| r.body.clone()).collect()
-    }
-
-    fn docs(text: &str) -> Vec<serde_json::Value> {
-        parse_documents(text)
-            .unwrap()
-            .into_iter()
-            .map(|d| d.value)
-            .collect()
-    }
+    use crate::render::testing::{bodies, build_in, docs};
 
     #[test]
     fn splits_names_tags_digests_and_ports() {
@@ -296,14 +268,18 @@ spec:
 
     #[test]
     fn images_in_containers_anywhere_and_configured_fields() {
-        let got = render(&[
-            ("kustomization.yaml", KUSTOMIZATION),
-            ("o.yaml", OBJECTS),
-            (
-                "images.yaml",
-                "images:\n- path: spec/runnerImage\n  kind: Runner\n",
-            ),
-        ]);
-        assert_eq!(got, docs(EXPECTED));
+        let got = build_in(
+            "k",
+            &[
+                ("kustomization.yaml", KUSTOMIZATION),
+                ("o.yaml", OBJECTS),
+                (
+                    "images.yaml",
+                    "images:\n- path: spec/runnerImage\n  kind: Runner\n",
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(bodies(&got), docs(EXPECTED));
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use crate::render::RenderError;
-use crate::render::fieldspec::{Create, FieldSpec, visit};
+use crate::render::fieldspec::{Create, FieldSpec, visit_in_transform};
 use crate::render::kustomization::Label;
 use crate::resource::ResourceSet;
 
@@ -83,14 +83,8 @@ fn add_entries(
     }
     for res in set.iter_mut() {
         for spec in specs {
-            let (id, origin) = (res.id(), res.origin.clone());
-            visit(res, spec, Create::Map, &mut |v| set_entries(v, entries)).map_err(|e| {
-                RenderError::Transform {
-                    id,
-                    origin,
-                    message: e.to_string(),
-                }
-            })?;
+            let mut set = |v: &mut Value| set_entries(v, entries);
+            visit_in_transform(res, spec, Create::Map, &mut set, |e| e.to_string())?;
         }
     }
     Ok(())
@@ -111,28 +105,11 @@ fn set_entries(v: &mut Value, entries: &BTreeMap<String, String>) -> Result<(), 
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use crate::render::RenderError;
+    use crate::render::testing::{bodies, build_in, docs};
 
-    use crate::render::{MemFs, build};
-    use crate::resource::yaml::parse_documents;
-
-    fn render(
-        files: &[(&str, &str)],
-    ) -> Result<Vec<serde_json::Value>, crate::render::RenderError> {
-        let mut fs = MemFs::new();
-        for (path, text) in files {
-            fs.add(format!("k/{path}"), *text);
-        }
-        let out = build(&fs, Path::new("k"))?;
-        Ok(out.resources.iter().map(|r| r.body.clone()).collect())
-    }
-
-    fn docs(text: &str) -> Vec<serde_json::Value> {
-        parse_documents(text)
-            .unwrap()
-            .into_iter()
-            .map(|d| d.value)
-            .collect()
+    fn render(files: &[(&str, &str)]) -> Result<Vec<serde_json::Value>, RenderError> {
+        build_in("k", files).map(|out| bodies(&out))
     }
 
     const OBJECTS: &str = "apiVersion: apps/v1

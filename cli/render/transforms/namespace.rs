@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::Ctx;
 use crate::render::RenderError;
-use crate::render::fieldspec::{Create, visit};
+use crate::render::fieldspec::{Create, visit_in_transform};
 use crate::resource::{ResourceSet, object_mut};
 
 pub fn apply(ctx: &Ctx, set: &mut ResourceSet) -> Result<(), RenderError> {
@@ -39,15 +39,12 @@ pub fn apply(ctx: &Ctx, set: &mut ResourceSet) -> Result<(), RenderError> {
             {
                 continue;
             }
-            let (id, origin) = (res.id(), res.origin.clone());
-            visit(res, spec, Create::Scalar, &mut |v| {
+            let mut set_ns = |v: &mut Value| {
                 *v = Value::String(ns.clone());
                 Ok(())
-            })
-            .map_err(|e| RenderError::Transform {
-                id,
-                origin,
-                message: format!("namespace transformation failed: {e}"),
+            };
+            visit_in_transform(res, spec, Create::Scalar, &mut set_ns, |e| {
+                format!("namespace transformation failed: {e}")
             })?;
         }
         let id = set.at(i).id();

@@ -299,18 +299,24 @@ fn drop_empty_nulls(res: &mut crate::resource::Resource) {
 mod tests {
     use std::path::Path;
 
-    use crate::render::{MemFs, RenderError, build};
+    use crate::render::RenderError;
+    use crate::render::testing::build_in;
     use crate::resource::yaml::to_yaml_stream;
 
     const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {app: web}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: app:1\n";
 
     fn render(files: &[(&str, &str)]) -> Result<String, RenderError> {
-        let mut fs = MemFs::new();
-        for (path, text) in files {
-            fs.add(Path::new("/k").join(path), *text);
-        }
-        let out = build(&fs, Path::new("/k"))?;
+        let out = build_in("/k", files)?;
         Ok(to_yaml_stream(out.resources.iter().map(|r| &r.body)))
+    }
+
+    /// The render of a kustomization of `d.yaml`, which holds [`DEPLOYMENT`], and `rest`.
+    fn with_deployment(rest: &str) -> Result<String, RenderError> {
+        let kustomization = format!("resources: [d.yaml]\n{rest}");
+        render(&[
+            ("d.yaml", DEPLOYMENT),
+            ("kustomization.yaml", &kustomization),
+        ])
     }
 
     #[test]
@@ -372,14 +378,8 @@ mod tests {
 
     #[test]
     fn a_patch_for_a_missing_object_names_its_line() {
-        let err = render(&[
-            ("d.yaml", DEPLOYMENT),
-            (
-                "kustomization.yaml",
-                "resources: [d.yaml]\npatches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: nope}\n",
-            ),
-        ])
-        .unwrap_err();
+        let k = "patches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: nope}\n";
+        let err = with_deployment(k).unwrap_err();
         assert!(
             matches!(&err, RenderError::PatchTargetNotFound { at, .. } if at.line == Some(4)),
             "{err:?}"
@@ -388,14 +388,8 @@ mod tests {
 
     #[test]
     fn a_failing_json_patch_names_the_object() {
-        let err = render(&[
-            ("d.yaml", DEPLOYMENT),
-            (
-                "kustomization.yaml",
-                "resources: [d.yaml]\npatches:\n- target: {kind: Deployment}\n  patch: |-\n    - op: remove\n      path: /spec/missing\n",
-            ),
-        ])
-        .unwrap_err();
+        let k = "patches:\n- target: {kind: Deployment}\n  patch: |-\n    - op: remove\n      path: /spec/missing\n";
+        let err = with_deployment(k).unwrap_err();
         let RenderError::Patch { id, origin, .. } = &err else {
             panic!("{err:?}");
         };
@@ -406,38 +400,19 @@ mod tests {
     #[test]
     fn names_change_only_when_allowed() {
         let patch = "  patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: renamed}\n";
-        let kept = render(&[
-            ("d.yaml", DEPLOYMENT),
-            (
-                "kustomization.yaml",
-                &format!("resources: [d.yaml]\npatches:\n- target: {{name: web}}\n{patch}"),
-            ),
-        ])
-        .unwrap();
+        let kept = with_deployment(&format!("patches:\n- target: {{name: web}}\n{patch}")).unwrap();
         assert!(kept.contains("name: web\n"), "{kept}");
-        let renamed = render(&[
-            ("d.yaml", DEPLOYMENT),
-            (
-                "kustomization.yaml",
-                &format!(
-                    "resources: [d.yaml]\npatches:\n- target: {{name: web}}\n  options: {{allowNameChange: true}}\n{patch}"
-                ),
-            ),
-        ])
-        .unwrap();
+        let allowed = format!(
+            "patches:\n- target: {{name: web}}\n  options: {{allowNameChange: true}}\n{patch}"
+        );
+        let renamed = with_deployment(&allowed).unwrap();
         assert!(renamed.contains("name: renamed\n"), "{renamed}");
     }
 
     #[test]
     fn a_delete_patch_removes_the_object() {
-        let out = render(&[
-            ("d.yaml", DEPLOYMENT),
-            (
-                "kustomization.yaml",
-                "resources: [d.yaml]\npatchesStrategicMerge:\n- |-\n  apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: web}\n  $patch: delete\n",
-            ),
-        ])
-        .unwrap();
+        let k = "patchesStrategicMerge:\n- |-\n  apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: web}\n  $patch: delete\n";
+        let out = with_deployment(k).unwrap();
         assert_eq!(out.trim(), "", "{out}");
     }
 }

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::Ctx;
 use crate::render::RenderError;
-use crate::render::fieldspec::{Create, visit};
+use crate::render::fieldspec::{Create, visit_in_transform};
 use crate::resource::ResourceSet;
 
 pub fn apply(ctx: &Ctx, set: &mut ResourceSet) -> Result<(), RenderError> {
@@ -19,16 +19,11 @@ pub fn apply(ctx: &Ctx, set: &mut ResourceSet) -> Result<(), RenderError> {
                     continue;
                 }
                 matched = true;
-                let (id, origin) = (res.id(), res.origin.clone());
-                visit(res, spec, Create::Scalar, &mut |v| {
+                let mut set_count = |v: &mut Value| {
                     *v = Value::from(replica.count);
                     Ok(())
-                })
-                .map_err(|e| RenderError::Transform {
-                    id,
-                    origin,
-                    message: e.to_string(),
-                })?;
+                };
+                visit_in_transform(res, spec, Create::Scalar, &mut set_count, |e| e.to_string())?;
             }
         }
         if !matched {
