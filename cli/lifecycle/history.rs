@@ -117,13 +117,7 @@ impl History {
             record.revisions = self.revisions;
             return (record, None);
         }
-        let mut revision = self.revision;
-        if revision.who.is_empty() {
-            revision.who = identity::who(cluster).await;
-        }
-        revision.result = RevisionResult::Succeeded;
-        revision.ended = Some(inventory::now_rfc3339());
-        revision.objects = report.applied.len();
+        let revision = ended(self.revision, cluster, RevisionResult::Succeeded, report).await;
         record.revisions = revision::push(&self.revisions, revision.clone());
         (record, Some(revision))
     }
@@ -139,16 +133,27 @@ impl History {
         if self.dry_run {
             return Ok(None);
         }
-        let mut revision = self.revision;
-        if revision.who.is_empty() {
-            revision.who = identity::who(cluster).await;
-        }
-        revision.result = RevisionResult::Failed;
-        revision.ended = Some(inventory::now_rfc3339());
-        revision.objects = report.applied.len();
+        let mut revision = ended(self.revision, cluster, RevisionResult::Failed, report).await;
         revision.message = Some(failure_line(report, timeout));
         finish(cluster, inventory, &self.revisions, revision).await
     }
+}
+
+/// A run's revision, ended now with `result` after applying what `report` says; by whom, when
+/// that was not known at the start.
+async fn ended(
+    mut revision: Revision,
+    cluster: &Cluster,
+    result: RevisionResult,
+    report: &ApplyReport,
+) -> Revision {
+    if revision.who.is_empty() {
+        revision.who = identity::who(cluster).await;
+    }
+    revision.result = result;
+    revision.ended = Some(inventory::now_rfc3339());
+    revision.objects = report.applied.len();
+    revision
 }
 
 /// Writes `revision` into the stored history (replacing the revision of its number).

@@ -132,19 +132,31 @@ pub fn apply_summary(report: &ApplyReport, dry_run: bool) -> String {
     if report.count(Action::Pruned) > 0 {
         counts.push_str(&format!(", {} pruned", report.count(Action::Pruned)));
     }
-    let mut line = if dry_run {
-        format!("dry run: {counts}; nothing was written")
-    } else {
-        format!("{counts} in {}", seconds(report.elapsed))
-    };
-    if !report.failed.is_empty() {
-        line.push_str(&format!(", {} failed", report.failed.len()));
-    }
-    if !report.not_ready.is_empty() {
-        line.push_str(&format!(", {} not ready", report.not_ready.len()));
-    }
+    let left = [
+        (report.failed.len(), "failed"),
+        (report.not_ready.len(), "not ready"),
+    ];
+    let mut line = summary_line(&counts, dry_run.then_some("written"), report.elapsed, &left);
     if report.succeeded() && !dry_run {
         line.push_str("; everything is healthy");
+    }
+    line
+}
+
+/// A run's summary line: its counts, as a dry run that `nothing_was` (written, changed) or
+/// as a run that took `elapsed`, then each count of objects left in a state, when not zero.
+fn summary_line(
+    counts: &str,
+    nothing_was: Option<&str>,
+    elapsed: std::time::Duration,
+    left: &[(usize, &str)],
+) -> String {
+    let mut line = match nothing_was {
+        Some(what) => format!("dry run: {counts}; nothing was {what}"),
+        None => format!("{counts} in {}", seconds(elapsed)),
+    };
+    for (count, state) in left.iter().filter(|(count, _)| *count > 0) {
+        line.push_str(&format!(", {count} {state}"));
     }
     line
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{seconds, wave_name};
+use super::{summary_line, wave_name};
 use crate::cluster::Cluster;
 use crate::cluster::inventory::Inventory;
 use crate::cluster::prune::{Member, RemoveReport};
@@ -24,17 +24,11 @@ pub fn delete_summary(
         },
         report.kept.len()
     );
-    let mut line = if dry_run {
-        format!("dry run: {counts}; nothing was changed")
-    } else {
-        format!("{counts} in {}", seconds(report.elapsed))
-    };
-    if !report.failed.is_empty() {
-        line.push_str(&format!(", {} failed", report.failed.len()));
-    }
-    if !report.stuck.is_empty() {
-        line.push_str(&format!(", {} still there", report.stuck.len()));
-    }
+    let left = [
+        (report.failed.len(), "failed"),
+        (report.stuck.len(), "still there"),
+    ];
+    let mut line = summary_line(&counts, dry_run.then_some("changed"), report.elapsed, &left);
     if parent_removed && !dry_run {
         line.push_str(&format!("; install `{name}` is gone"));
         if !report.kept.is_empty() {
