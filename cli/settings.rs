@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::args::{
-    ApplyArgs, ApplyRunArgs, BuildArgs, ColorChoice, DeleteArgs, DiffArgs, GlobalArgs, HistoryArgs,
-    ImagesArgs, InitArgs, InputArgs, InstallInputArgs, ListFormat, OutputFormat, ReleaseArg,
-    RenderArgs, RollbackArgs, RootArg, SourceArgs, SourcesCommand, StatusArgs, TargetArgs,
-    UpgradeArgs, UpgradeJobArgs,
+    ApplyArgs, ApplyRunArgs, BuildArgs, ClusterArgs, ColorChoice, DeleteArgs, DiffArgs, GlobalArgs,
+    HistoryArgs, ImagesArgs, InitArgs, InputArgs, InstallInputArgs, ListFormat, OutputFormat,
+    ReleaseArg, RenderArgs, RollbackArgs, RootArg, SourceArgs, SourcesCommand, StatusArgs,
+    TargetArgs, UpgradeArgs, UpgradeJobArgs,
 };
 use crate::profile::config::DriftIgnore;
 use crate::profile::{self, KfctlConfig, ProfileError, Request, Where};
@@ -178,12 +178,8 @@ impl SourcesSettings {
 /// What `kfctl apply` installs, where, and how.
 #[derive(Debug, Clone)]
 pub struct ApplySettings {
-    /// `None` when nothing says what to apply.
-    pub input: Option<BuildInput>,
-    /// The install's name, when given; the command picks the default by input.
-    pub name: Option<String>,
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
+    /// What to apply (`input` is `None` when nothing says), its name, the cluster.
+    pub install: InstallSettings,
     pub dry_run: bool,
     pub yes: bool,
     pub timeout: Duration,
@@ -193,7 +189,6 @@ pub struct ApplySettings {
     /// Recreate objects whose change touches an immutable field.
     pub force: bool,
     pub output: ListFormat,
-    pub sources: SourceSettings,
     /// `None` when a confirmation may be asked; otherwise why not.
     pub no_prompt_reason: Option<String>,
     /// Delete the install's objects the render no longer has, once it is healthy.
@@ -205,7 +200,7 @@ pub struct ApplySettings {
 impl ApplySettings {
     /// `-k DIR` wins; otherwise a platform or `kfctl.yaml` (flag or environment).
     pub fn resolve(args: &ApplyArgs, env: &dyn Env) -> Result<Self, ProfileError> {
-        let install = InstallInput::resolve(&args.install, env)?;
+        let install = InstallSettings::resolve(&args.install, env)?;
         Ok(ApplySettings {
             take_over: args.take_over,
             lock_timeout: args.lock_timeout,
@@ -218,12 +213,9 @@ impl ApplySettings {
 
     /// An apply of `install` run as `run` says, with the defaults of the flags only `kfctl
     /// apply` takes.
-    fn new(install: InstallInput, run: &ApplyRunArgs, output: ListFormat) -> Self {
+    fn new(install: InstallSettings, run: &ApplyRunArgs, output: ListFormat) -> Self {
         ApplySettings {
-            input: install.input,
-            name: install.name,
-            kubeconfig: install.kubeconfig,
-            context: install.context,
+            install,
             dry_run: run.dry_run,
             yes: run.yes,
             timeout: run.timeout,
@@ -232,7 +224,6 @@ impl ApplySettings {
             lock_timeout: Duration::from_secs(20),
             force: false,
             output,
-            sources: install.sources,
             no_prompt_reason: no_prompt_reason(),
             prune: true,
             purge: false,
@@ -240,25 +231,53 @@ impl ApplySettings {
     }
 }
 
-/// What the commands that render an install share: the input (`None` when none was given),
-/// the install's name when given, the cluster, and how sources are reached.
-struct InstallInput {
-    input: Option<BuildInput>,
-    name: Option<String>,
-    kubeconfig: Option<PathBuf>,
-    context: Option<String>,
-    sources: SourceSettings,
+/// Which cluster to talk to: `--kubeconfig` and `--context`; `None` for the kubeconfig's
+/// defaults.
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
 }
 
-impl InstallInput {
+impl ClusterSettings {
+    pub fn resolve(args: &ClusterArgs) -> Self {
+        ClusterSettings {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+        }
+    }
+}
+
+/// What the commands that render an install share: the input (`None` when none was given),
+/// the install's name when given (the command picks the default by input), the cluster, and
+/// how sources are reached.
+#[derive(Debug, Clone)]
+pub struct InstallSettings {
+    pub input: Option<BuildInput>,
+    pub name: Option<String>,
+    pub cluster: ClusterSettings,
+    pub sources: SourceSettings,
+}
+
+impl InstallSettings {
     fn resolve(args: &InstallInputArgs, env: &dyn Env) -> Result<Self, ProfileError> {
-        Ok(InstallInput {
+        Ok(InstallSettings {
             input: BuildInput::resolve(&args.input, env)?,
             name: args.name.clone(),
-            kubeconfig: args.cluster.kubeconfig.clone(),
-            context: args.cluster.context.clone(),
+            cluster: ClusterSettings::resolve(&args.cluster),
             sources: SourceSettings::resolve(&args.sources, env),
         })
+    }
+
+    /// `spec.drift.ignore` of the `kfctl.yaml` given; none for another input.
+    pub fn drift_ignore(&self) -> &[DriftIgnore] {
+        match &self.input {
+            Some(BuildInput::Profile(request)) => request
+                .config
+                .as_ref()
+                .map_or(&[], |c| c.drift_ignore.as_slice()),
+            _ => &[],
+        }
     }
 }
 
@@ -281,7 +300,8 @@ pub struct UpgradeSettings {
 impl UpgradeSettings {
     pub fn resolve(args: &UpgradeArgs, env: &dyn Env) -> Result<Self, ProfileError> {
         let mut apply = ApplySettings::resolve(&args.apply, env)?;
-        if let (Some(to), Some(BuildInput::Profile(request))) = (&args.to, &mut apply.input) {
+        if let (Some(to), Some(BuildInput::Profile(request))) = (&args.to, &mut apply.install.input)
+        {
             request.release = Some((to.clone(), Where::Flag(format!("--to {to}"))));
         }
         Ok(UpgradeSettings {
@@ -314,11 +334,10 @@ impl RollbackSettings {
         name_of_dir: fn(&Path) -> String,
     ) -> Result<Self, ProfileError> {
         let name = InstallTarget::resolve(&args.target, env)?.name(name_of_dir);
-        let install = InstallInput {
+        let install = InstallSettings {
             input: None,
             name: Some(name.clone()),
-            kubeconfig: args.cluster.kubeconfig.clone(),
-            context: args.cluster.context.clone(),
+            cluster: ClusterSettings::resolve(&args.cluster),
             // What a record pins is rendered; no flag names its sources.
             sources: SourceSettings::resolve(&SourceArgs::default(), env),
         };
@@ -334,8 +353,7 @@ impl RollbackSettings {
 #[derive(Debug, Clone)]
 pub struct HistorySettings {
     pub name: String,
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
+    pub cluster: ClusterSettings,
     pub output: ListFormat,
 }
 
@@ -348,8 +366,7 @@ impl HistorySettings {
     ) -> Result<Self, ProfileError> {
         Ok(HistorySettings {
             name: InstallTarget::resolve(&args.target, env)?.name(name_of_dir),
-            kubeconfig: args.cluster.kubeconfig.clone(),
-            context: args.cluster.context.clone(),
+            cluster: ClusterSettings::resolve(&args.cluster),
             output: args.output,
         })
     }
@@ -364,8 +381,7 @@ pub struct UpgradeJobSettings {
     pub name: String,
     pub namespace: String,
     pub timeout: String,
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
+    pub cluster: ClusterSettings,
 }
 
 impl UpgradeJobSettings {
@@ -382,8 +398,7 @@ impl UpgradeJobSettings {
             name: InstallTarget::resolve(&args.target, env)?.name(name_of_dir),
             namespace: args.namespace.clone(),
             timeout: args.timeout.clone(),
-            kubeconfig: args.cluster.kubeconfig.clone(),
-            context: args.cluster.context.clone(),
+            cluster: ClusterSettings::resolve(&args.cluster),
         })
     }
 }
@@ -452,8 +467,7 @@ impl InstallTarget {
 #[derive(Debug, Clone)]
 pub struct DeleteSettings {
     pub target: InstallTarget,
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
+    pub cluster: ClusterSettings,
     pub purge: bool,
     pub dry_run: bool,
     pub yes: bool,
@@ -469,8 +483,7 @@ impl DeleteSettings {
         let target = InstallTarget::resolve(&args.target, env)?;
         Ok(DeleteSettings {
             target,
-            kubeconfig: args.cluster.kubeconfig.clone(),
-            context: args.cluster.context.clone(),
+            cluster: ClusterSettings::resolve(&args.cluster),
             purge: args.purge,
             dry_run: args.dry_run,
             yes: args.yes,
@@ -485,34 +498,22 @@ impl DeleteSettings {
 /// What `kfctl diff` compares, with what, and what it does with the result.
 #[derive(Debug, Clone)]
 pub struct DiffSettings {
-    pub input: Option<BuildInput>,
-    pub name: Option<String>,
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
+    pub install: InstallSettings,
     /// Exit 2 on changes: `--exit-code`, else on when stdin is not a terminal.
     pub exit_code: bool,
     pub fix: bool,
     pub yes: bool,
     pub timeout: Duration,
     pub output: ListFormat,
-    /// `spec.drift.ignore` of `kfctl.yaml`.
-    pub ignore: Vec<DriftIgnore>,
-    pub sources: SourceSettings,
     /// `None` when a confirmation may be asked; otherwise why not.
     pub no_prompt_reason: Option<String>,
 }
 
 impl DiffSettings {
     pub fn resolve(args: &DiffArgs, env: &dyn Env) -> Result<Self, ProfileError> {
-        let install = InstallInput::resolve(&args.install, env)?;
         let interactive = std::io::stdin().is_terminal();
         Ok(DiffSettings {
-            ignore: ignore_rules(install.input.as_ref()),
-            sources: install.sources,
-            input: install.input,
-            name: install.name,
-            kubeconfig: install.kubeconfig,
-            context: install.context,
+            install: InstallSettings::resolve(&args.install, env)?,
             exit_code: args.exit_code.unwrap_or(!interactive),
             fix: args.fix,
             yes: args.yes,
@@ -526,45 +527,23 @@ impl DiffSettings {
 /// What `kfctl status` shows.
 #[derive(Debug, Clone)]
 pub struct StatusSettings {
-    /// The render, when given: drift then names fields.
-    pub input: Option<BuildInput>,
-    pub name: Option<String>,
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
+    /// The install; its render, when given, lets drift name fields.
+    pub install: InstallSettings,
     pub watch: bool,
     pub interval: Duration,
     pub exit_code: bool,
     pub output: ListFormat,
-    pub ignore: Vec<DriftIgnore>,
-    pub sources: SourceSettings,
 }
 
 impl StatusSettings {
     pub fn resolve(args: &StatusArgs, env: &dyn Env) -> Result<Self, ProfileError> {
-        let install = InstallInput::resolve(&args.install, env)?;
         Ok(StatusSettings {
-            ignore: ignore_rules(install.input.as_ref()),
-            sources: install.sources,
-            input: install.input,
-            name: install.name,
-            kubeconfig: install.kubeconfig,
-            context: install.context,
+            install: InstallSettings::resolve(&args.install, env)?,
             watch: args.watch,
             interval: args.interval,
             exit_code: args.exit_code,
             output: args.output,
         })
-    }
-}
-
-fn ignore_rules(input: Option<&BuildInput>) -> Vec<DriftIgnore> {
-    match input {
-        Some(BuildInput::Profile(request)) => request
-            .config
-            .as_ref()
-            .map(|c| c.drift_ignore.clone())
-            .unwrap_or_default(),
-        _ => Vec::new(),
     }
 }
 
@@ -638,9 +617,9 @@ impl InitSettings {
             admin_password,
             gpu,
             storage_class: args.storage_class.clone(),
-            output: args.output.clone(),
-            force: args.force,
-            root: root_dir(&args.root, &ProcessEnv),
+            output: args.write.output.clone(),
+            force: args.write.force,
+            root: root_dir(&args.write.root, &ProcessEnv),
             no_prompt_reason,
         }
     }

@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use super::shared::{ListFormat, ReleaseArg, RootArg};
+use super::shared::{ListFormat, ReleaseArg, RootArg, WriteConfigArgs};
 
+/// What `platforms` and `releases` take, and `components` besides its release.
 #[derive(Debug, clap::Args)]
-pub struct PlatformsArgs {
+pub struct ListArgs {
     /// Output format
     ///
     /// `text` for people, `json` for programs. Default: `text`.
@@ -22,26 +23,8 @@ pub struct ComponentsArgs {
     #[command(flatten)]
     pub release: ReleaseArg,
 
-    /// Output format
-    ///
-    /// `text` for people, `json` for programs. Default: `text`.
-    #[arg(short, long, value_enum, default_value_t = ListFormat::Text)]
-    pub output: ListFormat,
-
     #[command(flatten)]
-    pub root: RootArg,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ReleasesArgs {
-    /// Output format
-    ///
-    /// `text` for people, `json` for programs. Default: `text`.
-    #[arg(short, long, value_enum, default_value_t = ListFormat::Text)]
-    pub output: ListFormat,
-
-    #[command(flatten)]
-    pub root: RootArg,
+    pub list: ListArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -125,16 +108,6 @@ pub struct InitArgs {
     #[arg(short, long)]
     pub yes: bool,
 
-    /// Where to write the config
-    ///
-    /// Default: `kfctl.yaml` in the current directory.
-    #[arg(short, long, value_name = "FILE", default_value = "kfctl.yaml")]
-    pub output: PathBuf,
-
-    /// Overwrite the output file if it exists
-    #[arg(long)]
-    pub force: bool,
-
     #[command(flatten)]
-    pub root: RootArg,
+    pub write: WriteConfigArgs,
 }

@@ -9,14 +9,14 @@ mod render;
 mod shared;
 mod upgrade;
 
-pub use catalog::{CompletionsArgs, ComponentsArgs, InitArgs, PlatformsArgs, ReleasesArgs};
+pub use catalog::{CompletionsArgs, ComponentsArgs, InitArgs, ListArgs};
 pub use install::{ApplyArgs, ApplyRunArgs, DeleteArgs, DiffArgs, InstallInputArgs, StatusArgs};
 pub use render::{
     BuildArgs, ImagesArgs, ImportArgs, MirrorArgs, RenderArgs, SourcesArgs, SourcesCommand,
 };
 pub use shared::{
     ClusterArgs, InputArgs, ListFormat, OutputFormat, ReleaseArg, RootArg, SourceArgs, TargetArgs,
-    parse_duration,
+    WriteConfigArgs, parse_duration,
 };
 pub use upgrade::{GenerateCommand, HistoryArgs, RollbackArgs, UpgradeArgs, UpgradeJobArgs};
 
@@ -165,7 +165,7 @@ pub enum Command {
     ///
     /// Each platform with its description, default components and parameters (which are
     /// required, and their defaults). Pick one with `kfctl build -p PLATFORM`.
-    Platforms(PlatformsArgs),
+    Platforms(ListArgs),
 
     /// List the components of a release
     ///
@@ -177,7 +177,7 @@ pub enum Command {
     ///
     /// Each release with its upstream source and that source's default location. The default
     /// release is marked; pick another with `--release`.
-    Releases(ReleasesArgs),
+    Releases(ListArgs),
 
     /// List every container image a render uses, once each
     ///

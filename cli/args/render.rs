@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::shared::{InputArgs, OutputFormat, RootArg, SourceArgs};
+use super::shared::{InputArgs, OutputFormat, SourceArgs, WriteConfigArgs};
 
 /// What a command that renders without a cluster renders: a directory, given as `DIR` (as
 /// `kubectl kustomize DIR` takes it) or `-k DIR`, a platform or a `kfctl.yaml`.
@@ -49,25 +49,18 @@ pub struct BuildArgs {
     pub output_dir: Option<PathBuf>,
 }
 
+// Unlike `init`, `import` writes to stdout too.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("output", |a| a
+    .help("Where to write the config, `-` for stdout")
+    .long_help("Where to write the config, `-` for stdout\n\nDefault: `kfctl.yaml` in the current directory. An existing file is kept unless `--force` is given.")))]
 pub struct ImportArgs {
     /// The KfDef file to read
     #[arg(value_name = "KFDEF")]
     pub kfdef: PathBuf,
 
-    /// Where to write the config, `-` for stdout
-    ///
-    /// Default: `kfctl.yaml` in the current directory. An existing file is kept unless
-    /// `--force` is given.
-    #[arg(short, long, value_name = "FILE", default_value = "kfctl.yaml")]
-    pub output: PathBuf,
-
-    /// Overwrite the output file if it exists
-    #[arg(long)]
-    pub force: bool,
-
     #[command(flatten)]
-    pub root: RootArg,
+    pub write: WriteConfigArgs,
 }
 
 // `images`, `sources pull` and `sources update` took a positional DIR before they took `-k`;

@@ -166,6 +166,23 @@ pub struct ReleaseArg {
     pub release: Option<String>,
 }
 
+/// Where `init` and `import` write `kfctl.yaml`, and the root whose catalog they read.
+#[derive(Debug, clap::Args)]
+pub struct WriteConfigArgs {
+    /// Where to write the config
+    ///
+    /// Default: `kfctl.yaml` in the current directory.
+    #[arg(short, long, value_name = "FILE", default_value = "kfctl.yaml")]
+    pub output: PathBuf,
+
+    /// Overwrite the output file if it exists
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub root: RootArg,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct RootArg {
     /// The directory holding kfctl's catalog, platform profiles and overlays

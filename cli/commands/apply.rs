@@ -14,7 +14,7 @@ use crate::cluster::prune::RemoveError;
 use crate::errors::UserError;
 use crate::lifecycle::Events;
 use crate::lifecycle::apply::{Installed, apply_install};
-use crate::lifecycle::render::{Install, render_install};
+use crate::lifecycle::render::{Install, render_given};
 use crate::lifecycle::target::{self, Checks};
 use crate::output::{self, Printer, Progress};
 use crate::report;
@@ -24,19 +24,13 @@ use crate::upgrade::revision::RevisionAction;
 pub async fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> {
     let progress = Progress::on_stderr(printer, settings.dry_run);
     let events = progress.events();
-    if settings.input.is_none() {
+    let Some(install) = render_given(&settings.install, events)? else {
         return Err(UserError::new(
             "nothing to apply: no platform, `kfctl.yaml` or kustomization was given",
         )
         .with_hint("pass `-p PLATFORM`, `-f kfctl.yaml` or `-k DIR`")
         .into());
-    }
-    let install = render_install(
-        settings.input.as_ref(),
-        settings.name.as_deref(),
-        &settings.sources,
-        events,
-    )?;
+    };
     let outcome = apply_command(settings, &install, printer, events).await;
     // The render is the process's largest value (Kubeflow's is some 10 MB of JSON); the
     // process ends now, and freeing it value by value would only delay that.
@@ -50,8 +44,7 @@ async fn apply_command(
     printer: Printer,
     events: Events<'_>,
 ) -> Result<Outcome> {
-    let cluster =
-        target::connect(settings.kubeconfig.as_deref(), settings.context.as_deref()).await?;
+    let cluster = target::connect(&settings.install.cluster).await?;
     let inventory = Inventory::new(&install.name);
     let version = target::server_version(&cluster).await?;
     let checks = Checks {
@@ -67,14 +60,12 @@ async fn apply_command(
         printer.info(&line);
     }
     check_owner(settings, &cluster, install, parent.as_ref())?;
-    if !settings.dry_run && !settings.yes {
-        output::confirm_apply(
-            install.resources.len(),
-            cluster.context(),
-            settings.no_prompt_reason.as_deref(),
-            printer,
-        )?;
-    }
+    output::confirm_apply(
+        settings,
+        install.resources.len(),
+        cluster.context(),
+        printer,
+    )?;
 
     let guard = target::lock(
         &cluster,

@@ -26,8 +26,7 @@ pub async fn run(settings: &DeleteSettings, printer: Printer) -> Result<Outcome>
     let events = progress.events();
     let started = Instant::now();
     let deadline = started + settings.timeout;
-    let cluster =
-        target::connect(settings.kubeconfig.as_deref(), settings.context.as_deref()).await?;
+    let cluster = target::connect(&settings.cluster).await?;
     let version = target::server_version(&cluster).await?;
     let inventory = Inventory::new(&name);
     printer.info(&report::target_lines(&cluster, &version, &inventory, None)[0]);

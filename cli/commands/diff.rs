@@ -15,28 +15,22 @@ use crate::cluster::drift::{self, Action, Desired, DriftReport, ObjectReport};
 use crate::cluster::inventory::Inventory;
 use crate::errors::UserError;
 use crate::lifecycle::drift::to_fix;
-use crate::lifecycle::render::{Install, render_install};
+use crate::lifecycle::render::{Install, render_given};
 use crate::lifecycle::{Events, target};
 use crate::output::{self, Printer, Progress, Question};
 use crate::report::drift::{SCHEMA_VERSION, describe, object_json, recorded_json};
 use crate::settings::DiffSettings;
 
 pub async fn run(settings: &DiffSettings, printer: Printer) -> Result<Outcome> {
-    if settings.input.is_none() {
+    let progress = Progress::on_stderr(printer, false);
+    let events = progress.events();
+    let Some(install) = render_given(&settings.install, events)? else {
         return Err(UserError::new(
             "nothing to compare: no platform, `kfctl.yaml` or kustomization was given",
         )
         .with_hint("pass `-p PLATFORM`, `-f kfctl.yaml` or `-k DIR`, as to `kfctl apply`")
         .into());
-    }
-    let progress = Progress::on_stderr(printer, false);
-    let events = progress.events();
-    let install = render_install(
-        settings.input.as_ref(),
-        settings.name.as_deref(),
-        &settings.sources,
-        events,
-    )?;
+    };
     diff_install(settings, install, printer, events).await
 }
 
@@ -47,16 +41,20 @@ async fn diff_install(
     events: Events<'_>,
 ) -> Result<Outcome> {
     let started = Instant::now();
-    let cluster =
-        target::connect(settings.kubeconfig.as_deref(), settings.context.as_deref()).await?;
+    let cluster = target::connect(&settings.install.cluster).await?;
     let inventory = Inventory::new(&install.name);
     let desired = Desired {
         resources: &install.resources,
         labels: inventory.member_labels(),
     };
-    let report = drift::check(&cluster, &inventory, Some(&desired), &settings.ignore)
-        .await
-        .with_context(|| format!("cannot compare install `{}` with the cluster", install.name))?;
+    let report = drift::check(
+        &cluster,
+        &inventory,
+        Some(&desired),
+        settings.install.drift_ignore(),
+    )
+    .await
+    .with_context(|| format!("cannot compare install `{}` with the cluster", install.name))?;
     let elapsed = started.elapsed();
     if report.parent.is_none() {
         printer.warn(&format!(
@@ -208,7 +206,7 @@ async fn fix(
     printer: Printer,
     events: Events<'_>,
 ) -> Result<Vec<String>> {
-    let to_fix = to_fix(install, report, &settings.ignore)?;
+    let to_fix = to_fix(install, report, settings.install.drift_ignore())?;
     if to_fix.is_empty() {
         return Ok(Vec::new());
     }

@@ -14,11 +14,11 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use super::Outcome;
-use crate::cluster::Cluster;
 use crate::cluster::inventory::{self, Inventory};
 use crate::errors::UserError;
 use crate::lifecycle::history::read_revisions;
 use crate::lifecycle::render::pin_request_at;
+use crate::lifecycle::target;
 use crate::output::Printer;
 use crate::profile::{self};
 use crate::render::RealFs;
@@ -44,9 +44,7 @@ pub async fn upgrade_job(settings: &UpgradeJobSettings, printer: Printer) -> Res
 }
 
 async fn generate(settings: &UpgradeJobSettings, printer: Printer) -> Result<String> {
-    let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
-        .await
-        .context("cannot connect to the cluster")?;
+    let cluster = target::connect(&settings.cluster).await?;
     let (parent, revisions) = read_revisions(&cluster, &settings.name).await?;
     let Some(Pin::Profile(pin)) = revision::current(&revisions).map(|r| r.pin.clone()) else {
         return Err(UserError::new(format!(

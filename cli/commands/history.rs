@@ -1,22 +1,20 @@
 //! `kfctl history`: the revisions an install's record keeps (`lifecycle::history`).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
 
 use super::Outcome;
 use crate::args::ListFormat;
-use crate::cluster::Cluster;
 use crate::lifecycle::history::read_revisions;
 use crate::lifecycle::render::check_name;
+use crate::lifecycle::target;
 use crate::output::Printer;
 use crate::settings::HistorySettings;
 use crate::upgrade::revision::Revision;
 
 pub async fn run(settings: &HistorySettings, printer: Printer) -> Result<Outcome> {
     check_name(&settings.name)?;
-    let cluster = Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
-        .await
-        .context("cannot connect to the cluster")?;
+    let cluster = target::connect(&settings.cluster).await?;
     let revisions = read_revisions(&cluster, &settings.name).await?.1;
     print_history(&revisions, settings.output, printer)?;
     Ok(Outcome::Success)

@@ -14,9 +14,9 @@ use crate::render::RealFs;
 use crate::settings::CatalogSettings;
 
 pub fn run(args: &ImportArgs, settings: &CatalogSettings, printer: Printer) -> Result<Outcome> {
-    let to_stdout = args.output.as_os_str() == "-";
+    let to_stdout = args.write.output.as_os_str() == "-";
     if !to_stdout {
-        refuse_overwrite(&args.output, args.force)?;
+        refuse_overwrite(&args.write.output, args.write.force)?;
     }
     let what = format!("cannot import `{}`", args.kfdef.display());
     let file = SourceFile::read(&RealFs, &args.kfdef).context(what.clone())?;
@@ -38,12 +38,12 @@ pub fn run(args: &ImportArgs, settings: &CatalogSettings, printer: Printer) -> R
     if to_stdout {
         printer.data(&text)?;
     } else {
-        write_atomically(&args.output, &text)
-            .with_context(|| format!("cannot write `{}`", args.output.display()))?;
+        write_atomically(&args.write.output, &text)
+            .with_context(|| format!("cannot write `{}`", args.write.output.display()))?;
     }
     printer.info(&report(&def, &imported));
     if !to_stdout {
-        printer.info(&format!("wrote `{}`", args.output.display()));
+        printer.info(&format!("wrote `{}`", args.write.output.display()));
     }
     Ok(Outcome::Success)
 }

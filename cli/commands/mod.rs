@@ -115,8 +115,8 @@ pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Resul
             unless_shown(global, &s, printer, run).await
         }
         Command::Components(a) => {
-            let s = CatalogSettings::resolve(&a.root, Some(&a.release), env);
-            let run = async { catalog::components(&s, a.output, printer) };
+            let s = CatalogSettings::resolve(&a.list.root, Some(&a.release), env);
+            let run = async { catalog::components(&s, a.list.output, printer) };
             unless_shown(global, &s, printer, run).await
         }
         Command::Releases(a) => {
@@ -133,7 +133,7 @@ pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Resul
             unless_shown(global, &s, printer, async { sources::run(&s, printer) }).await
         }
         Command::Import(a) => {
-            let s = CatalogSettings::resolve(&a.root, None, env);
+            let s = CatalogSettings::resolve(&a.write.root, None, env);
             unless_shown(global, &s, printer, async { import::run(&a, &s, printer) }).await
         }
         Command::Completions(c) => {

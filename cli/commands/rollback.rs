@@ -24,11 +24,7 @@ pub async fn run(settings: &RollbackSettings, printer: Printer) -> Result<Outcom
     let apply_settings = &settings.apply;
     let progress = Progress::on_stderr(printer, apply_settings.dry_run);
     let events = progress.events();
-    let cluster = target::connect(
-        apply_settings.kubeconfig.as_deref(),
-        apply_settings.context.as_deref(),
-    )
-    .await?;
+    let cluster = target::connect(&apply_settings.install.cluster).await?;
     let name = &settings.name;
     let inventory = Inventory::new(name);
     let found = target::describe(&cluster, &inventory).await?;
@@ -59,14 +55,8 @@ pub async fn run(settings: &RollbackSettings, printer: Printer) -> Result<Outcom
         pruned: &pruned,
     };
     target::preflight(&cluster, &checks, events).await?;
-    if !apply_settings.dry_run && !apply_settings.yes {
-        output::confirm_apply(
-            install.resources.len(),
-            cluster.context(),
-            apply_settings.no_prompt_reason.as_deref(),
-            printer,
-        )?;
-    }
+    let objects = install.resources.len();
+    output::confirm_apply(apply_settings, objects, cluster.context(), printer)?;
     let guard = target::lock(
         &cluster,
         name,

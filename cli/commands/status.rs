@@ -15,7 +15,7 @@ use crate::cluster::inventory::Inventory;
 use crate::cluster::{Cluster, Health, health};
 use crate::errors::UserError;
 use crate::lifecycle::drift::pinned_render;
-use crate::lifecycle::render::{Install, check_name, input_install_name, render_install};
+use crate::lifecycle::render::{Install, check_name, input_install_name, render_given};
 use crate::lifecycle::target;
 use crate::output::{Printer, Progress};
 use crate::report::drift::{SCHEMA_VERSION, describe, object_json, recorded_json};
@@ -29,24 +29,16 @@ const COMPONENT_LABELS: [&str; 3] = [
 ];
 
 pub async fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
-    let name = input_install_name(settings.name.as_deref(), settings.input.as_ref());
+    let given = &settings.install;
+    let name = input_install_name(given.name.as_deref(), given.input.as_ref());
     check_name(&name)?;
     let progress = Progress::on_stderr(printer, false);
     let events = progress.events();
-    let install = match &settings.input {
-        Some(input) => Some(render_install(
-            Some(input),
-            Some(&name),
-            &settings.sources,
-            events,
-        )?),
-        None => None,
-    };
-    let cluster =
-        target::connect(settings.kubeconfig.as_deref(), settings.context.as_deref()).await?;
+    let install = render_given(given, events)?;
+    let cluster = target::connect(&settings.install.cluster).await?;
     let inventory = Inventory::new(&name);
     let (install, ignore, unpinned) = match install {
-        Some(install) => (Some(install), settings.ignore.clone(), None),
+        Some(install) => (Some(install), given.drift_ignore().to_vec(), None),
         None => match pinned_render(&cluster, &inventory).await {
             Ok((install, ignore)) => (Some(install), ignore, None),
             Err(why) => (None, Vec::new(), Some(format!("{why:#}"))),

@@ -33,11 +33,7 @@ pub async fn run(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome
     // A saved plan is a file that may come from elsewhere: its install name is checked as
     // `--name` is.
     check_name(&name)?;
-    let cluster = target::connect(
-        apply_settings.kubeconfig.as_deref(),
-        apply_settings.context.as_deref(),
-    )
-    .await?;
+    let cluster = target::connect(&apply_settings.install.cluster).await?;
     let inventory = Inventory::new(&name);
     let found = target::describe(&cluster, &inventory).await?;
     for line in report::target_lines(&cluster, &found.version, &inventory, found.parent.as_ref()) {
@@ -128,15 +124,8 @@ async fn check_cluster(
         upgrade::check_no_conflicts(cluster, &planned.new, inventory, apply_settings.timeout)
             .await?;
     }
-    if !apply_settings.dry_run && !apply_settings.yes {
-        output::confirm_apply(
-            planned.new.resources.len(),
-            cluster.context(),
-            apply_settings.no_prompt_reason.as_deref(),
-            printer,
-        )?;
-    }
-    Ok(())
+    let objects = planned.new.resources.len();
+    output::confirm_apply(apply_settings, objects, cluster.context(), printer)
 }
 
 /// `--plan-out FILE`: the plan with the facts it was made from.

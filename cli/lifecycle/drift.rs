@@ -41,7 +41,7 @@ pub async fn pinned_render(
                 .map(|c| c.drift_ignore.clone())
                 .unwrap_or_default();
             let install = render_install(
-                Some(&BuildInput::Profile(Box::new(request))),
+                &BuildInput::Profile(Box::new(request)),
                 Some(&inventory.install),
                 &SourceSettings::from_env(),
                 quiet,

@@ -14,7 +14,7 @@ use crate::profile::platform::Preflight;
 use crate::profile::{self, KfctlConfig, PlatformProfile, Request, ResolvedProfile, Where};
 use crate::render::{self, Fs, RealFs};
 use crate::resource::{ResId, ResourceSet, images};
-use crate::settings::{BuildInput, SourceSettings};
+use crate::settings::{BuildInput, InstallSettings, SourceSettings};
 use crate::source::archive::Limits;
 use crate::source::{FetchOptions, LOCK_FILE, SourceFs, SourceOptions, Sources};
 use crate::upgrade::revision::{Pin, ProfilePin};
@@ -188,20 +188,22 @@ pub fn build_profile(
     Ok((resolved, rendered))
 }
 
+/// Renders the install `-p`/`-f`/`-k` name, under its name; `None` when no input was given.
+pub fn render_given(settings: &InstallSettings, events: Events<'_>) -> Result<Option<Install>> {
+    let Some(input) = &settings.input else {
+        return Ok(None);
+    };
+    let name = settings.name.as_deref();
+    render_install(input, name, &settings.sources, events).map(Some)
+}
+
 /// Renders what `-p`/`-f`/`-k` name, with the install's name (given, or the input's default).
 pub fn render_install(
-    input: Option<&BuildInput>,
+    input: &BuildInput,
     name: Option<&str>,
     sources: &SourceSettings,
     events: Events<'_>,
 ) -> Result<Install> {
-    let Some(input) = input else {
-        return Err(UserError::new(
-            "nothing to apply: no platform, `kfctl.yaml` or kustomization was given",
-        )
-        .with_hint("pass `-p PLATFORM`, `-f kfctl.yaml` or `-k DIR`")
-        .into());
-    };
     let install = match input {
         BuildInput::Dir(dir) => {
             let (_, rendered, _) = render_input(input, sources, false, events)?;
@@ -471,7 +473,7 @@ pub fn render_pin(pin: &Pin, name: &str, events: Events<'_>) -> Result<Install> 
                 .into());
             }
             let install = render_install(
-                Some(&BuildInput::Dir(dir.clone())),
+                &BuildInput::Dir(dir.clone()),
                 Some(name),
                 &SourceSettings::from_env(),
                 events,
@@ -493,7 +495,7 @@ pub fn render_pin(pin: &Pin, name: &str, events: Events<'_>) -> Result<Install> 
         Pin::Profile(p) => {
             let request = pin_request_at(p, &p.release, p.sets.clone())?;
             render_install(
-                Some(&BuildInput::Profile(Box::new(request))),
+                &BuildInput::Profile(Box::new(request)),
                 Some(name),
                 &SourceSettings::from_env(),
                 events,

@@ -12,13 +12,11 @@ use crate::cluster::inventory::{Inventory, Parent};
 use crate::cluster::lock::{self, Lock, LockGuard};
 use crate::cluster::preflight::{self, Expectations, PreflightError};
 use crate::resource::ResId;
+use crate::settings::ClusterSettings;
 
 /// Connects to the cluster a kubeconfig (and context) names.
-pub async fn connect(
-    kubeconfig: Option<&std::path::Path>,
-    context: Option<&str>,
-) -> Result<Cluster> {
-    Cluster::connect(kubeconfig, context)
+pub async fn connect(settings: &ClusterSettings) -> Result<Cluster> {
+    Cluster::connect(settings.kubeconfig.as_deref(), settings.context.as_deref())
         .await
         .context("cannot connect to the cluster")
 }

@@ -74,10 +74,8 @@ pub fn install_name(settings: &UpgradeSettings, saved: Option<&SavedPlan>) -> St
     if let Some(saved) = saved {
         return saved.install.clone();
     }
-    super::render::input_install_name(
-        settings.apply.name.as_deref(),
-        settings.apply.input.as_ref(),
-    )
+    let install = &settings.apply.install;
+    super::render::input_install_name(install.name.as_deref(), install.input.as_ref())
 }
 
 /// The render to upgrade to.
@@ -93,17 +91,17 @@ pub fn new_render(
             Pin::Profile(p) => {
                 let request = pin_request_at(p, &p.release, p.sets.clone())?;
                 render_install(
-                    Some(&BuildInput::Profile(Box::new(request))),
+                    &BuildInput::Profile(Box::new(request)),
                     Some(name),
-                    &settings.apply.sources,
+                    &settings.apply.install.sources,
                     events,
                 )
             }
             pin => render_pin(pin, name, events),
         };
     }
-    if let Some(input) = &settings.apply.input {
-        return render_install(Some(input), Some(name), &settings.apply.sources, events);
+    if let Some(input) = &settings.apply.install.input {
+        return render_install(input, Some(name), &settings.apply.install.sources, events);
     }
     let Some(to) = &settings.to else {
         return Err(UserError::new("no release to upgrade to")
@@ -121,9 +119,9 @@ pub fn new_render(
             request.sources = settings.sources.clone();
             request.root = settings.root.clone();
             render_install(
-                Some(&BuildInput::Profile(Box::new(request))),
+                &BuildInput::Profile(Box::new(request)),
                 Some(name),
-                &settings.apply.sources,
+                &settings.apply.install.sources,
                 events,
             )
         }

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 
 use super::Printer;
 use crate::errors::UserError;
+use crate::settings::ApplySettings;
 
 /// What to ask, and what to say when the answer is no or cannot be asked.
 pub struct Question<'a> {
@@ -44,18 +45,22 @@ pub fn confirm(question: Question<'_>, no_prompt: Option<&str>, printer: Printer
     }
 }
 
-/// Asks before applying `objects` objects to `context`.
+/// Asks before applying `objects` objects to `context`, unless the apply is a dry run or was
+/// given `--yes`.
 pub fn confirm_apply(
+    settings: &ApplySettings,
     objects: usize,
     context: &str,
-    no_prompt: Option<&str>,
     printer: Printer,
 ) -> Result<()> {
+    if settings.dry_run || settings.yes {
+        return Ok(());
+    }
     let question = Question {
         prompt: format!("Apply {objects} objects to context `{context}`?"),
         verb: "apply",
         declined: "nothing applied",
         hint: "pass `--yes` to apply without asking, or `--dry-run` to change nothing",
     };
-    confirm(question, no_prompt, printer)
+    confirm(question, settings.no_prompt_reason.as_deref(), printer)
 }
