@@ -15,13 +15,6 @@ fn load_catalog(settings: &CatalogSettings) -> Result<Catalog> {
     Catalog::load(&RealFs, &settings.root).context("cannot read the component catalog")
 }
 
-fn print_json(printer: Printer, value: &Value) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    printer.data(&text)?;
-    Ok(())
-}
-
 pub fn platforms(
     settings: &CatalogSettings,
     format: ListFormat,
@@ -65,7 +58,7 @@ pub fn platforms(
                     })
                 })
                 .collect();
-            print_json(printer, &Value::Array(items))?;
+            printer.json(&Value::Array(items))?;
         }
         ListFormat::Text => {
             let width = profiles.iter().map(|p| p.name.len()).max().unwrap_or(0);
@@ -134,10 +127,7 @@ pub fn components(
                     })
                 })
                 .collect();
-            print_json(
-                printer,
-                &json!({"release": release.name, "components": items}),
-            )?;
+            printer.json(&json!({"release": release.name, "components": items}))?;
         }
         ListFormat::Text => {
             let width = available.iter().map(|c| c.name.len()).max().unwrap_or(0);
@@ -187,7 +177,7 @@ pub fn releases(
                     })
                 })
                 .collect();
-            print_json(printer, &Value::Array(items))?;
+            printer.json(&Value::Array(items))?;
         }
         ListFormat::Text => {
             let label = |name: &str| {

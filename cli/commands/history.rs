@@ -22,10 +22,7 @@ pub async fn run(settings: &HistorySettings, printer: Printer) -> Result<Outcome
 
 fn print_history(revisions: &[Revision], format: ListFormat, printer: Printer) -> Result<()> {
     if format == ListFormat::Json {
-        let mut text = serde_json::to_string_pretty(&json!({ "revisions": revisions }))?;
-        text.push('\n');
-        printer.data(&text)?;
-        return Ok(());
+        return printer.json(&json!({ "revisions": revisions }));
     }
     if revisions.is_empty() {
         printer.info("no revisions recorded");

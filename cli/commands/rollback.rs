@@ -92,7 +92,7 @@ pub async fn run(settings: &RollbackSettings, printer: Printer) -> Result<Outcom
             "succeeded": done.report.succeeded(),
             "reason": (!done.report.succeeded()).then(|| failure_line(&done.report, apply_settings.timeout)),
         });
-        printer.data(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+        printer.json(&out)?;
     }
     match ApplyError::from_report(done.report, apply_settings.timeout) {
         None => Ok(Outcome::Success),

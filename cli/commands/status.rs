@@ -115,15 +115,7 @@ async fn status(
         let components = components(&report);
         match settings.output {
             ListFormat::Json => {
-                let mut text = serde_json::to_string_pretty(&json_report(
-                    &report,
-                    &components,
-                    cluster,
-                    name,
-                    inventory,
-                ))?;
-                text.push('\n');
-                printer.data(&text)?;
+                printer.json(&json_report(&report, &components, cluster, name, inventory))?;
             }
             ListFormat::Text => {
                 let text = text_report(&report, parent, &components, cluster, inventory);

@@ -154,18 +154,15 @@ fn nothing_to_do(
 ) -> Result<Outcome> {
     printer.info("nothing to upgrade: the install is already at this render");
     if settings.apply.output == ListFormat::Json {
-        printer.data(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&json!({
-                "install": planned.name,
-                "from": planned.from_release,
-                "to": planned.new.release,
-                "nothingToDo": true,
-                "succeeded": true,
-                "rolledBack": false,
-                "plan": planned.plan,
-            }))?
-        ))?;
+        printer.json(&json!({
+            "install": planned.name,
+            "from": planned.from_release,
+            "to": planned.new.release,
+            "nothingToDo": true,
+            "succeeded": true,
+            "rolledBack": false,
+            "plan": planned.plan,
+        }))?;
     }
     Ok(if settings.exit_code {
         Outcome::Changes
@@ -213,7 +210,7 @@ fn print_report(
     });
     if done.report.succeeded() {
         if apply_settings.output == ListFormat::Json {
-            printer.data(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+            printer.json(&out)?;
         }
         return Ok(Outcome::Success);
     }
@@ -242,7 +239,7 @@ fn print_report(
         }
     }
     if apply_settings.output == ListFormat::Json {
-        printer.data(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+        printer.json(&out)?;
     }
     match ApplyError::from_report(done.report, apply_settings.timeout) {
         Some(err) => Err(anyhow::Error::new(err).context(message)),

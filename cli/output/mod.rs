@@ -32,6 +32,14 @@ impl Printer {
         out.flush()
     }
 
+    /// Writes `value` to stdout as indented JSON ending in a newline: an `-o json` report.
+    pub fn json(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string_pretty(value)?;
+        text.push('\n');
+        self.data(&text)?;
+        Ok(())
+    }
+
     /// A line for a person on stderr, hidden by `--quiet`.
     pub fn info(&self, line: &str) {
         if !self.quiet {
