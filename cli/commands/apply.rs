@@ -4,14 +4,13 @@
 use anyhow::Result;
 use serde_json::json;
 
-use super::Outcome;
+use super::{Outcome, nothing_given};
 use crate::args::ListFormat;
 use crate::cluster::Cluster;
 use crate::cluster::apply::ApplyError;
 use crate::cluster::inventory::{Inventory, Parent};
 use crate::cluster::preflight;
 use crate::cluster::prune::RemoveError;
-use crate::errors::UserError;
 use crate::lifecycle::Events;
 use crate::lifecycle::apply::{Installed, apply_install};
 use crate::lifecycle::render::{Install, render_given};
@@ -25,11 +24,7 @@ pub async fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> 
     let progress = Progress::on_stderr(printer, settings.dry_run);
     let events = progress.events();
     let Some(install) = render_given(&settings.install, events)? else {
-        return Err(UserError::new(
-            "nothing to apply: no platform, `kfctl.yaml` or kustomization was given",
-        )
-        .with_hint("pass `-p PLATFORM`, `-f kfctl.yaml` or `-k DIR`")
-        .into());
+        return Err(nothing_given("apply", ""));
     };
     let outcome = apply_command(settings, &install, printer, events).await;
     // The render is the process's largest value (Kubeflow's is some 10 MB of JSON); the
@@ -143,9 +138,7 @@ fn print_report(
             value["totals"]["kept"] = json!(pruned.kept.len());
             value["kept"] = report::remove::kept_json(&pruned.kept);
         }
-        let mut text = serde_json::to_string_pretty(&value)?;
-        text.push('\n');
-        printer.data(&text)?;
+        printer.json(&value)?;
     }
     if let Some(pruned) = &prune_report
         && let Some(err) = RemoveError::from_report(pruned, settings.timeout)

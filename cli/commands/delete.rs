@@ -139,11 +139,8 @@ fn print_report(
         settings.dry_run,
     ));
     if settings.output == ListFormat::Json {
-        let value =
-            report::remove::delete_json(&report, cluster, name, inventory, settings.dry_run);
-        let mut text = serde_json::to_string_pretty(&value)?;
-        text.push('\n');
-        printer.data(&text)?;
+        let value = report::remove::delete_json(&report, cluster, inventory, settings.dry_run);
+        printer.json(&value)?;
     }
     match RemoveError::from_report(&report, settings.timeout) {
         None => Ok(Outcome::Success),

@@ -8,12 +8,11 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::Outcome;
+use super::{Outcome, nothing_given};
 use crate::args::ListFormat;
 use crate::cluster::Cluster;
 use crate::cluster::drift::{self, Action, Desired, DriftReport, ObjectReport};
 use crate::cluster::inventory::Inventory;
-use crate::errors::UserError;
 use crate::lifecycle::drift::to_fix;
 use crate::lifecycle::render::{Install, render_given};
 use crate::lifecycle::{Events, target};
@@ -25,11 +24,7 @@ pub async fn run(settings: &DiffSettings, printer: Printer) -> Result<Outcome> {
     let progress = Progress::on_stderr(printer, false);
     let events = progress.events();
     let Some(install) = render_given(&settings.install, events)? else {
-        return Err(UserError::new(
-            "nothing to compare: no platform, `kfctl.yaml` or kustomization was given",
-        )
-        .with_hint("pass `-p PLATFORM`, `-f kfctl.yaml` or `-k DIR`, as to `kfctl apply`")
-        .into());
+        return Err(nothing_given("compare", ", as to `kfctl apply`"));
     };
     diff_install(settings, install, printer, events).await
 }
@@ -81,9 +76,7 @@ async fn diff_install(
         if settings.fix {
             value["fixed"] = json!(fixed);
         }
-        let mut text = serde_json::to_string_pretty(&value)?;
-        text.push('\n');
-        printer.data(&text)?;
+        printer.json(&value)?;
     }
     if settings.fix {
         // What differed was restored (a failure returned an error above), except objects the

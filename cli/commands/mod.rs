@@ -18,6 +18,7 @@ mod upgrade;
 use anyhow::{Context, Result};
 
 use crate::args::{Args, Command};
+use crate::errors::UserError;
 use crate::lifecycle::render::default_name_of;
 use crate::output::Printer;
 use crate::settings::{
@@ -56,6 +57,18 @@ async fn unless_shown(
         return Ok(Outcome::Success);
     }
     run.await
+}
+
+/// The error of a command that renders an install when neither `-p`, `-f` nor `-k` says what:
+/// "nothing to `verb`", and a hint ending in `hint_tail`.
+fn nothing_given(verb: &str, hint_tail: &str) -> anyhow::Error {
+    UserError::new(format!(
+        "nothing to {verb}: no platform, `kfctl.yaml` or kustomization was given"
+    ))
+    .with_hint(format!(
+        "pass `-p PLATFORM`, `-f kfctl.yaml` or `-k DIR`{hint_tail}"
+    ))
+    .into()
 }
 
 /// A command's settings, or why the configuration cannot be loaded.

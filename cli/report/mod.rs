@@ -207,15 +207,8 @@ pub fn apply_json(
         .iter()
         .map(|n| json!({"id": n.id.to_string(), "wave": wave_name(n.wave), "health": n.health.to_string()}))
         .collect();
-    json!({
-        "context": cluster.context(),
-        "server": cluster.server(),
-        "install": install.name,
-        "inventory": inventory.parent_id().to_string(),
-        "applysetId": inventory.id,
-        "dryRun": dry_run,
-        "succeeded": report.succeeded(),
-        "durationMs": report.elapsed.as_millis() as u64,
+    let run = (dry_run, report.succeeded(), report.elapsed);
+    let rest = json!({
         "totals": {
             "objects": install.resources.len(),
             "created": report.count(Action::Created),
@@ -230,5 +223,30 @@ pub fn apply_json(
         "objects": objects,
         "failed": failed,
         "notReady": not_ready,
-    })
+    });
+    run_json(cluster, inventory, run, rest)
+}
+
+/// The `-o json` report of a run on an install: where it ran; whether it was a dry run, whether
+/// it succeeded and how long it took (`run`); then the fields of `rest`, an object.
+fn run_json(
+    cluster: &Cluster,
+    inventory: &Inventory,
+    (dry_run, succeeded, elapsed): (bool, bool, std::time::Duration),
+    rest: Value,
+) -> Value {
+    let mut value = json!({
+        "context": cluster.context(),
+        "server": cluster.server(),
+        "install": inventory.install,
+        "inventory": inventory.parent_id().to_string(),
+        "applysetId": inventory.id,
+        "dryRun": dry_run,
+        "succeeded": succeeded,
+        "durationMs": elapsed.as_millis() as u64,
+    });
+    if let (Value::Object(head), Value::Object(rest)) = (&mut value, rest) {
+        head.extend(rest);
+    }
+    value
 }

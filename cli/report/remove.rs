@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{summary_line, wave_name};
+use super::{run_json, summary_line, wave_name};
 use crate::cluster::Cluster;
 use crate::cluster::inventory::Inventory;
 use crate::cluster::prune::{Member, RemoveReport};
@@ -66,7 +66,6 @@ pub fn kept_json(kept: &[Member]) -> Value {
 pub fn delete_json(
     report: &RemoveReport,
     cluster: &Cluster,
-    name: &str,
     inventory: &Inventory,
     dry_run: bool,
 ) -> Value {
@@ -96,15 +95,8 @@ pub fn delete_json(
             json!({"id": s.id.to_string(), "wave": wave_name(s.wave), "finalizers": s.finalizers, "detail": s.detail})
         })
         .collect();
-    json!({
-        "context": cluster.context(),
-        "server": cluster.server(),
-        "install": name,
-        "inventory": inventory.parent_id().to_string(),
-        "applysetId": inventory.id,
-        "dryRun": dry_run,
-        "succeeded": report.succeeded(),
-        "durationMs": report.elapsed.as_millis() as u64,
+    let run = (dry_run, report.succeeded(), report.elapsed);
+    let rest = json!({
         "totals": {
             "deleted": report.removed.len(),
             "kept": report.kept.len(),
@@ -115,5 +107,6 @@ pub fn delete_json(
         "objects": objects,
         "failed": failed,
         "stuck": stuck,
-    })
+    });
+    run_json(cluster, inventory, run, rest)
 }
