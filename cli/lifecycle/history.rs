@@ -200,24 +200,22 @@ fn describes(record: &Record, revisions: &[Revision], install: &Install) -> bool
     recorded.len() == rendered.len() && recorded.iter().zip(&rendered).all(|(a, b)| a == b)
 }
 
+/// ` (and N more)` when there are more than the one named.
+fn and_more(more: usize) -> String {
+    match more {
+        0 => String::new(),
+        more => format!(" (and {more} more)"),
+    }
+}
+
 /// Why a run failed, in a line.
 pub fn failure_line(report: &ApplyReport, timeout: std::time::Duration) -> String {
     if let Some(f) = report.failed.first() {
-        let more = report.failed.len() - 1;
-        let tail = if more > 0 {
-            format!(" (and {more} more)")
-        } else {
-            String::new()
-        };
+        let tail = and_more(report.failed.len() - 1);
         return format!("{} was not applied: {}{tail}", f.id, f.error);
     }
     if let Some(n) = report.not_ready.first() {
-        let more = report.not_ready.len() - 1;
-        let tail = if more > 0 {
-            format!(" (and {more} more)")
-        } else {
-            String::new()
-        };
+        let tail = and_more(report.not_ready.len() - 1);
         return format!(
             "{} was not ready when the {timeout:?} timeout passed: {}{tail}",
             n.id, n.health

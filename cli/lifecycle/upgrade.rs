@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use super::Events;
 use super::apply::{Installed, apply_install};
 use super::render::{Install, pin_request_at, render_install, render_pin};
-use crate::cluster::Cluster;
 use crate::cluster::apply::{self as cluster_apply, ApplyOptions, CONCURRENCY, ObjectError};
 use crate::cluster::inventory::{Inventory, Parent};
+use crate::cluster::{Cluster, listing};
 use crate::errors::UserError;
 use crate::profile::Where;
 use crate::resource::{Gvk, ResId, Resource};
@@ -331,11 +331,7 @@ pub async fn keep_newer_crds(
             .replace_at(index, Resource::new(body, origin));
         events.warn(format!(
             "keeping the newer CustomResourceDefinition `{name}`: the revision's would drop {}, in which objects are stored, and they would be lost",
-            dropped
-                .iter()
-                .map(|v| format!("`{v}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            listing(&dropped)
         ));
         kept.push(name);
     }
@@ -525,16 +521,7 @@ pub async fn check_no_conflicts(
     }
     let lines: Vec<String> = found
         .iter()
-        .map(|(id, managers)| {
-            format!(
-                "{id}: owned by {}",
-                managers
-                    .iter()
-                    .map(|m| format!("`{m}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
+        .map(|(id, managers)| format!("{id}: owned by {}", listing(managers)))
         .collect();
     Err(UserError::new(format!(
         "nothing was written: fields kfctl sets are owned by other field managers:\n    {}",
