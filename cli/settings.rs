@@ -269,6 +269,16 @@ impl InstallSettings {
         })
     }
 
+    /// The install's name: the one given, else that of the kustomization directory it is
+    /// rendered from, else `kubeflow` (a platform's or `kfctl.yaml`'s install).
+    pub fn install_name(&self) -> String {
+        match (&self.name, &self.input) {
+            (Some(name), _) => name.clone(),
+            (None, Some(BuildInput::Dir(dir))) => default_name_of(dir),
+            (None, _) => "kubeflow".to_owned(),
+        }
+    }
+
     /// `spec.drift.ignore` of the `kfctl.yaml` given; none for another input.
     pub fn drift_ignore(&self) -> &[DriftIgnore] {
         match &self.input {
@@ -287,10 +297,7 @@ pub struct UpgradeSettings {
     /// The apply's settings; `input` is `None` when the install's record says what to render.
     pub apply: ApplySettings,
     pub to: Option<String>,
-    /// kfctl's root, the `--set` and `--source` given: for a render from the record.
-    pub root: PathBuf,
-    pub sets: Vec<String>,
-    pub sources: Vec<String>,
+    pub from_record: RecordRenderSettings,
     pub plan_out: Option<PathBuf>,
     pub plan: Option<PathBuf>,
     pub atomic: bool,
@@ -307,15 +314,27 @@ impl UpgradeSettings {
         Ok(UpgradeSettings {
             apply,
             to: args.to.clone(),
-            root: root_dir(&args.apply.install.input.root, env),
-            sets: args.apply.install.input.set.clone(),
-            sources: args.apply.install.input.source.clone(),
+            from_record: RecordRenderSettings {
+                root: root_dir(&args.apply.install.input.root, env),
+                sets: args.apply.install.input.set.clone(),
+                sources: args.apply.install.input.source.clone(),
+            },
             plan_out: args.plan_out.clone(),
             plan: args.plan.clone(),
             atomic: args.atomic,
             exit_code: args.exit_code,
         })
     }
+}
+
+/// What an upgrade renders its new release with when the install's record says what to
+/// render: kfctl's root, the `--set` given (added to the record's) and the `--source` given
+/// (instead of the record's).
+#[derive(Debug, Clone)]
+pub struct RecordRenderSettings {
+    pub root: PathBuf,
+    pub sets: Vec<String>,
+    pub sources: Vec<String>,
 }
 
 /// What `kfctl rollback` does: an apply of a recorded revision.
@@ -327,13 +346,8 @@ pub struct RollbackSettings {
 }
 
 impl RollbackSettings {
-    /// `name_of_dir` names the install of a kustomization directory, as `kfctl apply` does.
-    pub fn resolve(
-        args: &RollbackArgs,
-        env: &dyn Env,
-        name_of_dir: fn(&Path) -> String,
-    ) -> Result<Self, ProfileError> {
-        let name = InstallTarget::resolve(&args.target, env)?.name(name_of_dir);
+    pub fn resolve(args: &RollbackArgs, env: &dyn Env) -> Result<Self, ProfileError> {
+        let name = InstallTarget::resolve(&args.target, env)?.name();
         let install = InstallSettings {
             input: None,
             name: Some(name.clone()),
@@ -358,14 +372,9 @@ pub struct HistorySettings {
 }
 
 impl HistorySettings {
-    /// `name_of_dir` names the install of a kustomization directory, as `kfctl apply` does.
-    pub fn resolve(
-        args: &HistoryArgs,
-        env: &dyn Env,
-        name_of_dir: fn(&Path) -> String,
-    ) -> Result<Self, ProfileError> {
+    pub fn resolve(args: &HistoryArgs, env: &dyn Env) -> Result<Self, ProfileError> {
         Ok(HistorySettings {
-            name: InstallTarget::resolve(&args.target, env)?.name(name_of_dir),
+            name: InstallTarget::resolve(&args.target, env)?.name(),
             cluster: ClusterSettings::resolve(&args.cluster),
             output: args.output,
         })
@@ -385,17 +394,12 @@ pub struct UpgradeJobSettings {
 }
 
 impl UpgradeJobSettings {
-    /// `name_of_dir` names the install of a kustomization directory, as `kfctl apply` does.
-    pub fn resolve(
-        args: &UpgradeJobArgs,
-        env: &dyn Env,
-        name_of_dir: fn(&Path) -> String,
-    ) -> Result<Self, ProfileError> {
+    pub fn resolve(args: &UpgradeJobArgs, env: &dyn Env) -> Result<Self, ProfileError> {
         Ok(UpgradeJobSettings {
             to: args.to.clone(),
             schedule: args.schedule.clone(),
             image: args.image.clone(),
-            name: InstallTarget::resolve(&args.target, env)?.name(name_of_dir),
+            name: InstallTarget::resolve(&args.target, env)?.name(),
             namespace: args.namespace.clone(),
             timeout: args.timeout.clone(),
             cluster: ClusterSettings::resolve(&args.cluster),
@@ -403,6 +407,24 @@ impl UpgradeJobSettings {
     }
 }
 
+/// The directory's own name, made a valid install name.
+pub fn default_name_of(dir: &Path) -> String {
+    let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let base = absolute
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let trimmed = cleaned.trim_matches('-');
+    if trimmed.is_empty() {
+        "default".to_owned()
+    } else {
+        trimmed.chars().take(50).collect()
+    }
+}
 /// Why a confirmation cannot be asked (stdin or stderr is not a terminal), or `None`.
 fn no_prompt_reason() -> Option<String> {
     if !std::io::stdin().is_terminal() {
@@ -454,10 +476,10 @@ impl InstallTarget {
     }
 
     /// The install's name, as `kfctl apply` gives it; `name_of_dir` names a directory's.
-    pub fn name(&self, name_of_dir: impl FnOnce(&Path) -> String) -> String {
+    pub fn name(&self) -> String {
         match self {
             InstallTarget::Name(name) => name.clone(),
-            InstallTarget::Dir(dir) => name_of_dir(dir),
+            InstallTarget::Dir(dir) => default_name_of(dir),
             InstallTarget::Platform(_) => "kubeflow".to_owned(),
         }
     }

@@ -13,14 +13,14 @@ use crate::cluster::inventory::{Inventory, Parent};
 use crate::cluster::prune::{RemoveError, RemoveOptions};
 use crate::errors::UserError;
 use crate::lifecycle::delete::{self, Deleted};
-use crate::lifecycle::render::{check_name, default_name_of};
+use crate::lifecycle::render::check_name;
 use crate::lifecycle::target;
 use crate::output::{self, Printer, Progress, Question};
 use crate::report;
 use crate::settings::{DeleteSettings, InstallTarget};
 
 pub async fn run(settings: &DeleteSettings, printer: Printer) -> Result<Outcome> {
-    let name = settings.target.name(default_name_of);
+    let name = settings.target.name();
     check_name(&name)?;
     let progress = Progress::on_stderr(printer, settings.dry_run);
     let events = progress.events();

@@ -19,7 +19,6 @@ use anyhow::{Context, Result};
 
 use crate::args::{Args, Command};
 use crate::errors::UserError;
-use crate::lifecycle::render::default_name_of;
 use crate::output::Printer;
 use crate::settings::{
     ApplySettings, BuildSettings, CatalogSettings, DeleteSettings, DiffSettings, GlobalSettings,
@@ -107,15 +106,15 @@ pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Resul
             unless_shown(global, &s, printer, upgrade::run(&s, printer)).await
         }
         Command::Rollback(a) => {
-            let s = loaded(RollbackSettings::resolve(&a, env, default_name_of))?;
+            let s = loaded(RollbackSettings::resolve(&a, env))?;
             unless_shown(global, &s, printer, rollback::run(&s, printer)).await
         }
         Command::History(a) => {
-            let s = loaded(HistorySettings::resolve(&a, env, default_name_of))?;
+            let s = loaded(HistorySettings::resolve(&a, env))?;
             unless_shown(global, &s, printer, history::run(&s, printer)).await
         }
         Command::Generate(crate::args::GenerateCommand::UpgradeJob(a)) => {
-            let s = loaded(UpgradeJobSettings::resolve(&a, env, default_name_of))?;
+            let s = loaded(UpgradeJobSettings::resolve(&a, env))?;
             unless_shown(global, &s, printer, generate::upgrade_job(&s, printer)).await
         }
         Command::Init(a) => {

@@ -15,7 +15,7 @@ use crate::cluster::inventory::Inventory;
 use crate::cluster::{Cluster, Health, health};
 use crate::errors::UserError;
 use crate::lifecycle::drift::pinned_render;
-use crate::lifecycle::render::{Install, check_name, input_install_name, render_given};
+use crate::lifecycle::render::{Install, check_name, render_given};
 use crate::lifecycle::target;
 use crate::output::{Printer, Progress};
 use crate::report::drift::{SCHEMA_VERSION, describe, object_json, recorded_json};
@@ -30,7 +30,7 @@ const COMPONENT_LABELS: [&str; 3] = [
 
 pub async fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
     let given = &settings.install;
-    let name = input_install_name(given.name.as_deref(), given.input.as_ref());
+    let name = given.install_name();
     check_name(&name)?;
     let progress = Progress::on_stderr(printer, false);
     let events = progress.events();

@@ -14,7 +14,7 @@ use crate::profile::platform::Preflight;
 use crate::profile::{self, KfctlConfig, PlatformProfile, Request, ResolvedProfile, Where};
 use crate::render::{self, Fs, RealFs};
 use crate::resource::{ResId, ResourceSet, images};
-use crate::settings::{BuildInput, InstallSettings, SourceSettings};
+use crate::settings::{BuildInput, InstallSettings, SourceSettings, default_name_of};
 use crate::source::archive::Limits;
 use crate::source::{FetchOptions, LOCK_FILE, SourceFs, SourceOptions, Sources};
 use crate::upgrade::revision::{Pin, ProfilePin};
@@ -305,44 +305,6 @@ fn render_digest(
 pub fn yaml_render_digest(resources: &ResourceSet) -> String {
     let text = crate::resource::yaml::to_yaml_stream(resources.iter().map(|r| &r.body));
     crate::resource::digest::sha256_hex(text.as_bytes())
-}
-
-/// The name of an install: the one given, else that of the kustomization directory it is
-/// rendered from, else `kubeflow` (a platform's or `kfctl.yaml`'s install).
-pub fn install_name(given: Option<&str>, dir: Option<&Path>) -> String {
-    match (given, dir) {
-        (Some(name), _) => name.to_owned(),
-        (None, Some(dir)) => default_name_of(dir),
-        (None, None) => "kubeflow".to_owned(),
-    }
-}
-
-/// The name of the install an input renders (see [`install_name`]).
-pub fn input_install_name(given: Option<&str>, input: Option<&BuildInput>) -> String {
-    let dir = match input {
-        Some(BuildInput::Dir(dir)) => Some(dir.as_path()),
-        _ => None,
-    };
-    install_name(given, dir)
-}
-
-/// The directory's own name, made a valid install name.
-pub fn default_name_of(dir: &Path) -> String {
-    let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let base = absolute
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let trimmed = cleaned.trim_matches('-');
-    if trimmed.is_empty() {
-        "default".to_owned()
-    } else {
-        trimmed.chars().take(50).collect()
-    }
 }
 
 /// An install name must make a valid ConfigMap name `kfctl-<name>`.

@@ -74,8 +74,7 @@ pub fn install_name(settings: &UpgradeSettings, saved: Option<&SavedPlan>) -> St
     if let Some(saved) = saved {
         return saved.install.clone();
     }
-    let install = &settings.apply.install;
-    super::render::input_install_name(install.name.as_deref(), install.input.as_ref())
+    settings.apply.install.install_name()
 }
 
 /// The render to upgrade to.
@@ -111,13 +110,13 @@ pub fn new_render(
     match current.map(|r| &r.pin) {
         Some(Pin::Profile(p)) => {
             let mut sets = p.sets.clone();
-            sets.extend(settings.sets.iter().cloned());
+            sets.extend(settings.from_record.sets.iter().cloned());
             let mut request = pin_request_at(p, to, sets)?;
             request.release = Some((to.clone(), Where::Flag(format!("--to {to}"))));
             // A `--source` of the installed release names that release's manifests, not the
             // new one's: only those given now apply.
-            request.sources = settings.sources.clone();
-            request.root = settings.root.clone();
+            request.sources = settings.from_record.sources.clone();
+            request.root = settings.from_record.root.clone();
             render_install(
                 &BuildInput::Profile(Box::new(request)),
                 Some(name),
