@@ -225,18 +225,21 @@ fn parse_release(node: &Node<'_>, components: &[ComponentDef]) -> Result<Release
             });
         }
     };
-    let mut paths = BTreeMap::new();
-    for entry in node.require("components")?.entries()? {
-        let name = entry.key().to_owned();
-        if !components.iter().any(|c| c.name == name) {
-            return Err(ProfileError::Invalid {
-                message: format!("release lists unknown component `{name}`"),
-                at: entry.loc(),
-                hint: Some("declare it under the top-level `components` first".to_owned()),
-            });
-        }
-        paths.insert(name, entry.strings()?);
-    }
+    let paths: BTreeMap<String, Vec<String>> = node
+        .require("components")?
+        .named(|entry| {
+            let name = entry.key();
+            if !components.iter().any(|c| c.name == name) {
+                return Err(ProfileError::Invalid {
+                    message: format!("release lists unknown component `{name}`"),
+                    at: entry.loc(),
+                    hint: Some("declare it under the top-level `components` first".to_owned()),
+                });
+            }
+            entry.strings()
+        })?
+        .into_iter()
+        .collect();
     Ok(Release {
         name: node.require("name")?.str()?.to_owned(),
         description: node.require("description")?.str()?.to_owned(),

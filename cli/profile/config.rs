@@ -164,8 +164,7 @@ fn located_str(node: &Node<'_>) -> Result<Located<String>, ProfileError> {
 }
 
 fn parse_values(node: &Node<'_>) -> Result<Vec<(String, Located<Value>)>, ProfileError> {
-    let mut out = Vec::new();
-    for e in node.entries()? {
+    node.named(|e| {
         if is_password_key(e.key()) {
             return Err(ProfileError::PlaintextPassword {
                 field: e.name(),
@@ -180,15 +179,11 @@ fn parse_values(node: &Node<'_>) -> Result<Vec<(String, Located<Value>)>, Profil
                 at: e.loc(),
             });
         }
-        out.push((
-            e.key().to_owned(),
-            Located {
-                value: e.value.clone(),
-                at: e.loc(),
-            },
-        ));
-    }
-    Ok(out)
+        Ok(Located {
+            value: e.value.clone(),
+            at: e.loc(),
+        })
+    })
 }
 
 fn is_password_key(key: &str) -> bool {
@@ -217,10 +212,9 @@ fn parse_sources(
     node: &Node<'_>,
     base: &Path,
 ) -> Result<Vec<(String, Located<SourceLocation>)>, ProfileError> {
-    let mut out = Vec::new();
-    for e in node.entries()? {
+    node.named(|e| {
         e.fields(&["path", "url", "sha256"])?;
-        let located = match (e.get("path"), e.get("url"), e.get("sha256")) {
+        Ok(match (e.get("path"), e.get("url"), e.get("sha256")) {
             (Some(p), None, None) => Located {
                 value: SourceLocation::Path(clean(&base.join(p.str()?))),
                 at: p.loc(),
@@ -251,10 +245,8 @@ fn parse_sources(
                     )),
                 });
             }
-        };
-        out.push((e.key().to_owned(), located));
-    }
-    Ok(out)
+        })
+    })
 }
 
 /// `drift: {ignore: [{target: {group, kind, namespace, name}, paths: [...]}]}`.
@@ -327,8 +319,7 @@ fn parse_secrets(
     node: &Node<'_>,
     base: &Path,
 ) -> Result<Vec<(String, Located<SecretRef>)>, ProfileError> {
-    let mut out = Vec::new();
-    for e in node.entries()? {
+    node.named(|e| {
         if !e.value.is_object() {
             return Err(ProfileError::PlaintextSecret {
                 name: e.key().to_owned(),
@@ -351,15 +342,11 @@ fn parse_secrets(
                 });
             }
         };
-        out.push((
-            e.key().to_owned(),
-            Located {
-                value: secret,
-                at: e.loc(),
-            },
-        ));
-    }
-    Ok(out)
+        Ok(Located {
+            value: secret,
+            at: e.loc(),
+        })
+    })
 }
 
 #[cfg(test)]

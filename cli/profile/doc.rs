@@ -164,6 +164,17 @@ impl<'a> Node<'a> {
             .collect())
     }
 
+    /// Each entry of a map keyed by names, as its name and what `parse` makes of it.
+    pub fn named<T>(
+        &self,
+        mut parse: impl FnMut(&Node<'a>) -> Result<T, ProfileError>,
+    ) -> Result<Vec<(String, T)>, ProfileError> {
+        self.entries()?
+            .iter()
+            .map(|e| Ok((e.key().to_owned(), parse(e)?)))
+            .collect()
+    }
+
     fn map(&self) -> Result<&'a Map<String, Value>, ProfileError> {
         self.value
             .as_object()

@@ -230,10 +230,7 @@ fn parse_preflight(node: &Node<'_>) -> Result<Preflight, ProfileError> {
     out.storage_classes = node.get_strings("storageClasses")?;
     out.crds = node.get_strings("crds")?;
     if let Some(n) = node.get("gpuNodeLabels") {
-        for e in n.entries()? {
-            out.gpu_node_labels
-                .insert(e.key().to_owned(), e.str()?.to_owned());
-        }
+        out.gpu_node_labels = n.named(|e| Ok(e.str()?.to_owned()))?.into_iter().collect();
     }
     Ok(out)
 }

@@ -64,9 +64,14 @@ pub fn fix_references(
             spec.group.clear();
             spec.version.clear();
             spec.kind.clear();
+            let lookup = Lookup {
+                job: &job,
+                referrer: &referrer,
+                candidates: &candidates,
+            };
             let mut failure: Option<String> = None;
             let result = visit(res, &spec, Create::Nothing, &mut |node| {
-                update(node, &job, &referrer, &candidates).inspect_err(|e| {
+                lookup.update(node).inspect_err(|e| {
                     failure = Some(e.clone());
                 })
             });
@@ -164,125 +169,125 @@ impl Referrer {
     }
 }
 
-fn update(
-    node: &mut Value,
-    job: &Job,
-    referrer: &Referrer,
-    candidates: &[&Candidate],
-) -> Result<(), String> {
-    match node {
-        Value::Null => Ok(()),
-        Value::String(_) => update_scalar(node, job, referrer, candidates),
-        Value::Object(map) => update_map(map, job, referrer, candidates),
-        // Only the strings and maps of a list name objects; anything else in it is left alone.
-        Value::Array(items) => items
-            .iter_mut()
-            .filter(|item| item.is_string() || item.is_object())
-            .try_for_each(|item| update(item, job, referrer, candidates)),
-        _ => Err("a name reference must be a string, a list or a map".to_owned()),
-    }
+/// One reference field of one referrer, and the renamed objects it may name.
+struct Lookup<'a> {
+    job: &'a Job<'a>,
+    referrer: &'a Referrer,
+    candidates: &'a [&'a Candidate],
 }
 
-fn update_scalar(
-    node: &mut Value,
-    job: &Job,
-    referrer: &Referrer,
-    candidates: &[&Candidate],
-) -> Result<(), String> {
-    let Some(old) = node.as_str() else {
-        return Ok(());
-    };
-    let chosen = select(old, candidates.to_vec(), job, referrer, false)?;
-    if let Some(c) = chosen
-        && c.id.name != old
-    {
-        *node = Value::String(c.id.name.clone());
+impl Lookup<'_> {
+    fn update(&self, node: &mut Value) -> Result<(), String> {
+        match node {
+            Value::Null => Ok(()),
+            Value::String(_) => self.update_scalar(node),
+            Value::Object(map) => self.update_map(map),
+            // Only the strings and maps of a list name objects; anything else in it is left alone.
+            Value::Array(items) => items
+                .iter_mut()
+                .filter(|item| item.is_string() || item.is_object())
+                .try_for_each(|item| self.update(item)),
+            _ => Err("a name reference must be a string, a list or a map".to_owned()),
+        }
     }
-    Ok(())
-}
 
-fn update_map(
-    map: &mut Map<String, Value>,
-    job: &Job,
-    referrer: &Referrer,
-    candidates: &[&Candidate],
-) -> Result<(), String> {
-    let Some(old) = map.get("name").and_then(Value::as_str).map(str::to_owned) else {
-        return Err(format!("no `name` field in the map at `{}`", job.spec.path));
-    };
-    let pool: Vec<&Candidate> = match map.get("namespace").and_then(Value::as_str) {
-        None => candidates.to_vec(),
-        Some(ns) => {
-            let by_org: Vec<&Candidate> = candidates
-                .iter()
-                .copied()
-                .filter(|c| !c.id.gvk.is_cluster_scoped() && c.org_namespace == ns)
-                .collect();
-            if by_org.is_empty() {
-                candidates
+    fn update_scalar(&self, node: &mut Value) -> Result<(), String> {
+        let Some(old) = node.as_str() else {
+            return Ok(());
+        };
+        let chosen = self.select(old, self.candidates.to_vec(), false)?;
+        if let Some(c) = chosen
+            && c.id.name != old
+        {
+            *node = Value::String(c.id.name.clone());
+        }
+        Ok(())
+    }
+
+    fn update_map(&self, map: &mut Map<String, Value>) -> Result<(), String> {
+        let candidates = self.candidates;
+        let Some(old) = map.get("name").and_then(Value::as_str).map(str::to_owned) else {
+            return Err(format!(
+                "no `name` field in the map at `{}`",
+                self.job.spec.path
+            ));
+        };
+        let pool: Vec<&Candidate> = match map.get("namespace").and_then(Value::as_str) {
+            None => candidates.to_vec(),
+            Some(ns) => {
+                let by_org: Vec<&Candidate> = candidates
                     .iter()
                     .copied()
-                    .filter(|c| !c.id.gvk.is_cluster_scoped() && c.id.effective_namespace() == ns)
-                    .collect()
-            } else {
-                by_org
+                    .filter(|c| !c.id.gvk.is_cluster_scoped() && c.org_namespace == ns)
+                    .collect();
+                if by_org.is_empty() {
+                    candidates
+                        .iter()
+                        .copied()
+                        .filter(|c| {
+                            !c.id.gvk.is_cluster_scoped() && c.id.effective_namespace() == ns
+                        })
+                        .collect()
+                } else {
+                    by_org
+                }
             }
+        };
+        let Some(c) = self.select(&old, pool, true)? else {
+            return Ok(());
+        };
+        if c.id.name == old && c.id.namespace.is_empty() {
+            return Ok(());
         }
-    };
-    let Some(c) = select(&old, pool, job, referrer, true)? else {
-        return Ok(());
-    };
-    if c.id.name == old && c.id.namespace.is_empty() {
-        return Ok(());
+        map.insert("name".into(), Value::String(c.id.name.clone()));
+        if !c.id.namespace.is_empty() {
+            map.insert("namespace".into(), Value::String(c.id.namespace.clone()));
+        }
+        Ok(())
     }
-    map.insert("name".into(), Value::String(c.id.name.clone()));
-    if !c.id.namespace.is_empty() {
-        map.insert("namespace".into(), Value::String(c.id.namespace.clone()));
-    }
-    Ok(())
-}
 
-/// kustomize's `selectReferral`: sieve the candidates down to the one object meant.
-fn select<'a>(
-    old: &str,
-    mut pool: Vec<&'a Candidate>,
-    job: &Job,
-    referrer: &Referrer,
-    compare_namespaces: bool,
-) -> Result<Option<&'a Candidate>, String> {
-    pool.retain(|c| c.previous.iter().any(|id| id.name == old));
-    pool.retain(|c| {
-        c.previous
-            .iter()
-            .any(|id| id.gvk.is_selected_by(&job.target))
-    });
-    if job.spec.path.ends_with("roleRef/name")
-        && let Some(role_ref) = &referrer.role_ref
-    {
-        pool.retain(|c| c.previous.iter().any(|id| id.gvk.is_selected_by(role_ref)));
-    }
-    pool.retain(|c| referrer.same_namespace(c));
-    if pool.len() == 1 {
-        return Ok(pool.pop());
-    }
-    pool.retain(|c| affixes_match(c, referrer, true));
-    if pool.len() > 1 {
-        pool.retain(|c| affixes_match(c, referrer, false));
-    }
-    match pool.len() {
-        0 => Ok(None),
-        1 => Ok(pool.pop()),
-        _ => {
-            let first = pool[0];
-            let identical = pool.iter().all(|c| {
-                c.id.name == first.id.name
-                    && (!compare_namespaces || c.id.namespace == first.id.namespace)
-            });
-            if identical {
-                Ok(Some(first))
-            } else {
-                let ids: Vec<String> = pool.iter().map(|c| format!("`{}`", c.id)).collect();
-                Err(format!("`{old}` could refer to any of {}", ids.join(", ")))
+    /// kustomize's `selectReferral`: sieve the candidates down to the one object meant.
+    fn select<'c>(
+        &self,
+        old: &str,
+        mut pool: Vec<&'c Candidate>,
+        compare_namespaces: bool,
+    ) -> Result<Option<&'c Candidate>, String> {
+        let (job, referrer) = (self.job, self.referrer);
+        pool.retain(|c| c.previous.iter().any(|id| id.name == old));
+        pool.retain(|c| {
+            c.previous
+                .iter()
+                .any(|id| id.gvk.is_selected_by(&job.target))
+        });
+        if job.spec.path.ends_with("roleRef/name")
+            && let Some(role_ref) = &referrer.role_ref
+        {
+            pool.retain(|c| c.previous.iter().any(|id| id.gvk.is_selected_by(role_ref)));
+        }
+        pool.retain(|c| referrer.same_namespace(c));
+        if pool.len() == 1 {
+            return Ok(pool.pop());
+        }
+        pool.retain(|c| affixes_match(c, referrer, true));
+        if pool.len() > 1 {
+            pool.retain(|c| affixes_match(c, referrer, false));
+        }
+        match pool.len() {
+            0 => Ok(None),
+            1 => Ok(pool.pop()),
+            _ => {
+                let first = pool[0];
+                let identical = pool.iter().all(|c| {
+                    c.id.name == first.id.name
+                        && (!compare_namespaces || c.id.namespace == first.id.namespace)
+                });
+                if identical {
+                    Ok(Some(first))
+                } else {
+                    let ids: Vec<String> = pool.iter().map(|c| format!("`{}`", c.id)).collect();
+                    Err(format!("`{old}` could refer to any of {}", ids.join(", ")))
+                }
             }
         }
     }

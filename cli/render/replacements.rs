@@ -638,10 +638,15 @@ mod tests {
 
     use super::{lookup, split_field_path};
     use crate::render::RenderError;
-    use crate::render::testing::{bodies, build_in, docs};
+    use crate::render::testing::{bodies, build_in, docs, over};
 
     fn render(files: &[(&str, &str)]) -> Result<Vec<Value>, RenderError> {
         build_in("k", files).map(|out| bodies(&out))
+    }
+
+    /// The render of a kustomization of [`OBJECTS`] with `rest`.
+    fn of_objects(rest: &str) -> Result<Vec<Value>, RenderError> {
+        over(OBJECTS, rest).map(|out| bodies(&out))
     }
 
     #[test]
@@ -820,10 +825,10 @@ spec:
     #[test]
     fn source_errors_name_the_selector() {
         let refusal = |src: &str| {
-            let k = format!(
-                "resources: [o.yaml]\nreplacements:\n- source: {src}\n  targets:\n  - select: {{kind: ConfigMap}}\n"
-            );
-            render(&[("kustomization.yaml", &k), ("o.yaml", OBJECTS)]).unwrap_err()
+            of_objects(&format!(
+                "replacements:\n- source: {src}\n  targets:\n  - select: {{kind: ConfigMap}}\n"
+            ))
+            .unwrap_err()
         };
         let err = refusal("{kind: Secret, name: s}");
         assert_eq!(
@@ -848,13 +853,9 @@ spec:
 
     #[test]
     fn missing_target_field_is_an_error() {
-        let err = render(&[
-            (
-                "kustomization.yaml",
-                "resources: [o.yaml]\nreplacements:\n- source: {kind: ConfigMap}\n  targets:\n  - select: {name: web}\n    fieldPaths: [spec.nope]\n",
-            ),
-            ("o.yaml", OBJECTS),
-        ])
+        let err = of_objects(
+            "replacements:\n- source: {kind: ConfigMap}\n  targets:\n  - select: {name: web}\n    fieldPaths: [spec.nope]\n",
+        )
         .unwrap_err();
         assert!(
             err.to_string()
@@ -867,25 +868,17 @@ spec:
     fn scalar_targets_keep_their_type() {
         let k = |src: &str, path: &str| {
             format!(
-                "resources: [o.yaml]\nreplacements:\n- source: {{kind: ConfigMap, name: params, fieldPath: {src}}}\n  targets:\n  - select: {{kind: Deployment, name: web}}\n    fieldPaths: [{path}]\n"
+                "replacements:\n- source: {{kind: ConfigMap, name: params, fieldPath: {src}}}\n  targets:\n  - select: {{kind: Deployment, name: web}}\n    fieldPaths: [{path}]\n"
             )
         };
         // The message is the one `kubectl kustomize` (v5.5.0) gives.
-        let err = render(&[
-            ("kustomization.yaml", &k("data.host", "spec.replicas")),
-            ("o.yaml", OBJECTS),
-        ])
-        .unwrap_err();
+        let err = of_objects(&k("data.host", "spec.replicas")).unwrap_err();
         assert!(
             err.to_string()
                 .ends_with("cannot decode !!str `db.example.com:5432` as a !!int"),
             "{err}"
         );
-        let got = render(&[
-            ("kustomization.yaml", &k("data.replicas", "spec.replicas")),
-            ("o.yaml", OBJECTS),
-        ])
-        .unwrap();
+        let got = of_objects(&k("data.replicas", "spec.replicas")).unwrap();
         assert_eq!(got[2]["spec"]["replicas"], json!(3));
     }
 }

@@ -25,6 +25,16 @@ pub fn build_in(root: &str, files: &[(&str, &str)]) -> Result<Rendered, RenderEr
     build(&fs, Path::new(root))
 }
 
+/// Builds a kustomization in `k` of `o.yaml`, which holds `objects`; `rest` follows its
+/// `resources` line.
+pub fn over(objects: &str, rest: &str) -> Result<Rendered, RenderError> {
+    let kustomization = format!("resources: [o.yaml]\n{rest}");
+    build_in(
+        "k",
+        &[("kustomization.yaml", &kustomization), ("o.yaml", objects)],
+    )
+}
+
 /// The objects of a render, in its order.
 pub fn bodies(rendered: &Rendered) -> Vec<Value> {
     rendered.resources.iter().map(|r| r.body.clone()).collect()

@@ -260,7 +260,7 @@ mod tests {
     use serde_json::json;
 
     use super::{expand, var_field_path};
-    use crate::render::testing::{bodies, docs, tree};
+    use crate::render::testing::{bodies, docs, over, tree};
     use crate::render::{RenderError, Rendered, build};
 
     fn render(files: &[(&str, &str)]) -> Result<Rendered, RenderError> {
@@ -397,13 +397,10 @@ spec:
     #[test]
     fn objref_matching_nothing_or_two_is_an_error() {
         let two = "apiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: a}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: b}\n";
-        let err = render(&[
-            (
-                "k/kustomization.yaml",
-                "resources: [o.yaml]\nvars:\n- name: S\n  objref: {apiVersion: v1, kind: Service, name: svc}\n",
-            ),
-            ("k/o.yaml", two),
-        ])
+        let err = over(
+            two,
+            "vars:\n- name: S\n  objref: {apiVersion: v1, kind: Service, name: svc}\n",
+        )
         .unwrap_err();
         assert!(
             err.to_string()
@@ -413,13 +410,10 @@ spec:
         assert!(err.to_string().contains("matches 2 objects"), "{err}");
         // Without a version the objref names no v1 Service: kustomize compares the whole
         // group/version/kind.
-        let err = render(&[
-            (
-                "k/kustomization.yaml",
-                "resources: [o.yaml]\nvars:\n- name: S\n  objref: {kind: Service, name: svc, namespace: a}\n",
-            ),
-            ("k/o.yaml", two),
-        ])
+        let err = over(
+            two,
+            "vars:\n- name: S\n  objref: {kind: Service, name: svc, namespace: a}\n",
+        )
         .unwrap_err();
         assert!(err.to_string().contains("matches no object"), "{err}");
     }

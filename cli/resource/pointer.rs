@@ -16,9 +16,13 @@ mod tests {
 
     #[test]
     fn segments_round_trip() {
-        assert_eq!(escape("app.kubernetes.io/name"), "app.kubernetes.io~1name");
-        assert_eq!(escape("a~/b"), "a~0~1b");
-        assert_eq!(unescape("a~0~1b"), "a~/b");
-        assert_eq!(unescape("~01"), "~1");
+        for (field, segment) in [
+            ("app.kubernetes.io/name", "app.kubernetes.io~1name"),
+            ("a~/b", "a~0~1b"),
+            ("~1", "~01"),
+        ] {
+            assert_eq!(escape(field), segment);
+            assert_eq!(unescape(segment), field);
+        }
     }
 }

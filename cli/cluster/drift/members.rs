@@ -153,28 +153,19 @@ mod tests {
 
     #[test]
     fn a_kind_listed_in_two_versions_keeps_each_object_once() {
-        let v1 = Gvk::new("x.io", "v1", "Thing");
-        let v2 = Gvk::new("x.io", "v2", "Thing");
+        // A `Thing` of version `v1` or `v2` in namespace `n`.
+        let v1 = |name: &str| ResId::new(Gvk::new("x.io", "v1", "Thing"), name, "n");
+        let v2 = |name: &str| ResId::new(Gvk::new("x.io", "v2", "Thing"), name, "n");
         let listed = BTreeMap::from([
-            (ResId::new(v1.clone(), "a", "n"), json!(1)),
-            (ResId::new(v2.clone(), "a", "n"), json!(2)),
-            (ResId::new(v1.clone(), "b", "n"), json!(3)),
-            (ResId::new(v2.clone(), "b", "n"), json!(4)),
-            (ResId::new(v1.clone(), "stray", "n"), json!(5)),
-            (ResId::new(v2.clone(), "stray", "n"), json!(6)),
+            (v1("a"), json!(1)),
+            (v2("a"), json!(2)),
+            (v1("b"), json!(3)),
+            (v2("b"), json!(4)),
+            (v1("stray"), json!(5)),
+            (v2("stray"), json!(6)),
         ]);
-        let known = BTreeSet::from([
-            ResId::new(v2.clone(), "a", "n"),
-            ResId::new(v1.clone(), "b", "n"),
-        ]);
+        let known = BTreeSet::from([v2("a"), v1("b")]);
         let kept: Vec<ResId> = one_version_each(listed, &known).into_keys().collect();
-        assert_eq!(
-            kept,
-            [
-                ResId::new(v1.clone(), "b", "n"),
-                ResId::new(v1, "stray", "n"),
-                ResId::new(v2, "a", "n"),
-            ]
-        );
+        assert_eq!(kept, [v1("b"), v1("stray"), v2("a")]);
     }
 }

@@ -31,6 +31,28 @@ impl Fields<'_> {
             why: why.to_owned(),
         })
     }
+
+    /// Notes each setting of `table` the plugin makes.
+    fn not_carried_over(&self, notes: &mut Vec<Note>, table: &[NotCarriedOver]) {
+        for setting in table {
+            let Some(value) = self.field(setting.field) else {
+                continue;
+            };
+            if setting
+                .when
+                .is_none_or(|when| value.as_bool() == Some(when))
+            {
+                self.note(notes, format!("spec.{}", setting.field), setting.why);
+            }
+        }
+    }
+}
+
+/// A plugin field kfctl has no setting for, noted when it is set (to `when`, if given).
+struct NotCarriedOver {
+    field: &'static str,
+    when: Option<bool>,
+    why: &'static str,
 }
 
 /// The fields of `KfGcpPlugin` kfctl reads.
@@ -156,38 +178,32 @@ fn gcp(r: &Fields<'_>, name: &str, params: &mut Params<'_>, notes: &mut Vec<Note
             "the GKE Ingress gets an ephemeral address; to keep the reserved one, annotate the Ingress `kubeflow-iap` with `kubernetes.io/ingress.global-static-ip-name`",
         );
     }
-    if r.field("useBasicAuth").and_then(Value::as_bool) == Some(true) {
-        r.note(
-            notes,
-            "spec.useBasicAuth".to_owned(),
-            "basic auth is gone; users sign in through IAP and Dex (set `spec.admin` for the first user)",
-        );
-    }
-    if r.field("deploymentManagerConfig").is_some() {
-        r.note(
-            notes,
-            "spec.deploymentManagerConfig".to_owned(),
-            "kfctl does not create GKE clusters or GCP resources; create the cluster, the GCS bucket (`gcsBucket`) and the service account first",
-        );
-    }
-    if r.field("skipInitProject").and_then(Value::as_bool) == Some(false) {
-        r.note(
-            notes,
-            "spec.skipInitProject".to_owned(),
-            "kfctl does not enable GCP APIs or set up the project",
-        );
-    }
-    if r.field("createPipelinePersistentStorage")
-        .and_then(Value::as_bool)
-        == Some(true)
-    {
-        r.note(
-            notes,
-            "spec.createPipelinePersistentStorage".to_owned(),
-            "on gcp, pipelines keep artifacts in the GCS bucket `gcsBucket` and their database on a `storageClass` volume kfctl declares",
-        );
-    }
+    r.not_carried_over(notes, GCP_NOT_CARRIED_OVER);
 }
+
+/// `KfGcpPlugin` settings kfctl does not carry over.
+const GCP_NOT_CARRIED_OVER: &[NotCarriedOver] = &[
+    NotCarriedOver {
+        field: "useBasicAuth",
+        when: Some(true),
+        why: "basic auth is gone; users sign in through IAP and Dex (set `spec.admin` for the first user)",
+    },
+    NotCarriedOver {
+        field: "deploymentManagerConfig",
+        when: None,
+        why: "kfctl does not create GKE clusters or GCP resources; create the cluster, the GCS bucket (`gcsBucket`) and the service account first",
+    },
+    NotCarriedOver {
+        field: "skipInitProject",
+        when: Some(false),
+        why: "kfctl does not enable GCP APIs or set up the project",
+    },
+    NotCarriedOver {
+        field: "createPipelinePersistentStorage",
+        when: Some(true),
+        why: "on gcp, pipelines keep artifacts in the GCS bucket `gcsBucket` and their database on a `storageClass` volume kfctl declares",
+    },
+];
 
 /// `KfAwsPlugin`: region, certificate and account; notes for roles and authentication.
 fn aws(r: &Fields<'_>, params: &mut Params<'_>, notes: &mut Vec<Note>) {
@@ -222,13 +238,14 @@ fn aws(r: &Fields<'_>, params: &mut Params<'_>, notes: &mut Vec<Note>) {
             "kfctl v1 attached policies to node instance roles; kfctl uses IRSA roles instead: set `pipelineRoleArn` and `notebookRoleArn`",
         );
     }
-    if r.field("enablePodIamPolicy").is_some() {
-        r.note(
-            notes,
-            "spec.enablePodIamPolicy".to_owned(),
-            "pod IAM roles are always IRSA roles on aws (`pipelineRoleArn`, `notebookRoleArn`)",
-        );
-    }
+    r.not_carried_over(
+        notes,
+        &[NotCarriedOver {
+            field: "enablePodIamPolicy",
+            when: None,
+            why: "pod IAM roles are always IRSA roles on aws (`pipelineRoleArn`, `notebookRoleArn`)",
+        }],
+    );
     if let Some(auth) = r.field("auth") {
         if auth.get("cognito").is_some() {
             r.note(

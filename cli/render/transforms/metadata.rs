@@ -106,10 +106,11 @@ fn set_entries(v: &mut Value, entries: &BTreeMap<String, String>) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use crate::render::RenderError;
-    use crate::render::testing::{bodies, build_in, docs};
+    use crate::render::testing::{bodies, docs, over};
 
-    fn render(files: &[(&str, &str)]) -> Result<Vec<serde_json::Value>, RenderError> {
-        build_in("k", files).map(|out| bodies(&out))
+    /// The render of a kustomization of [`OBJECTS`] with `rest`.
+    fn render(rest: &str) -> Result<Vec<serde_json::Value>, RenderError> {
+        over(OBJECTS, rest).map(|out| bodies(&out))
     }
 
     const OBJECTS: &str = "apiVersion: apps/v1
@@ -165,14 +166,7 @@ spec:
 
     #[test]
     fn common_labels_reach_selectors_and_templates() {
-        let got = render(&[
-            (
-                "kustomization.yaml",
-                "resources: [o.yaml]\ncommonLabels:\n  team: a\n  version: \"1\"\n",
-            ),
-            ("o.yaml", OBJECTS),
-        ])
-        .unwrap();
+        let got = render("commonLabels:\n  team: a\n  version: \"1\"\n").unwrap();
         assert_eq!(got, docs(COMMON_LABELS_EXPECTED));
     }
 
@@ -253,11 +247,8 @@ spec:
 
     #[test]
     fn labels_entries_choose_their_fields() {
-        let got = render(&[
-            (
-                "kustomization.yaml",
-                "resources: [o.yaml]
-labels:
+        let got = render(
+            "labels:
 - pairs: {plain: p}
 - pairs: {tmpl: t}
   includeTemplates: true
@@ -270,9 +261,7 @@ labels:
 commonAnnotations:
   note: hi
 ",
-            ),
-            ("o.yaml", OBJECTS),
-        ])
+        )
         .unwrap();
         assert_eq!(got, docs(LABELS_EXPECTED));
     }
@@ -375,14 +364,8 @@ spec:
 
     #[test]
     fn conflicting_field_specs_are_refused() {
-        let err = render(&[
-            (
-                "kustomization.yaml",
-                "resources: [o.yaml]\nlabels:\n- pairs: {a: b}\n  fields:\n  - path: metadata/labels\n",
-            ),
-            ("o.yaml", OBJECTS),
-        ])
-        .unwrap_err();
+        let err =
+            render("labels:\n- pairs: {a: b}\n  fields:\n  - path: metadata/labels\n").unwrap_err();
         assert!(err.to_string().contains("conflicting fieldspecs"), "{err}");
     }
 }

@@ -312,26 +312,29 @@ mod tests {
 
     /// The render of a kustomization of `d.yaml`, which holds [`DEPLOYMENT`], and `rest`.
     fn with_deployment(rest: &str) -> Result<String, RenderError> {
+        with_deployment_and(&[], rest)
+    }
+
+    /// [`with_deployment`] with `files` (its patches) beside the kustomization.
+    fn with_deployment_and(files: &[(&str, &str)], rest: &str) -> Result<String, RenderError> {
         let kustomization = format!("resources: [d.yaml]\n{rest}");
-        render(&[
+        let mut all = vec![
             ("d.yaml", DEPLOYMENT),
-            ("kustomization.yaml", &kustomization),
-        ])
+            ("kustomization.yaml", kustomization.as_str()),
+        ];
+        all.extend_from_slice(files);
+        render(&all)
     }
 
     #[test]
     fn strategic_merge_by_id_and_by_target() {
-        let out = render(&[
-            ("d.yaml", DEPLOYMENT),
-            (
+        let out = with_deployment_and(
+            &[(
                 "p.yaml",
                 "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - name: side\n        image: side:1\n",
-            ),
-            (
-                "kustomization.yaml",
-                "resources: [d.yaml]\npatchesStrategicMerge: [p.yaml]\npatches:\n- target: {kind: Deployment, labelSelector: app=web}\n  patch: |\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: anything}\n    spec: {replicas: 2}\n",
-            ),
-        ])
+            )],
+            "patchesStrategicMerge: [p.yaml]\npatches:\n- target: {kind: Deployment, labelSelector: app=web}\n  patch: |\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: anything}\n    spec: {replicas: 2}\n",
+        )
         .unwrap();
         assert!(out.contains("replicas: 2"), "{out}");
         assert!(out.contains("name: web\n"), "{out}");
@@ -342,17 +345,13 @@ mod tests {
 
     #[test]
     fn json6902_in_patches_and_patches_json6902() {
-        let out = render(&[
-            ("d.yaml", DEPLOYMENT),
-            (
+        let out = with_deployment_and(
+            &[(
                 "ops.yaml",
                 "- op: replace\n  path: /spec/template/spec/containers/0/image\n  value: app:2\n",
-            ),
-            (
-                "kustomization.yaml",
-                "resources: [d.yaml]\npatches:\n- target: {kind: Deployment, name: web}\n  patch: '[{\"op\": \"add\", \"path\": \"/metadata/labels/app.kubernetes.io~1name\", \"value\": \"web\"}]'\npatchesJson6902:\n- target: {group: apps, version: v1, kind: Deployment, name: web}\n  path: ops.yaml\n",
-            ),
-        ])
+            )],
+            "patches:\n- target: {kind: Deployment, name: web}\n  patch: '[{\"op\": \"add\", \"path\": \"/metadata/labels/app.kubernetes.io~1name\", \"value\": \"web\"}]'\npatchesJson6902:\n- target: {group: apps, version: v1, kind: Deployment, name: web}\n  path: ops.yaml\n",
+        )
         .unwrap();
         assert!(out.contains("app.kubernetes.io/name: web"), "{out}");
         assert!(out.contains("image: app:2"), "{out}");
