@@ -169,6 +169,7 @@ pub fn releases(
                         "name": r.name,
                         "description": r.description,
                         "default": r.name == catalog.default_release,
+                        "prerelease": r.prerelease,
                         "source": {
                             "name": r.source.name,
                             "version": r.source.version,
@@ -180,22 +181,23 @@ pub fn releases(
             printer.json(&Value::Array(items))?;
         }
         ListFormat::Text => {
-            let label = |name: &str| {
-                if name == catalog.default_release {
-                    format!("{name} (default)")
-                } else {
-                    name.to_owned()
-                }
-            };
-            let width = catalog
+            let labels: Vec<String> = catalog
                 .releases
                 .iter()
-                .map(|r| label(&r.name).len())
-                .max()
-                .unwrap_or(0);
+                .map(|r| {
+                    if r.name == catalog.default_release {
+                        format!("{} (default)", r.name)
+                    } else if r.prerelease {
+                        format!("{} (pre-release)", r.name)
+                    } else {
+                        r.name.clone()
+                    }
+                })
+                .collect();
+            let width = labels.iter().map(String::len).max().unwrap_or(0);
             let mut out = String::new();
-            for r in &catalog.releases {
-                out.push_str(&format!("{:width$}  {}\n", label(&r.name), r.description));
+            for (r, label) in catalog.releases.iter().zip(&labels) {
+                out.push_str(&format!("{label:width$}  {}\n", r.description));
                 out.push_str(&format!(
                     "{:width$}  source: {} {} at `{}`\n",
                     "", r.source.name, r.source.version, r.source.path

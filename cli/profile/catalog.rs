@@ -40,6 +40,8 @@ pub struct ComponentDef {
 pub struct Release {
     pub name: String,
     pub description: String,
+    /// A release candidate: listed and installable by name, never the default.
+    pub prerelease: bool,
     pub source: SourceDef,
     /// Upstream kustomization directories per component, relative to the source root.
     pub paths: BTreeMap<String, Vec<String>>,
@@ -129,12 +131,22 @@ impl Catalog {
         }
         let default_node = root.require("defaultRelease")?;
         let default_release = default_node.str()?.to_owned();
-        if !releases.iter().any(|r| r.name == default_release) {
-            return Err(ProfileError::Invalid {
-                message: format!("`defaultRelease` names unknown release `{default_release}`"),
-                at: default_node.loc(),
-                hint: None,
-            });
+        match releases.iter().find(|r| r.name == default_release) {
+            None => {
+                return Err(ProfileError::Invalid {
+                    message: format!("`defaultRelease` names unknown release `{default_release}`"),
+                    at: default_node.loc(),
+                    hint: None,
+                });
+            }
+            Some(r) if r.prerelease => {
+                return Err(ProfileError::Invalid {
+                    message: format!("`defaultRelease` names the pre-release `{default_release}`"),
+                    at: default_node.loc(),
+                    hint: Some("name a stable release; a pre-release is installed only when asked for with `--release`".to_owned()),
+                });
+            }
+            Some(_) => {}
         }
         let catalog = Catalog {
             file: file.path.clone(),
@@ -208,7 +220,7 @@ fn parse_component(node: &Node<'_>) -> Result<ComponentDef, ProfileError> {
 }
 
 fn parse_release(node: &Node<'_>, components: &[ComponentDef]) -> Result<Release, ProfileError> {
-    node.fields(&["name", "description", "source", "components"])?;
+    node.fields(&["name", "description", "prerelease", "source", "components"])?;
     let source = node.require("source")?;
     source.fields(&["name", "version", "path", "url", "sha256"])?;
     let url = match (source.get("url"), source.get("sha256")) {
@@ -243,6 +255,10 @@ fn parse_release(node: &Node<'_>, components: &[ComponentDef]) -> Result<Release
     Ok(Release {
         name: node.require("name")?.str()?.to_owned(),
         description: node.require("description")?.str()?.to_owned(),
+        prerelease: match node.get("prerelease") {
+            Some(flag) => flag.bool()?,
+            None => false,
+        },
         source: SourceDef {
             name: source.require("name")?.str()?.to_owned(),
             version: source.require("version")?.str()?.to_owned(),

@@ -497,7 +497,34 @@ fn listings_as_json() {
         .iter()
         .filter_map(|r| r["name"].as_str())
         .collect();
-    assert_eq!(names, ["1.10.2", "1.11.0", "latest"]);
+    assert_eq!(names, ["1.10.2", "1.11.0", "26.03", "26.03.1-rc.2", "latest"]);
+    let flags: Vec<(&str, bool, bool)> = releases
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or_default(),
+                r["default"] == true,
+                r["prerelease"] == true,
+            )
+        })
+        .collect();
+    assert!(
+        flags.contains(&("26.03.1-rc.2", false, true)) && flags.contains(&("26.03", false, false)),
+        "{flags:?}"
+    );
+    let serving_and_training = json(&["components", "-o", "json", "--release", "26.03"]);
+    assert_eq!(serving_and_training["release"], "26.03");
+    let names: Vec<&str> = serving_and_training["components"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    for name in ["kserve", "katib", "trainer", "tensorboards", "pvc-viewer", "spark"] {
+        assert!(names.contains(&name), "26.03 offers `{name}`: {names:?}");
+    }
     let components = json(&["components", "-o", "json", "--release", "1.11.0"]);
     assert_eq!(components["release"], "1.11.0");
     let pipelines = components["components"]

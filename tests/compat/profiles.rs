@@ -55,12 +55,22 @@ const PLATFORMS: &[(&str, &[&str])] = &[
 ];
 
 fn resolve(platform: &str, sets: &[&str], release: &str) -> ResolvedProfile {
+    resolve_with(platform, sets, release, None)
+}
+
+/// As [`resolve`], with a `kfctl.yaml`.
+fn resolve_with(
+    platform: &str,
+    sets: &[&str],
+    release: &str,
+    config: Option<profile::KfctlConfig>,
+) -> ResolvedProfile {
     let request = Request {
         root: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         cwd: PathBuf::from("/"),
         platform: Some((platform.to_owned(), Where::Default)),
         release: Some((release.to_owned(), Where::Default)),
-        config: None,
+        config,
         sets: sets.iter().map(|s| s.to_string()).collect(),
         sources: vec![format!(
             "kubeflow-manifests={}",
@@ -123,9 +133,43 @@ fn every_platform_renders_as_kubectl() {
     }
 }
 
+/// Every component each release has, enabled, as a `kfctl.yaml` enables them.
+fn everything_in(release: &str, dir: &std::path::Path) -> profile::KfctlConfig {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let catalog = profile::Catalog::load(&RealFs, &root).expect("the catalog loads");
+    let paths = &catalog
+        .releases
+        .iter()
+        .find(|r| r.name == release)
+        .unwrap_or_else(|| panic!("release {release} is in the catalog"))
+        .paths;
+    let components: String = paths
+        .keys()
+        .map(|name| format!("    {name}: {{enabled: true}}\n"))
+        .collect();
+    let file = dir.join(format!("kfctl-{release}.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nmetadata:\n  name: kubeflow\nspec:\n  components:\n{components}"
+        ),
+    )
+    .expect("write kfctl.yaml");
+    profile::KfctlConfig::load(&RealFs, &file).expect("the kfctl.yaml loads")
+}
+
 #[test]
-fn every_release_renders_as_kubectl() {
-    for release in ["1.10.2", "1.11.0"] {
-        assert_components_render_as_kubectl(&resolve("local", &[], release));
+fn every_component_of_every_release_renders_as_kubectl() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    for release in ["1.10.2", "1.11.0", "26.03", "26.03.1-rc.2"] {
+        let config = everything_in(release, tmp.path());
+        let resolved = resolve_with("local", &[], release, Some(config));
+        for name in ["kserve", "katib", "trainer", "tensorboards", "pvc-viewer", "spark"] {
+            assert!(
+                resolved.components.iter().any(|c| c.name == name),
+                "{release}: component `{name}` is not enabled"
+            );
+        }
+        assert_components_render_as_kubectl(&resolved);
     }
 }

@@ -36,6 +36,8 @@ pub fn dir(name: &str) -> PathBuf {
 pub fn release(release: &str) -> PathBuf {
     match release {
         "latest" => dir("kubeflow-manifests"),
-        r => dir(&format!("kubeflow-manifests-v{r}")),
+        // Semantic versions were tagged `v1.11.0`; calendar versions are tagged as named.
+        r if r.starts_with("1.") => dir(&format!("kubeflow-manifests-v{r}")),
+        r => dir(&format!("kubeflow-manifests-{r}")),
     }
 }
