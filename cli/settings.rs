@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use crate::args::{
     ApplyArgs, ApplyRunArgs, BuildArgs, ClusterArgs, ColorChoice, DeleteArgs, DiffArgs, GlobalArgs,
-    HistoryArgs, ImagesArgs, InitArgs, InputArgs, InstallInputArgs, ListFormat, OutputFormat,
-    ReleaseArg, RenderArgs, RollbackArgs, RootArg, SourceArgs, SourcesCommand, StatusArgs,
-    TargetArgs, UpgradeArgs, UpgradeJobArgs,
+    HistoryArgs, ImagesArgs, InitArgs, InputArgs, InstallInputArgs, ListArgs, ListFormat,
+    OutputFormat, ReleaseArg, RenderArgs, RollbackArgs, RootArg, SourceArgs, SourcesCommand,
+    StatusArgs, TargetArgs, UpgradeArgs, UpgradeJobArgs,
 };
 use crate::profile::config::DriftIgnore;
 use crate::profile::{self, KfctlConfig, ProfileError, Request, Where};
@@ -574,6 +574,8 @@ impl StatusSettings {
 pub struct CatalogSettings {
     pub root: PathBuf,
     pub release: Option<(String, Where)>,
+    /// How a listing prints.
+    pub output: ListFormat,
 }
 
 impl CatalogSettings {
@@ -582,6 +584,15 @@ impl CatalogSettings {
             root: root_dir(root, env),
             release: release
                 .and_then(|r| flag_or_env(r.release.as_deref(), "--release", env, ENV_RELEASE)),
+            output: ListFormat::Text,
+        }
+    }
+
+    /// The settings of `platforms`, `releases` and (with its release) `components`.
+    pub fn listing(args: &ListArgs, release: Option<&ReleaseArg>, env: &dyn Env) -> Self {
+        CatalogSettings {
+            output: args.output,
+            ..CatalogSettings::resolve(&args.root, release, env)
         }
     }
 }

@@ -11,7 +11,6 @@ use crate::cluster::apply::ApplyError;
 use crate::cluster::inventory::{Inventory, Parent};
 use crate::cluster::preflight;
 use crate::cluster::prune::RemoveError;
-use crate::lifecycle::Events;
 use crate::lifecycle::apply::{Installed, apply_install};
 use crate::lifecycle::render::{Install, render_given};
 use crate::lifecycle::target::{self, Checks};
@@ -26,76 +25,70 @@ pub async fn run(settings: &ApplySettings, printer: Printer) -> Result<Outcome> 
     let Some(install) = render_given(&settings.install, events)? else {
         return Err(nothing_given("apply", ""));
     };
-    let outcome = apply_command(settings, &install, printer, events).await;
+    let outcome = async {
+        let cluster = target::connect(&settings.install.cluster).await?;
+        let inventory = Inventory::new(&install.name);
+        let version = target::server_version(&cluster).await?;
+        let checks = Checks {
+            install: &install,
+            version: &version,
+            dry_run: settings.dry_run,
+            prune: settings.prune,
+            pruned: &[],
+        };
+        target::preflight(&cluster, &checks, events).await?;
+        let parent = target::read_parent(&cluster, &inventory).await?;
+        for line in report::target_lines(&cluster, &version, &inventory, parent.as_ref()) {
+            printer.info(&line);
+        }
+        check_owner(settings, &cluster, &install, parent.as_ref())?;
+        output::confirm_apply(
+            settings,
+            install.resources.len(),
+            cluster.context(),
+            printer,
+        )?;
+
+        let guard = target::lock(
+            &cluster,
+            &install.name,
+            "kfctl apply",
+            settings.dry_run,
+            settings.lock_timeout,
+            events,
+        )
+        .await?;
+        let result = async {
+            // Read again under the lock: another run may have recorded the install meanwhile.
+            let parent = match &guard {
+                None => parent,
+                Some(_) => {
+                    let parent = target::read_parent(&cluster, &inventory).await?;
+                    check_owner(settings, &cluster, &install, parent.as_ref())?;
+                    parent
+                }
+            };
+            let done = apply_install(
+                settings,
+                &cluster,
+                &install,
+                parent,
+                RevisionAction::Apply,
+                None,
+                events,
+            )
+            .await?;
+            print_report(settings, &cluster, &install, &inventory, done, printer)
+        }
+        .await;
+        target::release(guard, events).await;
+        result
+    }
+    .await;
     // The render is the process's largest value (Kubeflow's is some 10 MB of JSON); the
     // process ends now, and freeing it value by value would only delay that.
     std::mem::forget(install);
     outcome
-}
-
-async fn apply_command(
-    settings: &ApplySettings,
-    install: &Install,
-    printer: Printer,
-    events: Events<'_>,
-) -> Result<Outcome> {
-    let cluster = target::connect(&settings.install.cluster).await?;
-    let inventory = Inventory::new(&install.name);
-    let version = target::server_version(&cluster).await?;
-    let checks = Checks {
-        install,
-        version: &version,
-        dry_run: settings.dry_run,
-        prune: settings.prune,
-        pruned: &[],
-    };
-    target::preflight(&cluster, &checks, events).await?;
-    let parent = target::read_parent(&cluster, &inventory).await?;
-    for line in report::target_lines(&cluster, &version, &inventory, parent.as_ref()) {
-        printer.info(&line);
-    }
-    check_owner(settings, &cluster, install, parent.as_ref())?;
-    output::confirm_apply(
-        settings,
-        install.resources.len(),
-        cluster.context(),
-        printer,
-    )?;
-
-    let guard = target::lock(
-        &cluster,
-        &install.name,
-        "kfctl apply",
-        settings.dry_run,
-        settings.lock_timeout,
-        events,
-    )
-    .await?;
-    let result = async {
-        // Read again under the lock: another run may have recorded the install meanwhile.
-        let parent = match &guard {
-            None => parent,
-            Some(_) => {
-                let parent = target::read_parent(&cluster, &inventory).await?;
-                check_owner(settings, &cluster, install, parent.as_ref())?;
-                parent
-            }
-        };
-        let done = apply_install(
-            settings,
-            &cluster,
-            install,
-            parent,
-            RevisionAction::Apply,
-            None,
-            events,
-        )
-        .await?;
-        print_report(settings, &cluster, install, &inventory, done, printer)
-    }
-    .await;
-    target::release(guard, events).await;
-    result
 }
 
 /// Refuses to take over an install another platform or tool made, unless `--take-over`.

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::Outcome;
 use crate::args::ListFormat;
 use crate::output::Printer;
-use crate::profile::{Catalog, PlatformProfile, ProfileError, Where};
+use crate::profile::{Catalog, PlatformProfile};
 use crate::render::RealFs;
 use crate::settings::CatalogSettings;
 
@@ -15,11 +15,7 @@ fn load_catalog(settings: &CatalogSettings) -> Result<Catalog> {
     Catalog::load(&RealFs, &settings.root).context("cannot read the component catalog")
 }
 
-pub fn platforms(
-    settings: &CatalogSettings,
-    format: ListFormat,
-    printer: Printer,
-) -> Result<Outcome> {
+pub fn platforms(settings: &CatalogSettings, printer: Printer) -> Result<Outcome> {
     let catalog = load_catalog(settings)?;
     let mut profiles = Vec::new();
     for name in &catalog.platforms {
@@ -28,7 +24,7 @@ pub fn platforms(
                 .with_context(|| format!("cannot read platform `{name}`"))?,
         );
     }
-    match format {
+    match settings.output {
         ListFormat::Json => {
             let items: Vec<Value> = profiles
                 .iter()
@@ -90,30 +86,17 @@ pub fn platforms(
     Ok(Outcome::Success)
 }
 
-pub fn components(
-    settings: &CatalogSettings,
-    format: ListFormat,
-    printer: Printer,
-) -> Result<Outcome> {
+pub fn components(settings: &CatalogSettings, printer: Printer) -> Result<Outcome> {
     let catalog = load_catalog(settings)?;
-    let (name, from) = settings
-        .release
-        .clone()
-        .unwrap_or_else(|| (catalog.default_release.clone(), Where::Default));
     let release = catalog
-        .release(&name)
-        .ok_or_else(|| ProfileError::UnknownRelease {
-            name: name.clone(),
-            known: catalog.releases.iter().map(|r| r.name.clone()).collect(),
-            from,
-        })
+        .release_or_default(settings.release.clone())
         .context("cannot list components")?;
     let available: Vec<_> = catalog
         .components
         .iter()
         .filter(|c| release.paths.contains_key(&c.name))
         .collect();
-    match format {
+    match settings.output {
         ListFormat::Json => {
             let items: Vec<Value> = available
                 .iter()
@@ -153,13 +136,9 @@ pub fn components(
     Ok(Outcome::Success)
 }
 
-pub fn releases(
-    settings: &CatalogSettings,
-    format: ListFormat,
-    printer: Printer,
-) -> Result<Outcome> {
+pub fn releases(settings: &CatalogSettings, printer: Printer) -> Result<Outcome> {
     let catalog = load_catalog(settings)?;
-    match format {
+    match settings.output {
         ListFormat::Json => {
             let items: Vec<Value> = catalog
                 .releases

@@ -64,7 +64,29 @@ pub async fn run(settings: &DeleteSettings, printer: Printer) -> Result<Outcome>
         };
         let deleted =
             delete::delete(&cluster, &inventory, &parent, members, &options, events).await?;
-        print_report(settings, &cluster, &inventory, deleted, printer)
+        let Deleted {
+            report,
+            parent_removed,
+        } = deleted;
+        let name = &inventory.install;
+        printer.info(&report::remove::delete_summary(
+            &report,
+            name,
+            parent_removed,
+            settings.dry_run,
+        ));
+        if settings.output == ListFormat::Json {
+            let value =
+                report::remove::delete_json(&report, &cluster, &inventory, settings.dry_run);
+            printer.json(&value)?;
+        }
+        match RemoveError::from_report(&report, settings.timeout) {
+            None => Ok(Outcome::Success),
+            Some(err) => Err(anyhow::Error::new(err).context(format!(
+                "cannot delete install `{name}` from context `{}`",
+                cluster.context()
+            ))),
+        }
     }
     .await;
     target::release(guard, events).await;
@@ -118,35 +140,4 @@ fn confirm(
         hint: "pass `--yes` to delete without asking, or `--dry-run` to list what would go",
     };
     output::confirm(question, settings.no_prompt_reason.as_deref(), printer)
-}
-
-fn print_report(
-    settings: &DeleteSettings,
-    cluster: &Cluster,
-    inventory: &Inventory,
-    deleted: Deleted,
-    printer: Printer,
-) -> Result<Outcome> {
-    let Deleted {
-        report,
-        parent_removed,
-    } = deleted;
-    let name = &inventory.install;
-    printer.info(&report::remove::delete_summary(
-        &report,
-        name,
-        parent_removed,
-        settings.dry_run,
-    ));
-    if settings.output == ListFormat::Json {
-        let value = report::remove::delete_json(&report, cluster, inventory, settings.dry_run);
-        printer.json(&value)?;
-    }
-    match RemoveError::from_report(&report, settings.timeout) {
-        None => Ok(Outcome::Success),
-        Some(err) => Err(anyhow::Error::new(err).context(format!(
-            "cannot delete install `{name}` from context `{}`",
-            cluster.context()
-        ))),
-    }
 }

@@ -128,9 +128,11 @@ fn catalog_choices(root: &Path) -> Result<Choices> {
         });
     }
     // The wizard offers the last release as the default: the catalog's default goes last.
+    // Pre-releases are not offered; `--release` names one.
     let mut releases: Vec<String> = catalog
         .releases
         .iter()
+        .filter(|r| !r.prerelease)
         .map(|r| r.name.clone())
         .filter(|n| *n != catalog.default_release)
         .collect();
@@ -149,9 +151,16 @@ fn catalog_choices(root: &Path) -> Result<Choices> {
     } else {
         catalog.platforms.first().cloned().unwrap_or_default()
     };
+    let prereleases = catalog
+        .releases
+        .iter()
+        .filter(|r| r.prerelease)
+        .map(|r| r.name.clone())
+        .collect();
     Ok(Choices {
         platforms,
         releases,
+        prereleases,
         components,
         default_platform,
     })

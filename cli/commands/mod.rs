@@ -80,74 +80,65 @@ where
 
 pub async fn run(args: Args, global: &GlobalSettings, printer: Printer) -> Result<Outcome> {
     let env = &ProcessEnv;
+    // The settings, then the command run with them, unless `--show-settings` shows them.
+    macro_rules! with {
+        ($settings:expr, |$s:ident| $run:expr) => {{
+            let $s = $settings;
+            unless_shown(global, &$s, printer, $run).await
+        }};
+    }
     match args.command {
-        Command::Build(a) => {
-            let s = loaded(BuildSettings::resolve(&a, env))?;
-            unless_shown(global, &s, printer, async { build::run(&s, printer) }).await
-        }
-        Command::Apply(a) => {
-            let s = loaded(ApplySettings::resolve(&a, env))?;
-            unless_shown(global, &s, printer, apply::run(&s, printer)).await
-        }
-        Command::Delete(a) => {
-            let s = loaded(DeleteSettings::resolve(&a, env))?;
-            unless_shown(global, &s, printer, delete::run(&s, printer)).await
-        }
-        Command::Diff(a) => {
-            let s = loaded(DiffSettings::resolve(&a, env))?;
-            unless_shown(global, &s, printer, diff::run(&s, printer)).await
-        }
-        Command::Status(a) => {
-            let s = loaded(StatusSettings::resolve(&a, env))?;
-            unless_shown(global, &s, printer, status::run(&s, printer)).await
-        }
-        Command::Upgrade(a) => {
-            let s = loaded(UpgradeSettings::resolve(&a, env))?;
-            unless_shown(global, &s, printer, upgrade::run(&s, printer)).await
-        }
-        Command::Rollback(a) => {
-            let s = loaded(RollbackSettings::resolve(&a, env))?;
-            unless_shown(global, &s, printer, rollback::run(&s, printer)).await
-        }
-        Command::History(a) => {
-            let s = loaded(HistorySettings::resolve(&a, env))?;
-            unless_shown(global, &s, printer, history::run(&s, printer)).await
-        }
+        Command::Build(a) => with!(loaded(BuildSettings::resolve(&a, env))?, |s| async {
+            build::run(&s, printer)
+        }),
+        Command::Apply(a) => with!(loaded(ApplySettings::resolve(&a, env))?, |s| apply::run(
+            &s, printer
+        )),
+        Command::Delete(a) => with!(loaded(DeleteSettings::resolve(&a, env))?, |s| delete::run(
+            &s, printer
+        )),
+        Command::Diff(a) => with!(loaded(DiffSettings::resolve(&a, env))?, |s| diff::run(
+            &s, printer
+        )),
+        Command::Status(a) => with!(loaded(StatusSettings::resolve(&a, env))?, |s| status::run(
+            &s, printer
+        )),
+        Command::Upgrade(a) => with!(loaded(UpgradeSettings::resolve(&a, env))?, |s| {
+            upgrade::run(&s, printer)
+        }),
+        Command::Rollback(a) => with!(loaded(RollbackSettings::resolve(&a, env))?, |s| {
+            rollback::run(&s, printer)
+        }),
+        Command::History(a) => with!(loaded(HistorySettings::resolve(&a, env))?, |s| {
+            history::run(&s, printer)
+        }),
         Command::Generate(crate::args::GenerateCommand::UpgradeJob(a)) => {
-            let s = loaded(UpgradeJobSettings::resolve(&a, env))?;
-            unless_shown(global, &s, printer, generate::upgrade_job(&s, printer)).await
+            with!(loaded(UpgradeJobSettings::resolve(&a, env))?, |s| {
+                generate::upgrade_job(&s, printer)
+            })
         }
-        Command::Init(a) => {
-            let s = InitSettings::resolve(&a);
-            unless_shown(global, &s, printer, async { init::run(&s, printer) }).await
-        }
-        Command::Platforms(a) => {
-            let s = CatalogSettings::resolve(&a.root, None, env);
-            let run = async { catalog::platforms(&s, a.output, printer) };
-            unless_shown(global, &s, printer, run).await
-        }
+        Command::Init(a) => with!(InitSettings::resolve(&a), |s| async {
+            init::run(&s, printer)
+        }),
+        Command::Platforms(a) => with!(CatalogSettings::listing(&a, None, env), |s| async {
+            catalog::platforms(&s, printer)
+        }),
         Command::Components(a) => {
-            let s = CatalogSettings::resolve(&a.list.root, Some(&a.release), env);
-            let run = async { catalog::components(&s, a.list.output, printer) };
-            unless_shown(global, &s, printer, run).await
+            let settings = CatalogSettings::listing(&a.list, Some(&a.release), env);
+            with!(settings, |s| async { catalog::components(&s, printer) })
         }
-        Command::Releases(a) => {
-            let s = CatalogSettings::resolve(&a.root, None, env);
-            let run = async { catalog::releases(&s, a.output, printer) };
-            unless_shown(global, &s, printer, run).await
-        }
-        Command::Images(a) => {
-            let s = loaded(ImagesSettings::resolve(&a, env))?;
-            unless_shown(global, &s, printer, async { images::run(&s, printer) }).await
-        }
-        Command::Sources(command) => {
-            let s = loaded(SourcesSettings::resolve(&command, env))?;
-            unless_shown(global, &s, printer, async { sources::run(&s, printer) }).await
-        }
-        Command::Import(a) => {
-            let s = CatalogSettings::resolve(&a.write.root, None, env);
-            unless_shown(global, &s, printer, async { import::run(&a, &s, printer) }).await
-        }
+        Command::Releases(a) => with!(CatalogSettings::listing(&a, None, env), |s| async {
+            catalog::releases(&s, printer)
+        }),
+        Command::Images(a) => with!(loaded(ImagesSettings::resolve(&a, env))?, |s| async {
+            images::run(&s, printer)
+        }),
+        Command::Sources(c) => with!(loaded(SourcesSettings::resolve(&c, env))?, |s| async {
+            sources::run(&s, printer)
+        }),
+        Command::Import(a) => with!(CatalogSettings::resolve(&a.write.root, None, env), |s| {
+            async { import::run(&a, &s, printer) }
+        }),
         Command::Completions(c) => {
             use clap::CommandFactory;
             let mut cmd = Args::command();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::doc::{Node, SourceFile};
 use super::platform::{ParameterSpec, parse_parameters};
-use super::{API_VERSION, ProfileError};
+use super::{API_VERSION, ProfileError, Where};
 use crate::render::{Fs, Loc};
 
 /// Where the catalog lives, relative to kfctl's root directory.
@@ -169,6 +169,23 @@ impl Catalog {
 
     pub fn release(&self, name: &str) -> Option<&Release> {
         self.releases.iter().find(|r| r.name == name)
+    }
+
+    /// The release asked for (with where it was asked), or the default one; an unknown name
+    /// is an error listing the known ones.
+    pub fn release_or_default(
+        &self,
+        asked: Option<(String, Where)>,
+    ) -> Result<&Release, ProfileError> {
+        let (name, from) = asked.unwrap_or_else(|| (self.default_release.clone(), Where::Default));
+        match self.releases.iter().find(|r| r.name == name) {
+            Some(release) => Ok(release),
+            None => Err(ProfileError::UnknownRelease {
+                name,
+                known: self.releases.iter().map(|r| r.name.clone()).collect(),
+                from,
+            }),
+        }
     }
 
     /// `names` sorted so that every component comes after what it depends on; ties keep the

@@ -88,17 +88,7 @@ pub fn resolve(fs: &dyn Fs, req: &Request) -> Result<ResolvedProfile, ProfileErr
             });
         }
     }
-    let (release_name, release_from) = req
-        .release
-        .clone()
-        .unwrap_or_else(|| (catalog.default_release.clone(), Where::Default));
-    let release = catalog
-        .release(&release_name)
-        .ok_or_else(|| ProfileError::UnknownRelease {
-            name: release_name.clone(),
-            known: catalog.releases.iter().map(|r| r.name.clone()).collect(),
-            from: release_from,
-        })?;
+    let release = catalog.release_or_default(req.release.clone())?;
 
     let (enabled, added) = enabled_components(&catalog, release, &profile, req.config.as_ref())?;
     let order = catalog.dependency_order(&enabled)?;
@@ -737,7 +727,7 @@ spec:
                 .iter()
                 .map(|r| r.name.as_str())
                 .collect::<Vec<_>>(),
-            ["1.10.2", "1.11.0", "latest"]
+            ["1.10.2", "1.11.0", "26.03", "26.03.1-rc.2", "latest"]
         );
         for name in &catalog.platforms {
             let p = PlatformProfile::load(&RealFs, root, name).unwrap();

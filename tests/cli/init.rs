@@ -112,7 +112,7 @@ fn full_gcp_session() {
     send(&mut s, &format!("{DOWN}{ENTER}"));
 
     expect(&mut s, "Kubeflow release");
-    // From `latest` (the default, newest) up to `1.11.0`.
+    // From `latest` (the default, newest) up to `26.03`; the release candidate is not offered.
     send(&mut s, &format!("{UP}{ENTER}"));
 
     expect(&mut s, "Components");
@@ -164,7 +164,7 @@ fn full_gcp_session() {
     assert_eq!(config["kind"], "KfctlConfig");
     let spec = &config["spec"];
     assert_eq!(spec["platform"], "gcp");
-    assert_eq!(spec["release"], "1.11.0");
+    assert_eq!(spec["release"], "26.03");
     for on in [
         "kubeflow-namespace",
         "cert-manager",

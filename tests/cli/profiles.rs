@@ -497,7 +497,10 @@ fn listings_as_json() {
         .iter()
         .filter_map(|r| r["name"].as_str())
         .collect();
-    assert_eq!(names, ["1.10.2", "1.11.0", "26.03", "26.03.1-rc.2", "latest"]);
+    assert_eq!(
+        names,
+        ["1.10.2", "1.11.0", "26.03", "26.03.1-rc.2", "latest"]
+    );
     let flags: Vec<(&str, bool, bool)> = releases
         .as_array()
         .expect("a list")
@@ -522,7 +525,14 @@ fn listings_as_json() {
         .iter()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    for name in ["kserve", "katib", "trainer", "tensorboards", "pvc-viewer", "spark"] {
+    for name in [
+        "kserve",
+        "katib",
+        "trainer",
+        "tensorboards",
+        "pvc-viewer",
+        "spark",
+    ] {
         assert!(names.contains(&name), "26.03 offers `{name}`: {names:?}");
     }
     let components = json(&["components", "-o", "json", "--release", "1.11.0"]);
