@@ -51,7 +51,7 @@ pub fn run(settings: &InitSettings, printer: Printer) -> Result<Outcome> {
         wizard::catch_interrupts(&interrupted);
     }
     let config = wizard::run(
-        &catalog_choices(&settings.root)?,
+        &catalog_choices(&settings.root, settings.release.as_deref())?,
         &given,
         &ask,
         &interrupted,
@@ -103,7 +103,7 @@ fn read_password(source: &PasswordSource) -> Result<String> {
 // `manifests/catalog.yaml` lists them). Replaced by the catalog and profile loader.
 /// What the wizard offers: the catalog's releases and components, and each platform profile
 /// with its parameters (`adminEmail` is the wizard's own admin question).
-fn catalog_choices(root: &Path) -> Result<Choices> {
+fn catalog_choices(root: &Path, asked: Option<&str>) -> Result<Choices> {
     let catalog = Catalog::load(&RealFs, root)?;
     let mut platforms = Vec::with_capacity(catalog.platforms.len());
     for name in &catalog.platforms {
@@ -128,11 +128,11 @@ fn catalog_choices(root: &Path) -> Result<Choices> {
         });
     }
     // The wizard offers the last release as the default: the catalog's default goes last.
-    // Pre-releases are not offered; `--release` names one.
+    // A pre-release is offered only when `--release` names it.
     let mut releases: Vec<String> = catalog
         .releases
         .iter()
-        .filter(|r| !r.prerelease)
+        .filter(|r| !r.prerelease || asked == Some(r.name.as_str()))
         .map(|r| r.name.clone())
         .filter(|n| *n != catalog.default_release)
         .collect();
@@ -151,16 +151,9 @@ fn catalog_choices(root: &Path) -> Result<Choices> {
     } else {
         catalog.platforms.first().cloned().unwrap_or_default()
     };
-    let prereleases = catalog
-        .releases
-        .iter()
-        .filter(|r| r.prerelease)
-        .map(|r| r.name.clone())
-        .collect();
     Ok(Choices {
         platforms,
         releases,
-        prereleases,
         components,
         default_platform,
     })
@@ -187,7 +180,22 @@ mod tests {
     }
 
     fn choices() -> Choices {
-        catalog_choices(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("the catalog loads")
+        catalog_choices(Path::new(env!("CARGO_MANIFEST_DIR")), None).expect("the catalog loads")
+    }
+
+    #[test]
+    fn a_release_candidate_is_offered_only_when_named() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let rc = "26.03.1-rc.2".to_owned();
+        let offered = catalog_choices(root, None).expect("the catalog loads");
+        assert!(!offered.releases.contains(&rc), "{:?}", offered.releases);
+        let named = catalog_choices(root, Some(&rc)).expect("the catalog loads");
+        assert!(named.releases.contains(&rc), "{:?}", named.releases);
+        assert_eq!(
+            named.releases.last(),
+            offered.releases.last(),
+            "the default stays last"
+        );
     }
 
     #[test]

@@ -53,7 +53,6 @@ pub(super) fn choices() -> Choices {
             },
         ],
         releases: vec!["1.0".to_owned(), "2.0".to_owned()],
-        prereleases: vec!["2.1-rc.1".to_owned()],
         components: vec![
             component("base", &[]),
             component("mesh", &["base"]),

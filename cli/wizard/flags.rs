@@ -23,7 +23,7 @@ pub(super) fn from_flags(choices: &Choices, given: &Given) -> Result<Answers, Wi
         answers.platform = Some(index);
     }
     if let Some(name) = &given.release {
-        if !choices.releases.contains(name) && !choices.prereleases.contains(name) {
+        if !choices.releases.contains(name) {
             return Err(WizardError::Unknown {
                 what: "release",
                 name: name.clone(),

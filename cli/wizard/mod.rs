@@ -48,8 +48,6 @@ pub struct Choices {
     pub platforms: Vec<PlatformChoice>,
     /// Oldest first; the last one is the newest and the default.
     pub releases: Vec<String>,
-    /// Release candidates: not offered, but `--release` may name one.
-    pub prereleases: Vec<String>,
     /// In dependency order, as the catalog lists them.
     pub components: Vec<ComponentChoice>,
     /// The platform picked when none is given.
@@ -399,18 +397,6 @@ mod tests {
                 .map(|p| p.value.as_str()),
             Some("slow")
         );
-    }
-
-    #[test]
-    fn a_release_candidate_is_not_offered_but_may_be_named() {
-        assert!(!choices().releases.contains(&"2.1-rc.1".to_owned()));
-        let given = Given {
-            admin_password: Some("long-enough".to_owned()),
-            release: Some("2.1-rc.1".to_owned()),
-            ..Given::default()
-        };
-        let config = run_never(&given).expect("a named release candidate is taken");
-        assert_eq!(config.spec.release, "2.1-rc.1");
     }
 
     #[test]

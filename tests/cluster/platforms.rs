@@ -274,8 +274,10 @@ fn render(case: &Case) -> Vec<Value> {
         ("SparkApplication", "spark"),
     ] {
         assert!(
-            items.iter().any(|o| o["kind"] == "CustomResourceDefinition"
-                && o["spec"]["names"]["kind"] == kind),
+            items
+                .iter()
+                .any(|o| o["kind"] == "CustomResourceDefinition"
+                    && o["spec"]["names"]["kind"] == kind),
             "{} {}: the render has no {kind} CRD, so `{what}` is not enabled",
             case.platform,
             case.release
