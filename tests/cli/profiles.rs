@@ -525,14 +525,7 @@ fn listings_as_json() {
         .iter()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    for name in [
-        "kserve",
-        "katib",
-        "trainer",
-        "tensorboards",
-        "pvc-viewer",
-        "spark",
-    ] {
+    for name in kubeflow_corpus::OPTIONAL_COMPONENTS {
         assert!(names.contains(&name), "26.03 offers `{name}`: {names:?}");
     }
     let components = json(&["components", "-o", "json", "--release", "1.11.0"]);

@@ -205,23 +205,13 @@ fn kfctl(args: &[String]) -> Vec<u8> {
     out.stdout
 }
 
-/// The components every case enables beyond its platform's defaults.
-const ENABLED: [&str; 7] = [
-    "gpu",
-    "kserve",
-    "katib",
-    "trainer",
-    "tensorboards",
-    "pvc-viewer",
-    "spark",
-];
-
-/// A directory holding the `kfctl.yaml` that enables [`ENABLED`] (components are chosen there;
-/// flags give the rest).
+/// A directory holding the `kfctl.yaml` that enables `gpu` and the optional components
+/// (components are chosen there; flags give the rest).
 fn config_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let components: String = ENABLED
+    let components: String = ["gpu"]
         .iter()
+        .chain(&kubeflow_corpus::OPTIONAL_COMPONENTS)
         .map(|c| format!("    {c}:\n      enabled: true\n"))
         .collect();
     std::fs::write(

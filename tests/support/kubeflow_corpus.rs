@@ -7,6 +7,16 @@
 
 use std::path::{Path, PathBuf};
 
+/// The catalog's serving, tuning and training components, which no platform enables by default.
+pub const OPTIONAL_COMPONENTS: [&str; 6] = [
+    "kserve",
+    "katib",
+    "trainer",
+    "tensorboards",
+    "pvc-viewer",
+    "spark",
+];
+
 fn newest() -> PathBuf {
     match std::env::var_os("KFCTL_CORPUS") {
         Some(dir) => PathBuf::from(dir),
