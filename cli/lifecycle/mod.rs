@@ -58,12 +58,6 @@ pub trait Observer: Sync {
     fn event(&self, event: Event<'_>);
 }
 
-impl<F: Fn(Event<'_>) + Sync> Observer for F {
-    fn event(&self, event: Event<'_>) {
-        self(event)
-    }
-}
-
 /// Reads no event.
 struct Ignored;
 
