@@ -97,23 +97,55 @@ impl UpgradePlan {
 /// An object's identity across versions of its kind: group, kind, namespace, name.
 type Key = (String, String, String, String);
 
-fn key(id: &ResId) -> Key {
-    (
-        id.gvk.group.clone(),
-        id.gvk.kind.clone(),
-        id.namespace.clone(),
-        id.name.clone(),
-    )
+/// Keys objects as the API server places them: a kind is cluster-scoped when it is built in as
+/// such or a CRD in either render declares `scope: Cluster`, and then the namespace a render may
+/// give it (kustomize's `namespace:` sets one on kinds it does not know) is dropped.
+struct Keys {
+    cluster_scoped: BTreeSet<(String, String)>,
 }
 
-fn index(set: &ResourceSet) -> BTreeMap<Key, &Resource> {
-    set.iter().map(|r| (key(&r.id()), r)).collect()
+impl Keys {
+    fn of(sets: &[&ResourceSet]) -> Self {
+        let cluster_scoped = sets
+            .iter()
+            .flat_map(|s| s.iter())
+            .filter(|r| is_crd(&r.id()))
+            .filter(|r| r.body.pointer("/spec/scope").and_then(Value::as_str) == Some("Cluster"))
+            .filter_map(|r| {
+                let group = r.body.pointer("/spec/group")?.as_str()?;
+                let kind = r.body.pointer("/spec/names/kind")?.as_str()?;
+                Some((group.to_owned(), kind.to_owned()))
+            })
+            .collect();
+        Keys { cluster_scoped }
+    }
+
+    fn key(&self, id: &ResId) -> Key {
+        let scoped = id.gvk.is_cluster_scoped()
+            || self
+                .cluster_scoped
+                .contains(&(id.gvk.group.clone(), id.gvk.kind.clone()));
+        (
+            id.gvk.group.clone(),
+            id.gvk.kind.clone(),
+            if scoped {
+                String::new()
+            } else {
+                id.namespace.clone()
+            },
+            id.name.clone(),
+        )
+    }
+
+    fn index<'a>(&self, set: &'a ResourceSet) -> BTreeMap<Key, &'a Resource> {
+        set.iter().map(|r| (self.key(&r.id()), r)).collect()
+    }
 }
 
 /// Whether the record's `id` (namespace as the server placed it) is one of `set`'s objects
 /// (namespace as rendered: empty when the render left it to the default).
-fn rendered(set_keys: &BTreeMap<Key, &Resource>, id: &ResId) -> bool {
-    let k = key(id);
+fn rendered(keys: &Keys, set_keys: &BTreeMap<Key, &Resource>, id: &ResId) -> bool {
+    let k = keys.key(id);
     set_keys.contains_key(&k) || set_keys.contains_key(&(k.0, k.1, String::new(), k.3))
 }
 
@@ -127,18 +159,19 @@ pub fn plan(
     facts: &LiveFacts,
 ) -> UpgradePlan {
     let mut plan = UpgradePlan::default();
-    let old_index = old.map(index).unwrap_or_default();
-    let new_index = index(new);
+    let keys = Keys::of(&[Some(new), old].into_iter().flatten().collect::<Vec<_>>());
+    let old_index = old.map(|o| keys.index(o)).unwrap_or_default();
+    let new_index = keys.index(new);
     let recorded_by_key: BTreeMap<Key, &String> = recorded
         .iter()
         .flat_map(|(id, d)| {
-            let k = key(id);
+            let k = keys.key(id);
             [(k.clone(), d), ((k.0, k.1, String::new(), k.3), d)]
         })
         .collect();
     for res in new.iter() {
         let id = res.id();
-        let k = key(&id);
+        let k = keys.key(&id);
         if let Some(before) = old_index.get(&k) {
             let mut paths = Vec::new();
             diff(&before.body, &res.body, "", &mut paths);
@@ -168,14 +201,14 @@ pub fn plan(
     }
     let mut pruned: BTreeSet<String> = recorded
         .keys()
-        .filter(|id| !rendered(&new_index, id))
+        .filter(|id| !rendered(&keys, &new_index, id))
         .map(ResId::to_string)
         .collect();
     pruned.extend(
         old_index
             .iter()
             .filter(|(k, _)| !new_index.contains_key(*k))
-            .filter(|(_, r)| !recorded.keys().any(|id| key(id) == key(&r.id())))
+            .filter(|(_, r)| !recorded.keys().any(|id| keys.key(id) == keys.key(&r.id())))
             .map(|(_, r)| r.id().to_string()),
     );
     plan.pruned = pruned.into_iter().collect();
@@ -630,6 +663,34 @@ mod tests {
         let plan = super::plan(None, &recorded, &new, &digest, &LiveFacts::default());
         assert!(plan.pruned.is_empty() && plan.created.is_empty());
         assert_eq!(plan.unchanged, 1);
+    }
+
+    #[test]
+    fn a_custom_cluster_scoped_kind_is_keyed_without_the_namespace_a_render_gave_it() {
+        let runtime = |ns: Option<&str>| {
+            let mut v = json!({"apiVersion": "x.io/v1", "kind": "Runtime",
+                               "metadata": {"name": "torch"}, "spec": {"image": "t:1"}});
+            if let Some(ns) = ns {
+                v["metadata"]["namespace"] = json!(ns);
+            }
+            v
+        };
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                         "metadata": {"name": "runtimes.x.io"},
+                         "spec": {"group": "x.io", "names": {"kind": "Runtime", "plural": "runtimes"},
+                                  "scope": "Cluster", "versions": [{"name": "v1", "served": true, "storage": true}]}});
+        let old = set(vec![crd.clone(), runtime(None)]);
+        let new = set(vec![crd, runtime(Some("kubeflow-system"))]);
+        // The record holds the object where the server placed it: no namespace.
+        let recorded = record(&old);
+        let plan = super::plan(Some(&old), &recorded, &new, &digest, &LiveFacts::default());
+        assert!(plan.pruned.is_empty(), "{:?}", plan.pruned);
+        assert!(plan.created.is_empty(), "{:?}", plan.created);
+        let plan = super::plan(None, &recorded, &new, &digest, &LiveFacts::default());
+        assert!(
+            plan.pruned.is_empty() && plan.created.is_empty(),
+            "{plan:?}"
+        );
     }
 
     #[test]
