@@ -64,6 +64,10 @@ pub fn key(id: &ResId) -> Key {
 pub enum KeepReason {
     PersistentVolumeClaim,
     CustomResourceDefinition,
+    /// A CRD the catalog protects: its deletion deletes user data.
+    Protected {
+        reason: String,
+    },
     /// A namespace holding kept members, or user work that is not the install's; a few of them,
     /// as examples.
     HoldsOtherObjects {
@@ -79,6 +83,7 @@ impl fmt::Display for KeepReason {
             KeepReason::CustomResourceDefinition => {
                 f.write_str("deleting a CRD deletes every custom resource of its kind")
             }
+            KeepReason::Protected { reason } => write!(f, "{reason}; kept even with `--purge`"),
             KeepReason::HoldsOtherObjects { count, examples } => {
                 write!(
                     f,
@@ -421,18 +426,28 @@ async fn others_in(
     Ok(others)
 }
 
-/// Marks the members that are kept. Unless `purge`: PVCs, CRDs, and namespaces holding kept
-/// members or user work that is not the install's.
+/// Marks the members that are kept: the `protected` CRDs (name → why) always; unless `purge`, PVCs, CRDs,
+/// and namespaces holding kept members or user work that is not the install's.
 pub async fn mark_kept(
     cluster: &Cluster,
     inventory: &Inventory,
     members: &mut [Member],
     purge: bool,
+    protected: &BTreeMap<String, String>,
 ) -> Result<(), ClusterError> {
+    for m in members.iter_mut() {
+        let crd =
+            m.id.gvk.group == "apiextensions.k8s.io" && m.id.gvk.kind == "CustomResourceDefinition";
+        if let Some(reason) = protected.get(&m.id.name).filter(|_| crd) {
+            m.keep = Some(KeepReason::Protected {
+                reason: reason.clone(),
+            });
+        }
+    }
     if purge {
         return Ok(());
     }
-    for m in members.iter_mut() {
+    for m in members.iter_mut().filter(|m| m.keep.is_none()) {
         m.keep = match (m.id.gvk.group.as_str(), m.id.gvk.kind.as_str()) {
             ("", "PersistentVolumeClaim") => Some(KeepReason::PersistentVolumeClaim),
             ("apiextensions.k8s.io", "CustomResourceDefinition") => {

@@ -11,6 +11,7 @@ use crate::cluster::apply::ApplyError;
 use crate::cluster::inventory::Inventory;
 use crate::lifecycle::apply::apply_install;
 use crate::lifecycle::history::{failure_line, read_revisions};
+use crate::lifecycle::migrate;
 use crate::lifecycle::render::{check_name, render_pin};
 use crate::lifecycle::target::{self, Checks};
 use crate::lifecycle::upgrade::{self, keep_newer_crds, pruned_ids, rollback_target};
@@ -42,7 +43,8 @@ pub async fn run(settings: &RollbackSettings, printer: Printer) -> Result<Outcom
     let mut install = render_pin(&target.pin, name, events)
         .with_context(|| format!("cannot render revision {} again", target.number))?;
     let kept = keep_newer_crds(&cluster, &mut install, events).await?;
-    let rollback_plan = upgrade::plan_rollback(&cluster, &parent, &install).await?;
+    let rollback_plan =
+        upgrade::plan_rollback(&cluster, &parent, &install, apply_settings.purge).await?;
     for line in report::plan_lines(&rollback_plan) {
         printer.info(&line);
     }
@@ -66,6 +68,18 @@ pub async fn run(settings: &RollbackSettings, printer: Printer) -> Result<Outcom
         events,
     )
     .await?;
+    let migrated = migrate::run(
+        &cluster,
+        &parent,
+        &rollback_plan.migrations,
+        apply_settings,
+        events,
+    )
+    .await;
+    if let Err(e) = migrated {
+        target::release(guard, events).await;
+        return Err(e);
+    }
     let done = apply_install(
         apply_settings,
         &cluster,

@@ -49,7 +49,7 @@ pub async fn run(settings: &UpgradeSettings, printer: Printer) -> Result<Outcome
     };
     let current = revision::current(&parent.record.revisions).cloned();
     let new = upgrade::new_render(settings, saved.as_ref(), &name, current.as_ref(), events)?;
-    let planned = upgrade::plan_upgrade(&cluster, parent, new).await?;
+    let planned = upgrade::plan_upgrade(&cluster, parent, new, apply_settings.purge).await?;
     printer.info(&format!(
         "upgrade: install `{name}` from {} (revision {}) to {}",
         if planned.from_release.is_empty() {

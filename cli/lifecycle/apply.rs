@@ -91,12 +91,14 @@ pub async fn apply_install(
         let mut record = record_of(install, &report);
         let mut group_kinds = group_kinds.clone();
         if settings.prune {
+            let protected = super::migrate::protected_crds(install);
             let request = PruneRequest {
                 parent: live_parent.as_ref(),
                 group_kinds: &group_kinds,
                 namespaces: &planned_namespaces,
                 dry_run: settings.dry_run,
                 purge: settings.purge,
+                protected: &protected,
                 deadline,
                 timeout: settings.timeout,
             };

@@ -44,7 +44,7 @@ pub async fn members(
             d.id, inventory.install
         ));
     }
-    prune::mark_kept(cluster, inventory, &mut members, purge)
+    prune::mark_kept(cluster, inventory, &mut members, purge, &Default::default())
         .await
         .context("cannot check which objects to keep")?;
     Ok(members)

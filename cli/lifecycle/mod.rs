@@ -12,6 +12,7 @@ pub mod apply;
 pub mod delete;
 pub mod drift;
 pub mod history;
+pub mod migrate;
 pub mod prune;
 pub mod render;
 pub mod target;
@@ -51,6 +52,8 @@ pub enum Removal {
     Prune,
     /// The whole install.
     Delete,
+    /// A release's migration steps, before an upgrade or rollback applies anything.
+    Migrate,
 }
 
 /// What receives the engine's [`Event`]s (the command's progress view).

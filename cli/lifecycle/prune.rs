@@ -21,6 +21,8 @@ pub struct PruneRequest<'a> {
     pub namespaces: &'a BTreeSet<String>,
     pub dry_run: bool,
     pub purge: bool,
+    /// CRDs kept even with `purge`.
+    pub protected: &'a BTreeMap<String, String>,
     pub deadline: Instant,
     pub timeout: Duration,
 }
@@ -72,9 +74,15 @@ pub async fn prune(
     if candidates.is_empty() {
         return Ok(RemoveReport::default());
     }
-    prune::mark_kept(cluster, inventory, &mut candidates, request.purge)
-        .await
-        .context("cannot check what pruning would keep")?;
+    prune::mark_kept(
+        cluster,
+        inventory,
+        &mut candidates,
+        request.purge,
+        request.protected,
+    )
+    .await
+    .context("cannot check what pruning would keep")?;
     events.note(format!(
         "pruning {} the render no longer has",
         super::objects(candidates.len())

@@ -232,6 +232,7 @@ pub async fn make_plan(
     current: Option<&Revision>,
     new: &Install,
     name: &str,
+    purge: bool,
 ) -> Result<(UpgradePlan, LiveFacts)> {
     let old = current.and_then(|r| match render_pin(&r.pin, name, Events::ignored()) {
         Ok(old) => Some(old),
@@ -251,6 +252,8 @@ pub async fn make_plan(
     if let Some(old) = &old {
         upgrade_plan.components = plan::component_changes(&old.components, &new.components);
     }
+    let from = current.map_or(parent.record.release.as_str(), |r| r.release.as_str());
+    super::migrate::add_to_plan(&mut upgrade_plan, new, from, &parent.record.objects, purge);
     Ok((upgrade_plan, facts))
 }
 
@@ -399,8 +402,13 @@ pub fn pruned_ids(parent: &Parent, plan: &UpgradePlan) -> Vec<ResId> {
         .collect()
 }
 
-/// Plans the upgrade of install `name` (recorded as `parent`) to `new`.
-pub async fn plan_upgrade(cluster: &Cluster, parent: Parent, new: Install) -> Result<Planned> {
+/// Plans the upgrade of install `name` (recorded as `parent`) to `new`; `purge` as the apply's.
+pub async fn plan_upgrade(
+    cluster: &Cluster,
+    parent: Parent,
+    new: Install,
+    purge: bool,
+) -> Result<Planned> {
     let name = new.name.clone();
     let current = crate::upgrade::revision::current(&parent.record.revisions).cloned();
     let from_release = current
@@ -412,7 +420,7 @@ pub async fn plan_upgrade(cluster: &Cluster, parent: Parent, new: Install) -> Re
     } else {
         new.release.clone()
     };
-    let (plan, facts) = make_plan(cluster, &parent, current.as_ref(), &new, &name).await?;
+    let (plan, facts) = make_plan(cluster, &parent, current.as_ref(), &new, &name, purge).await?;
     let versions = live_versions(cluster, &new, &parent.record.objects, &plan).await;
     Ok(Planned {
         name,
@@ -489,13 +497,14 @@ pub fn check_not_blocked(plan: &UpgradePlan) -> Result<()> {
     .into())
 }
 
-/// Refuses a plan that changes immutable fields, unless objects may be recreated.
+/// Refuses a plan that changes immutable fields no migration step recreates, unless objects
+/// may be recreated.
 pub fn check_immutable(plan: &UpgradePlan) -> Result<()> {
-    if plan.immutable.is_empty() {
+    let unhandled = plan.unhandled_immutable();
+    if unhandled.is_empty() {
         return Ok(());
     }
-    let lines: Vec<String> = plan
-        .immutable
+    let lines: Vec<String> = unhandled
         .iter()
         .map(|c| format!("{} `{}`: {}", c.id, c.field, c.reason))
         .collect();
@@ -550,6 +559,14 @@ pub async fn carry_out(
     events: Events<'_>,
 ) -> Result<Upgraded> {
     let name = &planned.name;
+    super::migrate::run(
+        cluster,
+        &planned.parent,
+        &planned.plan.migrations,
+        settings,
+        events,
+    )
+    .await?;
     let done = apply_install(
         settings,
         cluster,
@@ -611,6 +628,11 @@ pub async fn rollback_to_revision(
         .read(cluster)
         .await
         .context("cannot read the install's inventory")?;
+    if let Some(parent) = &parent {
+        let steps =
+            super::migrate::steps_to(&install, &parent.record.release, &parent.record.objects);
+        super::migrate::run(cluster, parent, &steps, settings, events).await?;
+    }
     let fresh = ApplySettings {
         timeout: settings.timeout,
         ..settings.clone()
@@ -667,20 +689,30 @@ pub fn rollback_target(revisions: &[Revision], asked: Option<u32>, name: &str) -
         })
 }
 
-/// The plan of a rollback to `install` (the revision rendered again) from what `parent` records.
+/// The plan of a rollback to `install` (the revision rendered again) from what `parent` records;
+/// `purge` as the apply's.
 pub async fn plan_rollback(
     cluster: &Cluster,
     parent: &Parent,
     install: &Install,
+    purge: bool,
 ) -> Result<UpgradePlan> {
     let facts = live_facts(cluster, install, &parent.record.objects).await?;
-    Ok(plan::plan(
+    let mut rollback_plan = plan::plan(
         None,
         &parent.record.objects,
         &install.resources,
         &|res| install.digest(res),
         &facts,
-    ))
+    );
+    super::migrate::add_to_plan(
+        &mut rollback_plan,
+        install,
+        &parent.record.release,
+        &parent.record.objects,
+        purge,
+    );
+    Ok(rollback_plan)
 }
 
 #[cfg(test)]

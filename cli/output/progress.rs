@@ -112,7 +112,7 @@ impl Progress {
                 Removal::Prune => format!(
                     "  kept {id} ({reason}); it is no longer part of the install, `--purge` deletes it"
                 ),
-                Removal::Delete => format!("  kept {id} ({reason})"),
+                Removal::Delete | Removal::Migrate => format!("  kept {id} ({reason})"),
             }),
         }
     }
@@ -128,7 +128,7 @@ impl Progress {
     fn remove_event(&self, event: prune::Event<'_>, removal: Removal, dry_run: bool) {
         let objects = lifecycle::objects;
         let line = match (event, removal) {
-            (prune::Event::WaveStarted { .. }, Removal::Prune) => return,
+            (prune::Event::WaveStarted { .. }, Removal::Prune | Removal::Migrate) => return,
             (prune::Event::WaveStarted { wave, objects: n }, Removal::Delete) => {
                 format!("deleting {wave} ({})", objects(n))
             }
@@ -140,10 +140,16 @@ impl Progress {
                 format!("  would delete {}", r.id)
             }
             (prune::Event::Removed(r), Removal::Delete) => format!("  deleted {}", r.id),
+            (prune::Event::Removed(r), Removal::Migrate) if dry_run => {
+                format!("  would delete {} (migration)", r.id)
+            }
+            (prune::Event::Removed(r), Removal::Migrate) => {
+                format!("  deleted {} (migration)", r.id)
+            }
             (prune::Event::Failed(f), Removal::Prune) => {
                 format!("  not pruned {}: {}", f.id, f.error)
             }
-            (prune::Event::Failed(f), Removal::Delete) => {
+            (prune::Event::Failed(f), Removal::Delete | Removal::Migrate) => {
                 format!("  not deleted {}: {}", f.id, f.error)
             }
             (prune::Event::Waiting { pending, .. }, _) => {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::doc::{Node, SourceFile};
+use super::migrations::{Migration, ProtectedCrd, parse_migrations, parse_protected};
 use super::platform::{ParameterSpec, parse_parameters};
 use super::{API_VERSION, ProfileError, Where};
 use crate::render::{Fs, Loc};
@@ -22,6 +23,8 @@ pub struct Catalog {
     /// Components in catalog order (also the tie-break of the dependency order).
     pub components: Vec<ComponentDef>,
     pub releases: Vec<Release>,
+    /// CRDs no prune or upgrade deletes, `--purge` or not.
+    pub protected_crds: Vec<ProtectedCrd>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +48,8 @@ pub struct Release {
     pub source: SourceDef,
     /// Upstream kustomization directories per component, relative to the source root.
     pub paths: BTreeMap<String, Vec<String>>,
+    /// What applying this release over an earlier one needs first, in order.
+    pub migrations: Vec<Migration>,
     pub at: Loc,
 }
 
@@ -104,6 +109,7 @@ impl Catalog {
             "defaultRelease",
             "components",
             "releases",
+            "protectedCrds",
         ])?;
         root.expect_kind(API_VERSION, "Catalog")?;
         let platforms = root.require("platforms")?.strings()?;
@@ -154,6 +160,7 @@ impl Catalog {
             default_release,
             components,
             releases,
+            protected_crds: root.get_list("protectedCrds", parse_protected)?,
         };
         catalog.dependency_order(&catalog.component_names())?;
         Ok(catalog)
@@ -237,7 +244,14 @@ fn parse_component(node: &Node<'_>) -> Result<ComponentDef, ProfileError> {
 }
 
 fn parse_release(node: &Node<'_>, components: &[ComponentDef]) -> Result<Release, ProfileError> {
-    node.fields(&["name", "description", "prerelease", "source", "components"])?;
+    node.fields(&[
+        "name",
+        "description",
+        "prerelease",
+        "source",
+        "components",
+        "migrations",
+    ])?;
     let source = node.require("source")?;
     source.fields(&["name", "version", "path", "url", "sha256"])?;
     let url = match (source.get("url"), source.get("sha256")) {
@@ -283,6 +297,7 @@ fn parse_release(node: &Node<'_>, components: &[ComponentDef]) -> Result<Release
             url,
         },
         paths,
+        migrations: node.get_list("migrations", parse_migrations)?,
         at: node.loc(),
     })
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod doc;
 pub mod embed;
 pub mod kfdef;
+pub mod migrations;
 pub mod platform;
 pub mod resolve;
 pub mod write;

@@ -46,13 +46,26 @@ pub fn target_lines(
 /// The plan, for a person: a line each.
 pub fn plan_lines(plan: &UpgradePlan) -> Vec<String> {
     let mut lines = Vec::new();
-    lines.push(format!(
+    let mut head = format!(
         "plan: {} to create, {} to change, {} to prune, {} unchanged",
         plan.created.len(),
         plan.changed.len(),
         plan.pruned.len(),
         plan.unchanged
-    ));
+    );
+    if !plan.kept.is_empty() {
+        head.push_str(&format!(", {} kept", plan.kept.len()));
+    }
+    lines.push(head);
+    if !plan.migrations.is_empty() {
+        lines.push("migrations (done first, in this order):".to_owned());
+        for m in &plan.migrations {
+            lines.push(format!(
+                "  {} {} ({}: {})",
+                m.action, m.id, m.release, m.reason
+            ));
+        }
+    }
     for id in &plan.created {
         lines.push(format!("  + {id}"));
     }
@@ -65,6 +78,12 @@ pub fn plan_lines(plan: &UpgradePlan) -> Vec<String> {
     }
     for id in &plan.pruned {
         lines.push(format!("  - {id}"));
+    }
+    for k in &plan.kept {
+        lines.push(format!(
+            "  = {} kept, no longer part of the install: {}",
+            k.id, k.reason
+        ));
     }
     if !plan.images.is_empty() {
         lines.push("images:".to_owned());
@@ -80,7 +99,7 @@ pub fn plan_lines(plan: &UpgradePlan) -> Vec<String> {
         for c in &plan.crds {
             let mut line = format!("  {}", c.name);
             if c.removed {
-                line.push_str(": leaves the render (pruning it deletes its custom resources)");
+                line.push_str(": leaves the render");
             }
             if !c.added_versions.is_empty() {
                 line.push_str(&format!(" +{}", c.added_versions.join(",+")));
@@ -94,12 +113,13 @@ pub fn plan_lines(plan: &UpgradePlan) -> Vec<String> {
             lines.push(line);
         }
     }
-    if !plan.immutable.is_empty() {
+    let unhandled = plan.unhandled_immutable();
+    if !unhandled.is_empty() {
         lines.push(
             "needs a recreate with `--force` (the API server will not change these in place):"
                 .to_owned(),
         );
-        for c in &plan.immutable {
+        for c in unhandled {
             lines.push(format!("  {} `{}`: {}", c.id, c.field, c.reason));
         }
     }

@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::migrate::{Kept, MigrationStep};
+use crate::profile::migrations::StepAction;
 use crate::resource::{ResId, Resource, ResourceSet};
 
 /// At most this many changed field paths are listed per object.
@@ -80,12 +82,35 @@ pub struct UpgradePlan {
     pub crds: Vec<CrdChange>,
     pub immutable: Vec<ImmutableChange>,
     pub components: Vec<ComponentChange>,
+    /// The catalog's migration steps between the two releases, in the order they are done,
+    /// before anything is applied.
+    #[serde(default)]
+    pub migrations: Vec<MigrationStep>,
+    /// Objects the new render lacks that are kept rather than pruned, and why.
+    #[serde(default)]
+    pub kept: Vec<Kept>,
 }
 
 impl UpgradePlan {
-    /// Nothing would be written or pruned.
+    /// Nothing would be written, deleted or pruned.
     pub fn is_empty(&self) -> bool {
-        self.created.is_empty() && self.changed.is_empty() && self.pruned.is_empty()
+        self.created.is_empty()
+            && self.changed.is_empty()
+            && self.pruned.is_empty()
+            && self.migrations.is_empty()
+    }
+
+    /// The changes of immutable fields no migration step recreates: `--force` must.
+    pub fn unhandled_immutable(&self) -> Vec<&ImmutableChange> {
+        self.immutable
+            .iter()
+            .filter(|c| {
+                !self
+                    .migrations
+                    .iter()
+                    .any(|m| m.id == c.id && m.action == StepAction::Recreate.as_str())
+            })
+            .collect()
     }
 
     /// The CRD changes that stop the plan.
