@@ -1,28 +1,30 @@
 #!/usr/bin/env bash
-# Apply benchmark: installing the upstream Kubeflow `example/` (683 objects) on a fresh local
-# cluster, kfctl against the upstream instructions' kubectl retry loop
+# Apply benchmark: installing the whole Kubeflow platform (the `local` platform of the catalog's
+# default release with every component enabled, ~700 objects) on a fresh local cluster, kfctl
+# against the upstream instructions' kubectl retry loop
 #
 #   while ! kubectl apply --server-side --force-conflicts -f objects.yaml; do sleep 20; done
 #
 # each followed by waiting until everything is healthy (kfctl waits by itself; for kubectl,
 # `kubectl wait` / `rollout status` on every Deployment, StatefulSet and DaemonSet). Both tools get
-# the same objects: the render of `example/` with every admission webhook set to
-# `failurePolicy: Ignore`, since the simulated pods never serve a webhook. Each tool gets its own
-# fresh cluster with an audit log, from which its API requests are counted (by user agent).
-# Then, on kfctl's cluster, the no-op re-apply: `kfctl apply` of the same objects against
-# `kubectl apply --server-side` of them (kubectl's first run takes co-ownership, so its later,
-# no-op runs are the ones timed). Prints the times, request counts and ratios.
+# the same objects: kubectl the render `kfctl build -f kfctl.yaml` writes (the `local` platform
+# sets every admission webhook to `failurePolicy: Ignore`, since the simulated pods never serve a
+# webhook), kfctl the same `kfctl.yaml`, rendering it itself within the time measured. Each tool
+# gets its own fresh cluster with an audit log, from which its API requests are counted (by user
+# agent). Then, on kfctl's cluster, the no-op re-apply: `kfctl apply` against `kubectl apply
+# --server-side` of the same objects (kubectl's first run takes co-ownership, so its later,
+# no-op runs are the ones timed). Prints the object count, times, request counts and ratios.
 #
-#   KFCTL_CORPUS     the Kubeflow manifests corpus     (default <repo>/../shared/corpus/kubeflow-manifests)
-#   KFCTL            the kfctl binary to measure       (default the release build)
-#   KFCTL_BENCH_RUNS no-op re-apply runs of each tool  (default 3); medians are shown
+#   KFCTL              the kfctl binary to measure            (default the release build)
+#   KFCTL_BENCH_RELEASE the release to install               (default the catalog's default)
+#   KFCTL_BENCH_RUNS   no-op re-apply runs of each tool       (default 3); medians are shown
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 # shellcheck source=cluster/versions.sh
 source "$here/cluster/versions.sh"
-corpus="${KFCTL_CORPUS:-$repo/../shared/corpus/kubeflow-manifests}"
+release="${KFCTL_BENCH_RELEASE:-}"
 kfctl="${KFCTL:-${CARGO_TARGET_DIR:-$repo/target}/release/kfctl}"
 runs="${KFCTL_BENCH_RUNS:-3}"
 kubectl="$KUBE_DIR/kubectl"
@@ -34,9 +36,7 @@ fail() {
   exit 1
 }
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || fail "KFCTL_BENCH_RUNS must be a positive integer, not '$runs'"
-[[ -d "$corpus/example" ]] || fail "no Kubeflow example at \`$corpus/example\`; set KFCTL_CORPUS"
 [[ -x "$kfctl" ]] || fail "no kfctl binary at \`$kfctl\`; run \`make build\`"
-python3 -c 'import yaml' 2>/dev/null || fail "python3 with PyYAML is needed (\`pip install pyyaml\`)"
 "$here/cluster/build.sh"
 [[ -x "$kubectl" ]] || fail "no kubectl at \`$kubectl\`"
 
@@ -61,29 +61,24 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # requests AGENT: API requests the audit log holds from user agents starting with AGENT.
 requests() { grep -c "\"userAgent\":\"$1" "$audit" || true; }
 
-say "rendering $corpus/example"
+if [[ -z "$release" ]]; then
+  release="$("$kfctl" releases -o json | python3 -c 'import json, sys; print(next(r["name"] for r in json.load(sys.stdin) if r.get("default")))')" ||
+    fail "cannot read the default release from \`kfctl releases -o json\`"
+fi
 mkdir -p "$work/objects"
-"$kfctl" build "$corpus/example" 2>/dev/null >"$work/render.yaml" || fail "kfctl cannot render the example"
-# A kustomization over the render that sets every webhook's failurePolicy to Ignore (JSON patches,
-# so the objects are otherwise exactly the render), built once more into the file both tools apply.
-mkdir -p "$work/webhooks"
-mv "$work/render.yaml" "$work/webhooks/render.yaml"
-python3 - "$work/webhooks/render.yaml" >"$work/webhooks/kustomization.yaml" <<'EOF'
-import json, sys, yaml
-print("resources: [render.yaml]")
-print("patches:")
-for doc in yaml.safe_load_all(open(sys.argv[1])):
-    if not doc or doc.get("kind") not in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
-        continue
-    ops = [{"op": "add", "path": f"/webhooks/{i}/failurePolicy", "value": "Ignore"}
-           for i in range(len(doc.get("webhooks") or []))]
-    if ops:
-        target = {"kind": doc["kind"], "name": doc["metadata"]["name"]}
-        print(f"- target: {json.dumps(target)}")
-        print(f"  patch: {json.dumps(json.dumps(ops))}")
-EOF
-"$kfctl" build "$work/webhooks" 2>/dev/null >"$work/objects/objects.yaml" || fail "kfctl cannot build the webhook overlay"
-echo "resources: [objects.yaml]" >"$work/objects/kustomization.yaml"
+config="$work/kfctl.yaml"
+# Every component the release has, enabled.
+"$kfctl" components --release "$release" -o json | python3 -c '
+import json, sys
+release = sys.argv[1]
+names = [c["name"] for c in json.load(sys.stdin)["components"]]
+print("apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nmetadata:\n  name: bench\nspec:")
+print(f"  platform: local\n  release: \"{release}\"\n  components:")
+for n in names:
+    print(f"    {n}: {{enabled: true}}")
+' "$release" >"$config" || fail "cannot list the components of release $release"
+say "rendering the local platform of $release with every component"
+"$kfctl" build -f "$config" 2>/dev/null >"$work/objects/objects.yaml" || fail "kfctl cannot render release $release"
 objects="$(grep -c '^kind:' "$work/objects/objects.yaml")"
 
 # Every Deployment, StatefulSet and DaemonSet rolled out, as kubectl sees it.
@@ -117,7 +112,7 @@ cluster_down
 say "kfctl apply on a fresh cluster"
 cluster_up kfctl
 t0=$(now_ms)
-"$kfctl" apply -k "$work/objects" --name bench --yes --kubeconfig "$kubeconfig" \
+"$kfctl" apply -f "$config" --yes --kubeconfig "$kubeconfig" \
   --timeout "${timeout_s}s" >"$work/kfctl-apply.log" 2>&1 || {
   tail -n 20 "$work/kfctl-apply.log" >&2
   fail "kfctl apply failed"
@@ -130,7 +125,7 @@ kfctl_noop=() kubectl_noop=()
 before="$(requests kfctl/)"
 for ((i = 1; i <= runs; i++)); do
   t0=$(now_ms)
-  "$kfctl" apply -k "$work/objects" --name bench --yes --kubeconfig "$kubeconfig" >"$work/kfctl-noop.log" 2>&1 ||
+  "$kfctl" apply -f "$config" --yes --kubeconfig "$kubeconfig" >"$work/kfctl-noop.log" 2>&1 ||
     fail "kfctl re-apply failed: $(tail -n 5 "$work/kfctl-noop.log")"
   kfctl_noop+=($(($(now_ms) - t0)))
 done
@@ -150,7 +145,7 @@ kubectl_noop_requests=$((($(requests kubectl/) - before) / runs))
 kfctl_noop_ms="$(printf '%s\n' "${kfctl_noop[@]}" | median)"
 kubectl_noop_ms="$(printf '%s\n' "${kubectl_noop[@]}" | median)"
 echo
-echo "apply of the upstream example/ ($objects objects) on the local cluster, time to all healthy:"
+echo "install of the whole platform (release $release, every component: $objects objects) on the local cluster, time to all healthy:"
 printf '  %-44s %8s s %8s requests\n' "kubectl apply retry loop ($attempts attempts)" "$(secs "$kubectl_install_ms")" "$kubectl_install_requests"
 printf '  %-44s %8s s %8s requests\n' "kfctl apply (one pass)" "$(secs "$kfctl_install_ms")" "$kfctl_install_requests"
 printf '  speed-up: %sx (target: at least 3x)\n' "$(awk "BEGIN { printf \"%.1f\", $kubectl_install_ms / $kfctl_install_ms }")"

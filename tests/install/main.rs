@@ -1,7 +1,8 @@
 //! `kfctl apply -p local`, the real binary, on a control plane of its own (started by
 //! `support/cluster.rs` for this test binary alone, since the platform is cluster-wide): the whole
 //! local platform installs in one invocation, every workload becomes available, the GPU device
-//! plugin runs on exactly the GPU nodes, and a second apply writes nothing.
+//! plugin runs on exactly the GPU nodes, and a second apply writes nothing. Then each current
+//! release with every component enabled: installed in one pass, all healthy, no drift.
 //!
 //! With `KFCTL_TEST_KUBECONFIG` this installs Kubeflow on that cluster: use a throwaway one.
 
@@ -9,6 +10,8 @@
 mod cluster;
 #[path = "../support/kfctl.rs"]
 mod kfctl_bin;
+#[path = "../support/kubeflow_corpus.rs"]
+mod kubeflow_corpus;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;
@@ -21,12 +24,67 @@ use crate::cluster::cluster;
 use crate::kfctl_bin::text;
 
 fn apply_local() -> Output {
+    on_cluster(&["apply", "-p", "local", "--yes", "--timeout", "5m"])
+}
+
+/// `kfctl ARGS` on the test's cluster.
+fn on_cluster(args: &[&str]) -> Output {
     kfctl_bin::command()
-        .args(["apply", "-p", "local", "--yes", "--timeout", "5m"])
+        .args(args)
         .arg("--kubeconfig")
         .arg(cluster().kubeconfig())
         .output()
         .expect("kfctl runs")
+}
+
+/// Every Deployment, StatefulSet and DaemonSet that the API server does not report available.
+async fn not_available(client: &kube::Client) -> Vec<String> {
+    let mut not_ready = Vec::new();
+    for d in Api::<Deployment>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .expect("list Deployments")
+    {
+        let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let have = d
+            .status
+            .as_ref()
+            .and_then(|s| s.available_replicas)
+            .unwrap_or(0);
+        if have < want {
+            not_ready.push(format!("Deployment {:?}: {have}/{want}", d.metadata.name));
+        }
+    }
+    for s in Api::<StatefulSet>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .expect("list StatefulSets")
+    {
+        let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let have = s
+            .status
+            .as_ref()
+            .and_then(|s| s.available_replicas)
+            .unwrap_or(0);
+        if have < want {
+            not_ready.push(format!("StatefulSet {:?}: {have}/{want}", s.metadata.name));
+        }
+    }
+    for d in Api::<DaemonSet>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .expect("list DaemonSets")
+    {
+        let status = d.status.clone().unwrap_or_default();
+        let have = status.number_available.unwrap_or(0);
+        if status.desired_number_scheduled == 0 || have < status.desired_number_scheduled {
+            not_ready.push(format!(
+                "DaemonSet {:?}: {have}/{}",
+                d.metadata.name, status.desired_number_scheduled
+            ));
+        }
+    }
+    not_ready
 }
 
 /// `namespace/name` → resourceVersion of every Deployment, StatefulSet and DaemonSet.
@@ -79,7 +137,6 @@ async fn the_local_platform_installs_in_one_pass_and_a_reapply_writes_nothing() 
 
     // Available as the API server reports it, independently of kfctl's health rules.
     let client = cluster().client().await;
-    let mut not_ready = Vec::new();
     let deployments = Api::<Deployment>::all(client.clone())
         .list(&ListParams::default())
         .await
@@ -89,46 +146,7 @@ async fn the_local_platform_installs_in_one_pass_and_a_reapply_writes_nothing() 
         "{} Deployments",
         deployments.items.len()
     );
-    for d in &deployments {
-        let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let have = d
-            .status
-            .as_ref()
-            .and_then(|s| s.available_replicas)
-            .unwrap_or(0);
-        if have < want {
-            not_ready.push(format!("Deployment {:?}: {have}/{want}", d.metadata.name));
-        }
-    }
-    for s in Api::<StatefulSet>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .expect("list StatefulSets")
-    {
-        let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let have = s
-            .status
-            .as_ref()
-            .and_then(|s| s.available_replicas)
-            .unwrap_or(0);
-        if have < want {
-            not_ready.push(format!("StatefulSet {:?}: {have}/{want}", s.metadata.name));
-        }
-    }
-    for d in Api::<DaemonSet>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .expect("list DaemonSets")
-    {
-        let status = d.status.clone().unwrap_or_default();
-        let have = status.number_available.unwrap_or(0);
-        if status.desired_number_scheduled == 0 || have < status.desired_number_scheduled {
-            not_ready.push(format!(
-                "DaemonSet {:?}: {have}/{}",
-                d.metadata.name, status.desired_number_scheduled
-            ));
-        }
-    }
+    let not_ready = not_available(&client).await;
     assert!(not_ready.is_empty(), "not available: {not_ready:#?}");
 
     // The device plugin runs on exactly the GPU nodes.
@@ -160,4 +178,38 @@ async fn the_local_platform_installs_in_one_pass_and_a_reapply_writes_nothing() 
         workload_versions(&client).await,
         "a re-apply changed workloads"
     );
+    let diff = on_cluster(&["diff", "-p", "local", "--exit-code"]);
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
+
+    // Each current release with every component: a fresh install in one pass, every workload
+    // available, no drift right after. The release before goes first, claims and CRDs too.
+    let work = tempfile::tempdir().expect("a temp dir");
+    let mut installed: Vec<String> = vec!["-p".into(), "local".into()];
+    for release in ["26.03", "26.03.1-rc.2"] {
+        let delete: Vec<&str> = ["delete", "--purge", "--yes"]
+            .into_iter()
+            .chain(installed.iter().map(String::as_str))
+            .collect();
+        let deleted = on_cluster(&delete);
+        assert!(deleted.status.success(), "{}", text(&deleted));
+        let config = work.path().join(format!("{release}.yaml"));
+        std::fs::write(&config, kubeflow_corpus::every_component_config(release))
+            .expect("write the config");
+        let config = config.to_str().expect("utf-8").to_owned();
+        let applied = on_cluster(&["apply", "-f", &config, "--yes", "--timeout", "10m"]);
+        assert!(applied.status.success(), "{release}: {}", text(&applied));
+        let err = String::from_utf8_lossy(&applied.stderr);
+        assert!(
+            err.contains(" created, 0 configured, 0 unchanged")
+                && err.contains("everything is healthy"),
+            "{release}: {err}"
+        );
+        let not_ready = not_available(&client).await;
+        assert!(not_ready.is_empty(), "{release}: not available: {not_ready:#?}");
+        let diff = on_cluster(&["diff", "-f", &config, "--exit-code"]);
+        assert_eq!(diff.status.code(), Some(0), "{release}: {}", text(&diff));
+        let status = on_cluster(&["status", "-f", &config, "-o", "json"]);
+        assert!(status.status.success(), "{release}: {}", text(&status));
+        installed = vec!["-f".into(), config];
+    }
 }

@@ -51,3 +51,15 @@ pub fn release(release: &str) -> PathBuf {
         r => dir(&format!("kubeflow-manifests-{r}")),
     }
 }
+
+/// A `kfctl.yaml` for the `local` platform at `release` with every component enabled: the
+/// platform's defaults and each of [`OPTIONAL_COMPONENTS`].
+pub fn every_component_config(release: &str) -> String {
+    let mut text = format!(
+        "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nmetadata:\n  name: kubeflow\nspec:\n  platform: local\n  release: \"{release}\"\n  components:\n"
+    );
+    for c in OPTIONAL_COMPONENTS {
+        text.push_str(&format!("    {c}: {{enabled: true}}\n"));
+    }
+    text
+}

@@ -1,8 +1,9 @@
-//! The local platform through its releases: install 1.10.2, upgrade to 1.11.0 with the
-//! ServiceAccount `kfctl generate upgrade-job` makes (its token in a kubeconfig, as the Job's pod
-//! would run), then to the newest; three revisions, each healthy; a user's label kept; a rollback
-//! to revision 1 that restores what a fresh render of 1.10.2 holds; and the job's RBAC with a
-//! permission removed failing with a message naming it.
+//! The local platform with every component through its releases: install 1.10.2, upgrade to
+//! 1.11.0 with the ServiceAccount `kfctl generate upgrade-job` makes (its token in a kubeconfig,
+//! as the Job's pod would run), then to 26.03 and to 26.03.1-rc.2 (whose catalog migration
+//! recreates what changed selectors); four revisions, each healthy with no drift; a user's label,
+//! Profile, namespace and claim kept; a rollback to revision 1 that restores what a fresh render
+//! of 1.10.2 holds; and the job's RBAC with a permission removed failing with a message naming it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -293,8 +294,24 @@ fn labelled(id: &str, kinds: &BTreeSet<String>) -> BTreeSet<String> {
     found
 }
 
-/// `group/Kind/namespace/name` of every object of a render (`kfctl build -o json`).
+/// `(group, Kind)` of every kind the API server serves without a namespace, custom ones included.
+fn cluster_scoped_kinds() -> BTreeSet<(String, String)> {
+    ok(kubectl(&["api-resources", "--namespaced=false", "--no-headers"], None))
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (api_version, kind) = (f.get(f.len().checked_sub(3)?)?, f.last()?);
+            let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+            Some((group.to_owned(), (*kind).to_owned()))
+        })
+        .collect()
+}
+
+/// `group/Kind/namespace/name` of every object of a render (`kfctl build -o json`), with no
+/// namespace for a cluster-scoped kind (kustomize gives kinds it does not know the
+/// kustomization's namespace; the API server drops it).
 fn render_keys(render: &Value) -> BTreeMap<String, (String, String, String, String)> {
+    let cluster_scoped = cluster_scoped_kinds();
     render["items"]
         .as_array()
         .into_iter()
@@ -306,12 +323,13 @@ fn render_keys(render: &Value) -> BTreeMap<String, (String, String, String, Stri
                     .unwrap_or("")
                     .to_owned()
             };
-            let parts = (
-                at("/apiVersion"),
-                at("/kind"),
-                at("/metadata/namespace"),
-                at("/metadata/name"),
-            );
+            let (api_version, kind) = (at("/apiVersion"), at("/kind"));
+            let group = api_version.rsplit_once('/').map_or("", |(g, _)| g).to_owned();
+            let namespace = match cluster_scoped.contains(&(group, kind.clone())) {
+                true => String::new(),
+                false => at("/metadata/namespace"),
+            };
+            let parts = (api_version, kind, namespace, at("/metadata/name"));
             (key_of(&parts.0, &parts.1, &parts.2, &parts.3), parts)
         })
         .collect()
@@ -404,6 +422,72 @@ fn assert_step(
     );
 }
 
+/// A user's work the install does not own: a Profile, its namespace and a claim in it.
+const USER_DATA: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: kubeflow-user-test
+---
+apiVersion: kubeflow.org/v1
+kind: Profile
+metadata:
+  name: kubeflow-user-test
+spec:
+  owner: {kind: User, name: test@example.com}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: workspace
+  namespace: kubeflow-user-test
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+"#;
+
+/// The user's Profile, namespace and claim are all still there.
+fn assert_user_data_kept(after: &str) {
+    for args in [
+        ["get", "profile", "kubeflow-user-test", "-o", "name", "", ""],
+        ["get", "namespace", "kubeflow-user-test", "-o", "name", "", ""],
+        [
+            "get",
+            "pvc",
+            "workspace",
+            "-o",
+            "name",
+            "-n",
+            "kubeflow-user-test",
+        ],
+    ] {
+        let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+        let out = kubectl(&args, None);
+        assert!(
+            out.status.success() && !out.stdout.is_empty(),
+            "after {after}, `kubectl {}` finds nothing: {}",
+            args.join(" "),
+            text(&out)
+        );
+    }
+}
+
+/// Upgrades the install to `release` as an admin; its output.
+fn upgrade_to(run: &Run, release: &str) -> Output {
+    let out = run.admin(&[
+        "upgrade",
+        "--to",
+        release,
+        "--yes",
+        "--timeout",
+        "15m",
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "to {release}: {}", text(&out));
+    out
+}
+
 #[tokio::test]
 async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
     let base = root_with_corpus();
@@ -411,20 +495,19 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
         root: base.path().join("kfctl"),
     };
     let work = tempfile::tempdir().expect("a temp dir");
+    let everything = work.path().join("every-component.yaml");
+    std::fs::write(
+        &everything,
+        crate::kubeflow_corpus::every_component_config("1.10.2"),
+    )
+    .expect("write the config");
+    let everything = everything.to_str().expect("utf-8");
 
-    let installed = run.admin(&[
-        "apply",
-        "-p",
-        "local",
-        "--release",
-        "1.10.2",
-        "--yes",
-        "--timeout",
-        "15m",
-    ]);
+    let installed = run.admin(&["apply", "-f", everything, "--yes", "--timeout", "15m"]);
     assert!(installed.status.success(), "{}", text(&installed));
-    let first: &[&str] = &["-p", "local", "--release", "1.10.2"];
+    let first: &[&str] = &["-f", everything, "--release", "1.10.2"];
     assert_step(&run, None, first, &BTreeSet::new(), "");
+    ok(kubectl(&["apply", "-f", "-"], Some(USER_DATA)));
 
     // A user's own label on a Deployment kfctl manages.
     let client = cluster().client().await;
@@ -527,27 +610,35 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
         &before,
         &String::from_utf8_lossy(&by_job.stderr),
     );
+    assert_user_data_kept("1.11.0");
     let before = record().1;
 
-    let newest = run.admin(&[
-        "upgrade",
-        "--to",
-        "latest",
-        "--yes",
-        "--timeout",
-        "15m",
-        "-o",
-        "json",
-    ]);
-    assert!(newest.status.success(), "{}", text(&newest));
-    let third: &[&str] = &["-f", config_path, "--release", "latest"];
+    let stable = upgrade_to(&run, "26.03");
+    let third: &[&str] = &["-f", config_path, "--release", "26.03"];
     assert_step(
         &run,
         Some(second),
         third,
         &before,
-        &String::from_utf8_lossy(&newest.stderr),
+        &String::from_utf8_lossy(&stable.stderr),
     );
+    assert_user_data_kept("26.03");
+    let before = record().1;
+
+    // The release candidate moves directories and changes selectors: its catalog migration
+    // recreates the profiles controller first, shown in the plan, with no `--force`.
+    let candidate = upgrade_to(&run, "26.03.1-rc.2");
+    let err = String::from_utf8_lossy(&candidate.stderr);
+    assert!(
+        err.contains("migrations (done first, in this order):")
+            && err.contains("recreate Deployment/kubeflow/profiles-deployment")
+            && err.contains("deleted Deployment/kubeflow/profiles-deployment (migration)"),
+        "{}",
+        text(&candidate)
+    );
+    let fourth: &[&str] = &["-f", config_path, "--release", "26.03.1-rc.2"];
+    assert_step(&run, Some(third), fourth, &before, &err);
+    assert_user_data_kept("26.03.1-rc.2");
 
     let history = revisions(&run);
     let summary: Vec<(String, String, String)> = history
@@ -565,7 +656,8 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
         vec![
             ("apply".into(), "1.10.2".into(), "succeeded".into()),
             ("upgrade".into(), "1.11.0".into(), "succeeded".into()),
-            ("upgrade".into(), "latest".into(), "succeeded".into()),
+            ("upgrade".into(), "26.03".into(), "succeeded".into()),
+            ("upgrade".into(), "26.03.1-rc.2".into(), "succeeded".into()),
         ]
     );
     assert_eq!(
@@ -595,14 +687,15 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
     assert!(rolled.status.success(), "{}", text(&rolled));
     assert_step(
         &run,
-        Some(third),
+        Some(fourth),
         first,
         &before,
         &String::from_utf8_lossy(&rolled.stderr),
     );
+    assert_user_data_kept("the rollback");
     let render: Value = serde_json::from_str(&ok(run.build(&[
-        "-p",
-        "local",
+        "-f",
+        everything,
         "--release",
         "1.10.2",
         "-o",
@@ -645,7 +738,7 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
         differing.is_empty(),
         "not as 1.10.2 renders them: {differing:#?}"
     );
-    assert_eq!(revisions(&run)[3]["sourceRevision"], json!(1));
+    assert_eq!(revisions(&run)[4]["sourceRevision"], json!(1));
 
     // The job's RBAC without `deployments`: the upgrade fails and names what is missing.
     let role = ok(kubectl(
@@ -710,5 +803,5 @@ async fn the_local_platform_upgrades_through_its_releases_and_rolls_back() {
     assert!(!err.contains("wave 1/"), "{}", text(&refused));
     assert_eq!(parent_version(), version_before, "the record was written");
     assert_eq!(record().1, recorded_before);
-    assert_eq!(revisions(&run).len(), 4);
+    assert_eq!(revisions(&run).len(), 5);
 }
