@@ -136,11 +136,12 @@ impl Record {
                 .collect();
             data.insert(KEY_GENERATIONS.to_owned(), generations);
         }
-        // Only the objects the record has: a prune or a delete narrows `objects` alone.
+        // Only the objects the record has (a prune or a delete narrows `objects` alone), and
+        // names a line holds: an object of a component named otherwise goes unattributed.
         let components: String = self
             .components
             .iter()
-            .filter(|(id, _)| self.objects.contains_key(*id))
+            .filter(|(id, c)| self.objects.contains_key(*id) && is_component_name(c))
             .map(|(id, component)| format!("{} {component}\n", object_line(id)))
             .collect();
         if !components.is_empty() {
@@ -215,6 +216,16 @@ impl Record {
             }
             None => Vec::new(),
         };
+        let components = lines(KEY_COMPONENTS)?;
+        if let Some((id, name)) = components.iter().find(|(_, c)| !is_component_name(c)) {
+            return Err(bad(
+                KEY_COMPONENTS,
+                format!(
+                    "the component of {id} (`{}`) holds control characters",
+                    name.escape_debug()
+                ),
+            ));
+        }
         Ok(Record {
             release: get(KEY_RELEASE),
             platform: get(KEY_PLATFORM),
@@ -222,11 +233,16 @@ impl Record {
             objects: lines(KEY_OBJECTS)?,
             owned: lines(KEY_OWNED)?,
             generations,
-            components: lines(KEY_COMPONENTS)?,
+            components,
             applied_at: get(KEY_APPLIED_AT),
             revisions,
         })
     }
+}
+
+/// Whether a component's name can be recorded: one word, nothing a terminal would act on.
+fn is_component_name(name: &str) -> bool {
+    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// Why a parent's data is not a record kfctl can read: the key, and what is wrong there.
@@ -578,8 +594,23 @@ mod tests {
         let read = Record::from_data(&data).unwrap();
         assert_eq!(
             read.components,
-            BTreeMap::from([(namespace, "kubeflow-namespace".to_owned())])
+            BTreeMap::from([(namespace.clone(), "kubeflow-namespace".to_owned())])
         );
+        // A name no line can hold is not recorded; one a line holds with a control character
+        // is not read.
+        let spaced = Record {
+            components: BTreeMap::from([(namespace.clone(), "two words".to_owned())]),
+            ..record.clone()
+        };
+        assert!(!spaced.to_data().contains_key(KEY_COMPONENTS));
+        let mut hostile = data.clone();
+        hostile.insert(
+            KEY_COMPONENTS.to_owned(),
+            "v1 Namespace - kubeflow \u{1b}[2Jistio\n".to_owned(),
+        );
+        let e = Record::from_data(&hostile).unwrap_err();
+        assert_eq!(e.key, KEY_COMPONENTS);
+        assert!(e.message.contains("`\\u{1b}[2Jistio`"), "{}", e.message);
         // A kustomization's record has none, and writes no key.
         let plain = Record {
             components: BTreeMap::new(),
