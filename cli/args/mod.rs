@@ -120,10 +120,12 @@ pub enum Command {
     ///
     /// Reads the install's inventory (release, platform, when it was applied), lists its members
     /// (one request per kind), judges each with the readiness rules of `kfctl apply` and groups
-    /// them by component, and reports each object that drifted, with its fields. The fields come
-    /// from the render: the one `-p`, `-f` or `-k` gives, else the one the install's revision
-    /// pins (its platform and `kfctl.yaml`, or its kustomization directory), made again. When
-    /// that is not at hand (the files moved or changed), only the drifted objects are named.
+    /// them by the catalog component the inventory records for each (`istio`, `pipelines`, …; a
+    /// kustomization's by label or namespace), and reports each object that drifted, with its
+    /// fields. The fields come from the render: the one `-p`, `-f` or `-k` gives, else the one
+    /// the install's revision pins (its platform and `kfctl.yaml`, or its kustomization
+    /// directory), made again. When that is not at hand (the files moved or changed), only the
+    /// drifted objects are named.
     Status(StatusArgs),
     /// Upgrade an install to another release, after showing what will change
     ///

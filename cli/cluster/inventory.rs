@@ -42,6 +42,9 @@ const KEY_OBJECTS: &str = "objects";
 const KEY_OWNED: &str = "ownedDigests";
 const KEY_GENERATIONS: &str = "generations";
 const KEY_APPLIED_AT: &str = "appliedAt";
+/// Each object's catalog component. Records written before it existed have none; readers of
+/// those group objects otherwise, and kfctl versions before it ignore it.
+const KEY_COMPONENTS: &str = "components";
 const KEY_VERSION: &str = "kfctlVersion";
 /// The layout of these keys. A record without it was written in format 1, before it existed.
 const KEY_FORMAT: &str = "recordFormat";
@@ -96,6 +99,9 @@ pub struct Record {
     /// CRD → its `metadata.generation` right after the apply, so that the next apply knows it
     /// unchanged from its metadata alone (`apply::ApplyOptions::generations`).
     pub generations: BTreeMap<ResId, i64>,
+    /// Object → the catalog component it comes from, for a platform install (`kfctl status`
+    /// groups by it); empty for a kustomization, or a record written before kfctl kept it.
+    pub components: BTreeMap<ResId, String>,
     /// RFC 3339, UTC: when an apply last changed the record.
     pub applied_at: String,
     /// Every apply, upgrade and rollback, oldest first, at most [`revision::KEEP`].
@@ -129,6 +135,17 @@ impl Record {
                 .map(|(id, generation)| format!("{} {generation}\n", object_line(id)))
                 .collect();
             data.insert(KEY_GENERATIONS.to_owned(), generations);
+        }
+        // Only the objects the record has (a prune or a delete narrows `objects` alone), and
+        // names a line holds: an object of a component named otherwise goes unattributed.
+        let components: String = self
+            .components
+            .iter()
+            .filter(|(id, c)| self.objects.contains_key(*id) && is_component_name(c))
+            .map(|(id, component)| format!("{} {component}\n", object_line(id)))
+            .collect();
+        if !components.is_empty() {
+            data.insert(KEY_COMPONENTS.to_owned(), components);
         }
         if !self.revisions.is_empty() {
             data.insert(KEY_REVISIONS.to_owned(), revision::to_json(&self.revisions));
@@ -199,6 +216,16 @@ impl Record {
             }
             None => Vec::new(),
         };
+        let components = lines(KEY_COMPONENTS)?;
+        if let Some((id, name)) = components.iter().find(|(_, c)| !is_component_name(c)) {
+            return Err(bad(
+                KEY_COMPONENTS,
+                format!(
+                    "the component of {id} (`{}`) holds control characters",
+                    name.escape_debug()
+                ),
+            ));
+        }
         Ok(Record {
             release: get(KEY_RELEASE),
             platform: get(KEY_PLATFORM),
@@ -206,10 +233,16 @@ impl Record {
             objects: lines(KEY_OBJECTS)?,
             owned: lines(KEY_OWNED)?,
             generations,
+            components,
             applied_at: get(KEY_APPLIED_AT),
             revisions,
         })
     }
+}
+
+/// Whether a component's name can be recorded: one word, nothing a terminal would act on.
+fn is_component_name(name: &str) -> bool {
+    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// Why a parent's data is not a record kfctl can read: the key, and what is wrong there.
@@ -525,10 +558,65 @@ mod tests {
                 ),
                 3,
             )]),
+            components: BTreeMap::from([
+                (
+                    ResId::new(Gvk::new("", "v1", "Namespace"), "kubeflow", ""),
+                    "kubeflow-namespace".to_owned(),
+                ),
+                (
+                    ResId::new(Gvk::new("apps", "v1", "Deployment"), "a", "kubeflow"),
+                    "pipelines".to_owned(),
+                ),
+            ]),
             applied_at: "2025-01-02T03:04:05Z".into(),
             revisions: vec![crate::upgrade::revision::tests::sample(1)],
         };
         assert_eq!(Record::from_data(&record.to_data()).unwrap(), record);
+    }
+
+    #[test]
+    fn components_are_kept_for_the_recorded_objects_only() {
+        let namespace = ResId::new(Gvk::new("", "v1", "Namespace"), "kubeflow", "");
+        let gone = ResId::new(Gvk::new("apps", "v1", "Deployment"), "gone", "kubeflow");
+        let record = Record {
+            objects: BTreeMap::from([(namespace.clone(), "00ff".to_owned())]),
+            components: BTreeMap::from([
+                (namespace.clone(), "kubeflow-namespace".to_owned()),
+                (gone, "pipelines".to_owned()),
+            ]),
+            ..Record::default()
+        };
+        let data = record.to_data();
+        assert_eq!(
+            data[KEY_COMPONENTS],
+            "v1 Namespace - kubeflow kubeflow-namespace\n"
+        );
+        let read = Record::from_data(&data).unwrap();
+        assert_eq!(
+            read.components,
+            BTreeMap::from([(namespace.clone(), "kubeflow-namespace".to_owned())])
+        );
+        // A name no line can hold is not recorded; one a line holds with a control character
+        // is not read.
+        let spaced = Record {
+            components: BTreeMap::from([(namespace.clone(), "two words".to_owned())]),
+            ..record.clone()
+        };
+        assert!(!spaced.to_data().contains_key(KEY_COMPONENTS));
+        let mut hostile = data.clone();
+        hostile.insert(
+            KEY_COMPONENTS.to_owned(),
+            "v1 Namespace - kubeflow \u{1b}[2Jistio\n".to_owned(),
+        );
+        let e = Record::from_data(&hostile).unwrap_err();
+        assert_eq!(e.key, KEY_COMPONENTS);
+        assert!(e.message.contains("`\\u{1b}[2Jistio`"), "{}", e.message);
+        // A kustomization's record has none, and writes no key.
+        let plain = Record {
+            components: BTreeMap::new(),
+            ..record
+        };
+        assert!(!plain.to_data().contains_key(KEY_COMPONENTS));
     }
 
     #[test]
@@ -540,8 +628,11 @@ mod tests {
                 "v1 Namespace - kubeflow 00ff\napps/v1 Deployment kubeflow a 11ee\n".to_owned(),
             ),
         ]);
-        // Records written before the format key existed are format 1.
-        assert_eq!(Record::from_data(&good).unwrap().objects.len(), 2);
+        // Records written before the format key existed are format 1; those written before
+        // components were kept have none.
+        let old = Record::from_data(&good).unwrap();
+        assert_eq!(old.objects.len(), 2);
+        assert!(old.components.is_empty());
         let broken = |key: &str, value: &str| {
             let mut data = good.clone();
             data.insert(key.to_owned(), value.to_owned());
@@ -554,6 +645,10 @@ mod tests {
         let e = broken(KEY_GENERATIONS, "v1 Namespace - kubeflow many\n");
         assert!(e.message.contains("`many`"), "{}", e.message);
         assert_eq!(broken(KEY_REVISIONS, "[{").key, KEY_REVISIONS);
+        assert_eq!(
+            broken(KEY_COMPONENTS, "v1 Namespace kubeflow\n").key,
+            KEY_COMPONENTS
+        );
         let e = broken(KEY_FORMAT, "2");
         assert!(
             e.message.contains("format 2, newer than the format 1"),
@@ -588,8 +683,13 @@ mod tests {
             release: "1.11.0".into(),
             platform: "local".into(),
             config_digest: "a".repeat(64),
-            // A digest of the owned fields of each object too, as apply records them.
+            // A digest of the owned fields of each object too, as apply records them, and
+            // its component.
             owned: objects.clone(),
+            components: objects
+                .keys()
+                .map(|id| (id.clone(), "kubeflow-pipelines-and-more".to_owned()))
+                .collect(),
             objects,
             generations: BTreeMap::new(),
             applied_at: "2025-01-02T03:04:05Z".into(),

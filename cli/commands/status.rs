@@ -1,8 +1,6 @@
-//! `kfctl status`: the recorded install, the health of its members grouped by component, and
+//! `kfctl status`: the recorded install, the health of its members by catalog component, and
 //! the objects that drifted (`cluster::drift`); `--watch` refreshes, `-o json` prints one report
 //! per refresh (`docs/schema/status.json`).
-
-use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
@@ -10,23 +8,17 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::Outcome;
 use crate::args::ListFormat;
+use crate::cluster::Cluster;
 use crate::cluster::drift::{self, Desired, DriftReport, IgnoreRule};
 use crate::cluster::inventory::Inventory;
-use crate::cluster::{Cluster, Health, health};
 use crate::errors::UserError;
 use crate::lifecycle::drift::pinned_render;
 use crate::lifecycle::render::{Install, check_name, render_given};
 use crate::lifecycle::target;
 use crate::output::{Printer, Progress};
 use crate::report::drift::{SCHEMA_VERSION, describe, object_json, recorded_json};
+use crate::report::health::{self as component_health, InstallHealth};
 use crate::settings::StatusSettings;
-
-/// The labels that name the component an object belongs to, most specific first.
-const COMPONENT_LABELS: [&str; 3] = [
-    "app.kubernetes.io/component",
-    "app.kubernetes.io/part-of",
-    "app.kubernetes.io/name",
-];
 
 pub async fn run(settings: &StatusSettings, printer: Printer) -> Result<Outcome> {
     let given = &settings.install;
@@ -112,7 +104,7 @@ async fn status(
                 "the drifted fields are not named: the render of the install's revision is not at hand ({why}); pass `-p`, `-f` or `-k`"
             ));
         }
-        let components = components(&report);
+        let components = component_health::by_component(&report, &parent.record, install);
         match settings.output {
             ListFormat::Json => {
                 printer.json(&json_report(&report, &components, cluster, name, inventory))?;
@@ -145,7 +137,7 @@ async fn status(
 fn text_report(
     report: &DriftReport,
     parent: &crate::cluster::inventory::Parent,
-    components: &[Component],
+    components: &InstallHealth,
     cluster: &Cluster,
     inventory: &Inventory,
 ) -> String {
@@ -163,25 +155,11 @@ fn text_report(
         ));
     }
     text.push_str(&format!(
-        "applied:   {} ({} objects)\n\ncomponents:\n",
+        "applied:   {} ({} objects)\n\n",
         recorded.applied_at,
         recorded.objects.len()
     ));
-    for c in components {
-        let ready = c.objects - c.not_ready.len();
-        let mark = if c.not_ready.is_empty() {
-            "ok  "
-        } else {
-            "WAIT"
-        };
-        text.push_str(&format!(
-            "  {mark} {:<40} {ready}/{} ready\n",
-            c.name, c.objects
-        ));
-        for (id, h) in c.not_ready.iter().take(3) {
-            text.push_str(&format!("         {id}: {h}\n"));
-        }
-    }
+    text.push_str(&component_health::text(components, recorded));
     let drifted: Vec<_> = report.drifted().collect();
     if drifted.is_empty() {
         text.push_str("\ndrift: none\n");
@@ -218,43 +196,9 @@ impl Stop {
     }
 }
 
-/// The health of one component's members.
-struct Component {
-    name: String,
-    objects: usize,
-    not_ready: Vec<(String, Health)>,
-}
-
-/// Groups the live members by their component label, else their namespace.
-fn components(report: &DriftReport) -> Vec<Component> {
-    let mut groups: BTreeMap<String, Component> = BTreeMap::new();
-    for (id, obj) in &report.live {
-        let labels = obj.pointer("/metadata/labels");
-        let name = COMPONENT_LABELS
-            .iter()
-            .find_map(|l| labels.and_then(|m| m.get(*l)).and_then(Value::as_str))
-            .map(str::to_owned)
-            .unwrap_or_else(|| match id.namespace.as_str() {
-                "" => "(cluster-scoped)".to_owned(),
-                ns => format!("namespace {ns}"),
-            });
-        let entry = groups.entry(name.clone()).or_insert(Component {
-            name,
-            objects: 0,
-            not_ready: Vec::new(),
-        });
-        entry.objects += 1;
-        let h = health(obj);
-        if !h.is_current() {
-            entry.not_ready.push((id.to_string(), h));
-        }
-    }
-    groups.into_values().collect()
-}
-
 fn json_report(
     report: &DriftReport,
-    components: &[Component],
+    components: &InstallHealth,
     cluster: &Cluster,
     name: &str,
     inventory: &Inventory,
@@ -265,13 +209,9 @@ fn json_report(
         "install": name,
         "inventory": inventory.parent_id().to_string(),
         "recorded": recorded_json(report),
-        "healthy": components.iter().all(|c| c.not_ready.is_empty()),
-        "components": components.iter().map(|c| json!({
-            "name": c.name,
-            "objects": c.objects,
-            "ready": c.objects - c.not_ready.len(),
-            "notReady": c.not_ready.iter().map(|(id, h)| json!({"id": id, "health": h.to_string()})).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
+        "healthy": components.components.iter().all(|c| c.not_ready.is_empty()),
+        "groupedBy": components.grouping.as_str(),
+        "components": component_health::json(components),
         "drifted": report.drifted().count(),
         "drift": report.drifted().map(|o| object_json(o, false)).collect::<Vec<_>>(),
         "cost": {

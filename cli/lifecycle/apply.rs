@@ -187,18 +187,23 @@ fn keep_remaining(
         if !id.namespace.is_empty() && id.namespace != inventory::NAMESPACE {
             namespaces.insert(id.namespace.clone());
         }
+        if let Some(component) = parent.and_then(|p| p.record.components.get(&id)) {
+            record.components.insert(id.clone(), component.clone());
+        }
         record.objects.insert(id, digest);
     }
 }
 
-/// The record of an apply that succeeded: each applied object with its rendered digest, and the
-/// generation of each CRD; what kfctl owns and the revisions are added after.
+/// The record of an apply that succeeded: each applied object with its rendered digest and its
+/// catalog component, and the generation of each CRD; what kfctl owns and the revisions are
+/// added after.
 fn record_of(install: &Install, report: &ApplyReport) -> Record {
     Record {
         release: install.release.clone(),
         platform: install.platform.clone(),
         config_digest: install.config_digest.clone(),
         objects: install.recorded_digests(&report.applied),
+        components: install.recorded_components(&report.applied),
         owned: Default::default(),
         generations: report
             .applied

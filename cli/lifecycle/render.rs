@@ -34,6 +34,9 @@ pub struct Install {
     pub components: BTreeMap<String, Vec<String>>,
     /// Each object's digest (`resource::digest::object_digest`), by its id as rendered.
     pub digests: std::sync::Arc<std::collections::HashMap<ResId, String>>,
+    /// The catalog component each object comes from, by its id as rendered; empty for a
+    /// kustomization.
+    pub object_components: std::collections::HashMap<ResId, String>,
 }
 
 impl Install {
@@ -51,18 +54,16 @@ impl Install {
         &self,
         applied: &[crate::cluster::apply::Applied],
     ) -> BTreeMap<ResId, String> {
-        applied
-            .iter()
-            .filter_map(|a| {
-                let digest = self.digests.get(&a.id)?;
-                let key = ResId::new(
-                    a.id.gvk.clone(),
-                    &a.id.name,
-                    a.namespace.as_deref().unwrap_or(""),
-                );
-                Some((key, digest.clone()))
-            })
-            .collect()
+        live_keyed(applied, &self.digests)
+    }
+
+    /// Each applied object, by its id as it is live, with the catalog component it comes from:
+    /// what the install's record keeps for `kfctl status`.
+    pub fn recorded_components(
+        &self,
+        applied: &[crate::cluster::apply::Applied],
+    ) -> BTreeMap<ResId, String> {
+        live_keyed(applied, &self.object_components)
     }
 
     /// The sha256 of the render: of its objects' digests, one a line, in order. A
@@ -70,6 +71,26 @@ impl Install {
     pub fn render_digest(&self) -> String {
         render_digest(&self.resources, &self.digests)
     }
+}
+
+/// `by_rendered_id`'s value of each applied object, by the object's id as it is live (in the
+/// namespace it went to).
+fn live_keyed(
+    applied: &[crate::cluster::apply::Applied],
+    by_rendered_id: &std::collections::HashMap<ResId, String>,
+) -> BTreeMap<ResId, String> {
+    applied
+        .iter()
+        .filter_map(|a| {
+            let value = by_rendered_id.get(&a.id)?;
+            let key = ResId::new(
+                a.id.gvk.clone(),
+                &a.id.name,
+                a.namespace.as_deref().unwrap_or(""),
+            );
+            Some((key, value.clone()))
+        })
+        .collect()
 }
 
 /// The resolver for an input's remote sources, its `kfctl.lock` beside the kustomization or
@@ -225,6 +246,7 @@ pub fn render_install(
                 preflight: None,
                 components: BTreeMap::new(),
                 digests: std::sync::Arc::new(digests),
+                object_components: Default::default(),
             }
         }
         BuildInput::Profile(request) => {
@@ -242,6 +264,7 @@ pub fn render_install(
             Install {
                 name: name.unwrap_or("kubeflow").to_owned(),
                 resources: rendered.resources,
+                object_components: rendered.components,
                 components: component_parts(&resolved),
                 release: resolved.release,
                 platform: resolved.platform,
@@ -478,6 +501,52 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         assert_eq!(default_name_of(Path::new("/tmp/My_App")), "my-app");
+    }
+
+    /// The record keys an object by the namespace it went to, which for a cluster-scoped kind
+    /// is none whatever the render said.
+    #[test]
+    fn components_are_recorded_by_the_id_each_object_has_live() {
+        let gvk = |kind: &str| crate::resource::Gvk::new("", "v1", kind);
+        let applied = |id: &ResId, namespace: Option<&str>| crate::cluster::apply::Applied {
+            id: id.clone(),
+            wave: crate::plan::Wave::Workloads,
+            action: crate::cluster::apply::Action::Created,
+            namespace: namespace.map(str::to_owned),
+            duration: std::time::Duration::ZERO,
+            retries: 0,
+            unchecked: false,
+            generation: None,
+            owned: None,
+        };
+        let pv = ResId::new(gvk("PersistentVolume"), "data", "kubeflow");
+        let config = ResId::new(gvk("ConfigMap"), "settings", "");
+        let unknown = ResId::new(gvk("ConfigMap"), "other", "kubeflow");
+        let components = std::collections::HashMap::from([
+            (pv.clone(), "pipelines".to_owned()),
+            (config.clone(), "dex".to_owned()),
+        ]);
+        let recorded = live_keyed(
+            &[
+                applied(&pv, None),
+                applied(&config, Some("auth")),
+                applied(&unknown, Some("kubeflow")),
+            ],
+            &components,
+        );
+        assert_eq!(
+            recorded,
+            BTreeMap::from([
+                (
+                    ResId::new(gvk("PersistentVolume"), "data", ""),
+                    "pipelines".to_owned()
+                ),
+                (
+                    ResId::new(gvk("ConfigMap"), "settings", "auth"),
+                    "dex".to_owned()
+                ),
+            ])
+        );
     }
 
     #[test]

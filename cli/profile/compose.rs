@@ -130,6 +130,7 @@ pub fn render(fs: &dyn Fs, profile: &ResolvedProfile) -> Result<Rendered, Profil
 
     let mut resources = ResourceSet::new();
     let mut owner: HashMap<_, String> = HashMap::new();
+    let mut components = HashMap::new();
     let mut warnings: Vec<String> = Vec::new();
     for (c, result) in profile.components.iter().zip(built) {
         let rendered = result?;
@@ -148,6 +149,7 @@ pub fn render(fs: &dyn Fs, profile: &ResolvedProfile) -> Result<Rendered, Profil
                 });
             }
             owner.insert(key, c.name.clone());
+            components.insert(res.id(), c.name.clone());
             resources.push(res).map_err(|d| ProfileError::Render {
                 component: c.name.clone(),
                 source: render::RenderError::Duplicate(d),
@@ -161,6 +163,7 @@ pub fn render(fs: &dyn Fs, profile: &ResolvedProfile) -> Result<Rendered, Profil
     Ok(Rendered {
         resources,
         warnings,
+        components,
     })
 }
 
@@ -244,6 +247,13 @@ mod tests {
             Value::String("kf.example.com".to_owned())
         );
         assert!(out.resources.at(1).annotations().is_empty());
+        // Each object is attributed to the component that rendered it.
+        let owners: Vec<(&str, &str)> = out
+            .resources
+            .iter()
+            .map(|r| (r.name(), out.components[&r.id()].as_str()))
+            .collect();
+        assert_eq!(owners, [("a", "one"), ("b", "two")]);
     }
 
     #[test]

@@ -180,6 +180,7 @@ pub fn build(fs: &dyn Fs, dir: &Path) -> Result<Rendered, RenderError> {
     Ok(Rendered {
         resources: acc.resources,
         warnings: loader.warnings,
+        components: Default::default(),
     })
 }
 

@@ -35,6 +35,9 @@ use crate::resource::{DuplicateId, Origin, ResId, ResourceSet, yaml::YamlError};
 pub struct Rendered {
     pub resources: ResourceSet,
     pub warnings: Vec<String>,
+    /// The catalog component each object of a platform render comes from, by id; empty for a
+    /// kustomization, which has no components.
+    pub components: std::collections::HashMap<ResId, String>,
 }
 
 /// A place in a file: a kustomization line, or a document's first line.

@@ -2,6 +2,7 @@
 //! from what the lifecycle engine returns.
 
 pub mod drift;
+pub mod health;
 pub mod remove;
 
 use serde_json::{Value, json};

@@ -212,6 +212,18 @@ async fn drift_is_found_on_kfctl_fields_only_and_fixed() {
     let status = json_of(&status);
     assert_valid("status.json", &status);
     assert_eq!(status["drifted"], json!(0), "{status:#}");
+    // A kustomization names no catalog components: its members are grouped by label, else
+    // namespace, as before.
+    assert_eq!(status["groupedBy"], json!("label"), "{status:#}");
+    assert_eq!(
+        rows(&status),
+        [
+            ("(cluster-scoped)".to_owned(), 1),
+            (format!("namespace {name}"), 3),
+            ("web".to_owned(), 2),
+        ],
+        "{status:#}"
+    );
 
     // Another manager injects a sidecar and a caBundle: not drift.
     apply_as(
@@ -772,7 +784,11 @@ spec:
     );
     let status = f(&["status", "-o", "json", "--exit-code"]);
     assert_eq!(status.status.code(), Some(2), "{}", text(&status));
-    assert_valid("status.json", &json_of(&status));
+    let status = json_of(&status);
+    assert_valid("status.json", &status);
+    // A platform install: one row per catalog component, as the inventory records them.
+    assert_eq!(status["groupedBy"], json!("component"), "{status:#}");
+    assert_eq!(rows(&status), [("web".to_owned(), 2)], "{status:#}");
     // Without `-f`, the revision pins the same `kfctl.yaml`: its rules still apply.
     let pinned = kfctl(&["status", "--name", &name, "-o", "json"]);
     let pinned = json_of(&pinned);
@@ -818,6 +834,45 @@ spec:
     assert_eq!(after["changes"], json!(false), "{after:#}");
     let status = kfctl(&["status", "--name", &name, "--exit-code"]);
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    let out = String::from_utf8_lossy(&status.stdout);
+    assert!(out.contains("\ncomponents:\n"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("web") && l.ends_with("/2 ready")),
+        "{out}"
+    );
+
+    // An inventory written before kfctl recorded components: grouped by the render the
+    // revision pins, made again.
+    kubectl(&[
+        "patch",
+        "-n",
+        "kube-system",
+        &format!("configmap/kfctl-{name}"),
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op": "remove", "path": "/data/components"}]"#,
+    ]);
+    let earlier = json_of(&kfctl(&["status", "--name", &name, "-o", "json"]));
+    assert_valid("status.json", &earlier);
+    assert_eq!(earlier["groupedBy"], json!("component"), "{earlier:#}");
+    assert_eq!(rows(&earlier), [("web".to_owned(), 2)], "{earlier:#}");
+}
+
+/// Each row of a status report's `components`: its name and how many objects it has.
+fn rows(status: &Value) -> Vec<(String, u64)> {
+    status["components"]
+        .as_array()
+        .unwrap_or_else(|| panic!("components: {status:#}"))
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default().to_owned(),
+                c["objects"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test]

@@ -71,7 +71,31 @@ fn assert_no_drift(input: &[&str], name: &str, objects_at_least: usize) {
         assert_eq!(status.status.code(), Some(0), "{}", text(&status));
         let status: Value = serde_json::from_slice(&status.stdout).expect("a JSON report");
         assert_eq!(status["drifted"], json!(0), "{:#}", status["drift"]);
+        assert_grouping(&status, input);
     }
+}
+
+/// A platform install's members are grouped by catalog component (the inventory names one for
+/// each, in the order the catalog enables them); a kustomization's by label or namespace.
+fn assert_grouping(status: &Value, input: &[&str]) {
+    let names: Vec<&str> = status["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    if input.first() == Some(&"-k") {
+        assert_eq!(status["groupedBy"], json!("label"), "{names:?}");
+        return;
+    }
+    assert_eq!(status["groupedBy"], json!("component"), "{names:?}");
+    assert_eq!(
+        names.get(..3),
+        Some(&["kubeflow-namespace", "cert-manager", "istio"][..]),
+        "{names:?}"
+    );
+    assert!(names.contains(&"pipelines"), "{names:?}");
+    assert!(!names.contains(&"(unattributed)"), "{names:?}");
 }
 
 /// `example/` rendered, with every admission webhook made to fail open and fast, as a
