@@ -46,8 +46,10 @@ const EMAIL_PATTERN: &str = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*
 #[derive(Debug, Clone)]
 pub struct Choices {
     pub platforms: Vec<PlatformChoice>,
-    /// Oldest first; the last one is the newest and the default.
+    /// In the catalog's order, oldest first.
     pub releases: Vec<String>,
+    /// The release picked when none is given: the catalog's default.
+    pub default_release: String,
     /// In dependency order, as the catalog lists them.
     pub components: Vec<ComponentChoice>,
     /// The platform picked when none is given.

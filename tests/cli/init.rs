@@ -112,8 +112,8 @@ fn full_gcp_session() {
     send(&mut s, &format!("{DOWN}{ENTER}"));
 
     expect(&mut s, "Kubeflow release");
-    // From `latest` (the default, newest) up to `26.03`; the release candidate is not offered.
-    send(&mut s, &format!("{UP}{ENTER}"));
+    // The cursor starts on the default, `26.03`; the release candidate is not offered.
+    send(&mut s, ENTER);
 
     expect(&mut s, "Components");
     expect(&mut s, "(needs istio, oauth2-proxy)");
@@ -434,7 +434,7 @@ fn no_tty_password_from_a_file() {
     cmd.assert().success();
     let (text, config) = read_config(&ctx.path().join("local.yaml"));
     assert_eq!(config["spec"]["platform"], "local");
-    assert_eq!(config["spec"]["release"], "latest");
+    assert_eq!(config["spec"]["release"], "26.03");
     assert_eq!(config["spec"]["parameters"]["storageClass"], "standard");
     assert_eq!(config["spec"]["components"]["gpu"]["enabled"], true);
     assert_eq!(config["spec"]["admin"]["email"], "user@example.com");

@@ -514,7 +514,7 @@ fn listings_as_json() {
         })
         .collect();
     assert!(
-        flags.contains(&("26.03.1-rc.2", false, true)) && flags.contains(&("26.03", false, false)),
+        flags.contains(&("26.03.1-rc.2", false, true)) && flags.contains(&("26.03", true, false)),
         "{flags:?}"
     );
     let serving_and_training = json(&["components", "-o", "json", "--release", "26.03"]);
