@@ -121,7 +121,7 @@ fn full_gcp_session() {
     send(&mut s, &format!("{DOWN}{DOWN}{DOWN}{DOWN} {ENTER}"));
     expect(
         &mut s,
-        "note: enabled `dex` too: `notebooks`, `pipelines` need it",
+        "note: enabled `dex` too: `notebooks`, `pipelines`, `kserve`, `katib` need it",
     );
 
     expect(&mut s, "Enable GPU support");
@@ -173,6 +173,12 @@ fn full_gcp_session() {
         "dex",
         "notebooks",
         "pipelines",
+        "tensorboards",
+        "pvc-viewer",
+        "kserve",
+        "katib",
+        "trainer",
+        "spark",
         "gpu",
     ] {
         assert_eq!(spec["components"][on]["enabled"], true, "{on}:\n{text}");
