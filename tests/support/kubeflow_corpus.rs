@@ -18,8 +18,9 @@ pub const EXAMPLE_COMPONENTS: [&str; 6] = [
     "spark",
 ];
 
-/// The catalog components no platform enables by default (`gpu` aside, which `local` enables).
-pub const OPTIONAL_COMPONENTS: [&str; 0] = [];
+/// The catalog components no platform enables by default (`gpu` aside, which `local` enables):
+/// upstream's `example/` does not install them.
+pub const OPTIONAL_COMPONENTS: [&str; 1] = ["model-registry"];
 
 fn newest() -> PathBuf {
     match std::env::var_os("KFCTL_CORPUS") {
