@@ -189,7 +189,10 @@ mod tests {
         assert!(!offered.releases.contains(&rc), "{:?}", offered.releases);
         let named = catalog_choices(root, Some(&rc)).expect("the catalog loads");
         assert!(named.releases.contains(&rc), "{:?}", named.releases);
-        assert_eq!(named.default_release, "26.03", "the default stays the stable one");
+        assert_eq!(
+            named.default_release, "26.03",
+            "the default stays the stable one"
+        );
     }
 
     #[test]

@@ -447,6 +447,47 @@ fn no_tty_password_from_a_file() {
     assert_password(&text, &config, "from-a-file-1");
 }
 
+/// The serving, tuning and training components are offered (the platform's defaults), and
+/// `trainer` or `kserve` without `gpu` is said in a note, with or without a terminal.
+#[test]
+fn serving_and_training_without_gpu_suggest_it() {
+    let ctx = TestContext::new();
+    ctx.write("pw.txt", "from-a-file-1\n");
+    let init = |gpu: &str, file: &str| {
+        let out = ctx
+            .kfctl(&[
+                "init",
+                "--platform",
+                "local",
+                gpu,
+                "--admin-password-file",
+                "pw.txt",
+                "-o",
+                file,
+            ])
+            .output()
+            .expect("kfctl runs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let note = "note: `trainer`, `kserve` can run on GPU nodes; enable `gpu` (`--gpu`)";
+    let without = init("--no-gpu", "without.yaml");
+    assert!(without.contains(note), "{without}");
+    let (_, config) = read_config(&ctx.path().join("without.yaml"));
+    for on in [
+        "tensorboards",
+        "pvc-viewer",
+        "kserve",
+        "katib",
+        "trainer",
+        "spark",
+    ] {
+        assert_eq!(config["spec"]["components"][on]["enabled"], true, "{on}");
+    }
+    let with = init("--gpu", "with.yaml");
+    assert!(!with.contains("can run on GPU nodes"), "{with}");
+}
+
 /// No terminal, answers missing: exit 1 naming every flag to pass, nothing written.
 #[test]
 fn no_tty_missing_flags() {
