@@ -4,7 +4,7 @@
 #  1. starts the local control plane (`hack/cluster/up.sh`; a no-op when
 #     `make cluster-up` already did) and lists its nodes, GPU ones included;
 #  2. `kfctl apply -p local --yes`: renders the local platform (the newest
-#     Kubeflow release with its default components and the GPU device plugin)
+#     stable Kubeflow release with its default components and the GPU device plugin)
 #     and installs it in one pass, waiting until everything is healthy;
 #  3. shows what runs where (the device plugin on the GPU nodes only), then
 #     applies again, which changes nothing and says so;

@@ -159,9 +159,8 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 pub struct ReleaseArg {
     /// The Kubeflow release to use
     ///
-    /// One of the releases `kfctl releases` lists (`1.10.2`, `1.11.0`, `latest`). Wins over
-    /// `spec.release` in `kfctl.yaml`. Default: the newest (`latest`).
-    /// Environment: `KFCTL_RELEASE`.
+    /// One of the releases `kfctl releases` lists. Wins over `spec.release` in `kfctl.yaml`.
+    /// Default: the catalog's default release. Environment: `KFCTL_RELEASE`.
     #[arg(long, value_name = "RELEASE")]
     pub release: Option<String>,
 }

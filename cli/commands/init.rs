@@ -127,16 +127,13 @@ fn catalog_choices(root: &Path, asked: Option<&str>) -> Result<Choices> {
             default_components: profile.components.clone(),
         });
     }
-    // The wizard offers the last release as the default: the catalog's default goes last.
     // A pre-release is offered only when `--release` names it.
-    let mut releases: Vec<String> = catalog
+    let releases: Vec<String> = catalog
         .releases
         .iter()
         .filter(|r| !r.prerelease || asked == Some(r.name.as_str()))
         .map(|r| r.name.clone())
-        .filter(|n| *n != catalog.default_release)
         .collect();
-    releases.push(catalog.default_release.clone());
     let components = catalog
         .components
         .iter()
@@ -154,6 +151,7 @@ fn catalog_choices(root: &Path, asked: Option<&str>) -> Result<Choices> {
     Ok(Choices {
         platforms,
         releases,
+        default_release: catalog.default_release.clone(),
         components,
         default_platform,
     })
@@ -192,9 +190,8 @@ mod tests {
         let named = catalog_choices(root, Some(&rc)).expect("the catalog loads");
         assert!(named.releases.contains(&rc), "{:?}", named.releases);
         assert_eq!(
-            named.releases.last(),
-            offered.releases.last(),
-            "the default stays last"
+            named.default_release, "26.03",
+            "the default stays the stable one"
         );
     }
 

@@ -27,14 +27,18 @@ pub(super) fn ask_missing(
     apply_sets(choices, given, answers)?;
     let platform = &choices.platforms[answers.platform.unwrap_or(0)];
     if answers.release.is_none() {
-        let default = choices.releases.len().saturating_sub(1);
+        let default = choices
+            .releases
+            .iter()
+            .position(|r| *r == choices.default_release)
+            .unwrap_or(0);
         let items: Vec<String> = choices
             .releases
             .iter()
             .enumerate()
             .map(|(i, r)| {
                 if i == default {
-                    format!("{r} (newest)")
+                    format!("{r} (default)")
                 } else {
                     r.clone()
                 }

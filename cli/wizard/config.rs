@@ -51,6 +51,28 @@ pub(super) fn close_dependencies(
     ordered
 }
 
+/// A note when a component that can run on GPU nodes is enabled and `gpu` is not.
+pub(super) fn suggest_gpu(choices: &Choices, enabled: &[String], printer: Printer) {
+    if enabled.iter().any(|c| c == GPU_COMPONENT)
+        || !choices.components.iter().any(|c| c.name == GPU_COMPONENT)
+    {
+        return;
+    }
+    let users: Vec<String> = GPU_USERS
+        .iter()
+        .filter(|u| enabled.iter().any(|c| c == *u))
+        .map(|u| format!("`{u}`"))
+        .collect();
+    if users.is_empty() {
+        return;
+    }
+    printer.info(&format!(
+        "{}: {} can run on GPU nodes; enable `{GPU_COMPONENT}` (`--gpu`) for the NVIDIA device plugin",
+        printer.paint("note", "1"),
+        users.join(", ")
+    ));
+}
+
 pub(super) fn print_summary(
     platform: &PlatformChoice,
     answers: &Answers,

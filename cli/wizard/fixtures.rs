@@ -53,6 +53,7 @@ pub(super) fn choices() -> Choices {
             },
         ],
         releases: vec!["1.0".to_owned(), "2.0".to_owned()],
+        default_release: "2.0".to_owned(),
         components: vec![
             component("base", &[]),
             component("mesh", &["base"]),

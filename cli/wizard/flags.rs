@@ -158,7 +158,7 @@ pub(super) fn fill_defaults(
     apply_sets(choices, given, answers)?;
     let platform = &choices.platforms[answers.platform.unwrap_or(0)];
     if answers.release.is_none() {
-        answers.release = choices.releases.last().cloned();
+        answers.release = Some(choices.default_release.clone());
     }
     if answers.components.is_none() {
         answers.components = Some(

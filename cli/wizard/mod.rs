@@ -21,7 +21,7 @@ pub use crate::profile::write::{
     Admin, ComponentEntry, Components, ConfigMetadata, ConfigSpec, KfctlConfig, Ordered, SecretRef,
 };
 use ask::ask_missing;
-use config::{build_config, close_dependencies, print_summary};
+use config::{build_config, close_dependencies, print_summary, suggest_gpu};
 use flags::{fill_defaults, from_flags};
 
 mod ask;
@@ -33,6 +33,10 @@ mod flags;
 
 /// The component that the GPU question turns on or off.
 pub const GPU_COMPONENT: &str = "gpu";
+
+/// Components whose workloads (training jobs, inference servers) can ask for GPUs: choosing
+/// one without `gpu` is said in a note.
+pub const GPU_USERS: [&str; 2] = ["trainer", "kserve"];
 /// The platform parameter the storage-class question answers.
 pub const STORAGE_CLASS_PARAM: &str = "storageClass";
 /// The admin e-mail when none is given, as the platform profiles default `adminEmail`.
@@ -46,8 +50,10 @@ const EMAIL_PATTERN: &str = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*
 #[derive(Debug, Clone)]
 pub struct Choices {
     pub platforms: Vec<PlatformChoice>,
-    /// Oldest first; the last one is the newest and the default.
+    /// In the catalog's order, oldest first.
     pub releases: Vec<String>,
+    /// The release picked when none is given: the catalog's default.
+    pub default_release: String,
     /// In dependency order, as the catalog lists them.
     pub components: Vec<ComponentChoice>,
     /// The platform picked when none is given.
@@ -256,6 +262,7 @@ pub fn run(
         chosen.push(GPU_COMPONENT.to_owned());
     }
     let enabled = close_dependencies(choices, &chosen, printer);
+    suggest_gpu(choices, &enabled, printer);
     // In the order the profile declares them, however they were answered.
     answers.parameters.0.sort_by_key(|(name, _)| {
         platform

@@ -112,8 +112,8 @@ fn full_gcp_session() {
     send(&mut s, &format!("{DOWN}{ENTER}"));
 
     expect(&mut s, "Kubeflow release");
-    // From `latest` (the default, newest) up to `26.03`; the release candidate is not offered.
-    send(&mut s, &format!("{UP}{ENTER}"));
+    // The cursor starts on the default, `26.03`; the release candidate is not offered.
+    send(&mut s, ENTER);
 
     expect(&mut s, "Components");
     expect(&mut s, "(needs istio, oauth2-proxy)");
@@ -121,7 +121,7 @@ fn full_gcp_session() {
     send(&mut s, &format!("{DOWN}{DOWN}{DOWN}{DOWN} {ENTER}"));
     expect(
         &mut s,
-        "note: enabled `dex` too: `notebooks`, `pipelines` need it",
+        "note: enabled `dex` too: `notebooks`, `pipelines`, `kserve`, `katib` need it",
     );
 
     expect(&mut s, "Enable GPU support");
@@ -173,6 +173,12 @@ fn full_gcp_session() {
         "dex",
         "notebooks",
         "pipelines",
+        "tensorboards",
+        "pvc-viewer",
+        "kserve",
+        "katib",
+        "trainer",
+        "spark",
         "gpu",
     ] {
         assert_eq!(spec["components"][on]["enabled"], true, "{on}:\n{text}");
@@ -434,11 +440,52 @@ fn no_tty_password_from_a_file() {
     cmd.assert().success();
     let (text, config) = read_config(&ctx.path().join("local.yaml"));
     assert_eq!(config["spec"]["platform"], "local");
-    assert_eq!(config["spec"]["release"], "latest");
+    assert_eq!(config["spec"]["release"], "26.03");
     assert_eq!(config["spec"]["parameters"]["storageClass"], "standard");
     assert_eq!(config["spec"]["components"]["gpu"]["enabled"], true);
     assert_eq!(config["spec"]["admin"]["email"], "user@example.com");
     assert_password(&text, &config, "from-a-file-1");
+}
+
+/// The serving, tuning and training components are offered (the platform's defaults), and
+/// `trainer` or `kserve` without `gpu` is said in a note, with or without a terminal.
+#[test]
+fn serving_and_training_without_gpu_suggest_it() {
+    let ctx = TestContext::new();
+    ctx.write("pw.txt", "from-a-file-1\n");
+    let init = |gpu: &str, file: &str| {
+        let out = ctx
+            .kfctl(&[
+                "init",
+                "--platform",
+                "local",
+                gpu,
+                "--admin-password-file",
+                "pw.txt",
+                "-o",
+                file,
+            ])
+            .output()
+            .expect("kfctl runs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let note = "note: `trainer`, `kserve` can run on GPU nodes; enable `gpu` (`--gpu`)";
+    let without = init("--no-gpu", "without.yaml");
+    assert!(without.contains(note), "{without}");
+    let (_, config) = read_config(&ctx.path().join("without.yaml"));
+    for on in [
+        "tensorboards",
+        "pvc-viewer",
+        "kserve",
+        "katib",
+        "trainer",
+        "spark",
+    ] {
+        assert_eq!(config["spec"]["components"][on]["enabled"], true, "{on}");
+    }
+    let with = init("--gpu", "with.yaml");
+    assert!(!with.contains("can run on GPU nodes"), "{with}");
 }
 
 /// No terminal, answers missing: exit 1 naming every flag to pass, nothing written.

@@ -514,7 +514,7 @@ fn listings_as_json() {
         })
         .collect();
     assert!(
-        flags.contains(&("26.03.1-rc.2", false, true)) && flags.contains(&("26.03", false, false)),
+        flags.contains(&("26.03.1-rc.2", false, true)) && flags.contains(&("26.03", true, false)),
         "{flags:?}"
     );
     let serving_and_training = json(&["components", "-o", "json", "--release", "26.03"]);
@@ -525,8 +525,11 @@ fn listings_as_json() {
         .iter()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    for name in kubeflow_corpus::OPTIONAL_COMPONENTS {
-        assert!(names.contains(&name), "26.03 offers `{name}`: {names:?}");
+    for name in kubeflow_corpus::EXAMPLE_COMPONENTS
+        .iter()
+        .chain(&kubeflow_corpus::OPTIONAL_COMPONENTS)
+    {
+        assert!(names.contains(name), "26.03 offers `{name}`: {names:?}");
     }
     let components = json(&["components", "-o", "json", "--release", "1.11.0"]);
     assert_eq!(components["release"], "1.11.0");

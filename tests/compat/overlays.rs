@@ -33,6 +33,7 @@ const RELEASES: &[Release] = &[
             ("dex", &["common/dex/overlays/oauth2-proxy"]),
             ("notebooks", NOTEBOOKS),
             ("pipelines", &["applications/pipeline/overlays"]),
+            ("model-registry", MODEL_REGISTRY),
         ],
     ),
     ("1.11.0", "kubeflow-manifests-v1.11.0", BEFORE_1_12),
@@ -54,6 +55,13 @@ const BEFORE_1_12: &[(&str, &[&str])] = &[
         "pipelines",
         &["applications/pipeline/upstream/env/cert-manager/platform-agnostic-multi-user"],
     ),
+    ("model-registry", MODEL_REGISTRY),
+];
+
+const MODEL_REGISTRY: &[&str] = &[
+    "applications/model-registry/upstream/overlays/db",
+    "applications/model-registry/upstream/options/istio",
+    "applications/model-registry/upstream/options/ui/overlays/istio",
 ];
 
 const ISTIO: &[&str] = &[
@@ -589,6 +597,26 @@ fn onprem_gateway_type_and_storage_class_are_parameters() {
     check_render("onprem", "pipelines", |objects| {
         assert_storage_class(objects, "onprem")
     });
+}
+
+#[test]
+fn the_model_registry_is_in_kubeflow_with_the_platform_storage_class() {
+    for platform in ["local", "onprem", "gcp"] {
+        check_render(platform, "model-registry", |objects| {
+            let pvc = object(objects, "PersistentVolumeClaim", "metadata-mysql");
+            assert_eq!(
+                text(pvc, "/spec/storageClassName"),
+                param(platform, "storageClass")
+            );
+            for obj in objects {
+                let namespaced = obj["metadata"]["namespace"].as_str();
+                let kind = obj["kind"].as_str().unwrap_or_default();
+                if !kind.starts_with("Cluster") {
+                    assert_eq!(namespaced, Some("kubeflow"), "{kind} `{}`", name(obj));
+                }
+            }
+        });
+    }
 }
 
 #[test]

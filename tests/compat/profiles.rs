@@ -164,9 +164,12 @@ fn every_component_of_every_release_renders_as_kubectl() {
     for release in ["1.10.2", "1.11.0", "26.03", "26.03.1-rc.2"] {
         let config = everything_in(release, tmp.path());
         let resolved = resolve_with("local", &[], release, Some(config));
-        for name in kubeflow_corpus::OPTIONAL_COMPONENTS {
+        for name in kubeflow_corpus::EXAMPLE_COMPONENTS
+            .iter()
+            .chain(&kubeflow_corpus::OPTIONAL_COMPONENTS)
+        {
             assert!(
-                resolved.components.iter().any(|c| c.name == name),
+                resolved.components.iter().any(|c| c.name == *name),
                 "{release}: component `{name}` is not enabled"
             );
         }

@@ -141,7 +141,8 @@ async fn no_false_drift_after_installing_the_local_platform_and_the_upstream_exa
         "kubeflow-manifests={}",
         kubeflow_corpus::dir("kubeflow-manifests").display()
     );
-    let local_input = ["-p", "local", "--source", &source];
+    // The source is the master copy: render the release that names it, not the default.
+    let local_input = ["-p", "local", "--release", "latest", "--source", &source];
     let mut args = vec!["apply", "--yes", "--timeout", "8m"];
     args.extend_from_slice(&local_input);
     let local = kfctl(&args);

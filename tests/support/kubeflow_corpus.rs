@@ -7,8 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// The catalog's serving, tuning and training components, which no platform enables by default.
-pub const OPTIONAL_COMPONENTS: [&str; 6] = [
+/// The catalog's serving, tuning and training components that upstream's `example/` installs:
+/// every platform enables them by default.
+pub const EXAMPLE_COMPONENTS: [&str; 6] = [
     "kserve",
     "katib",
     "trainer",
@@ -16,6 +17,10 @@ pub const OPTIONAL_COMPONENTS: [&str; 6] = [
     "pvc-viewer",
     "spark",
 ];
+
+/// The catalog components no platform enables by default (`gpu` aside, which `local` enables):
+/// upstream's `example/` does not install them.
+pub const OPTIONAL_COMPONENTS: [&str; 1] = ["model-registry"];
 
 fn newest() -> PathBuf {
     match std::env::var_os("KFCTL_CORPUS") {
