@@ -25,6 +25,9 @@ pub enum Syntax {
     YamlDoubleQuoted,
     /// A segment of a URL between `/`s (`gs://BUCKET/...`): letters, digits and `-._~` only.
     UrlSegment,
+    /// Between the double quotes of a JSON string (the replacement's delimiter is `"`): any
+    /// value, written with JSON's escapes and never with a `"` (`\u0022` instead).
+    JsonDoubleQuoted,
     /// The text after `=` of one command-line argument, an element of a container's `command`
     /// (no shell reads it): any value.
     ArgumentValue,
@@ -35,6 +38,7 @@ impl Syntax {
     pub fn described(self) -> &'static str {
         match self {
             Syntax::YamlDoubleQuoted => "a double-quoted YAML string",
+            Syntax::JsonDoubleQuoted => "a JSON string",
             Syntax::UrlSegment => "a segment of a URL",
             Syntax::ArgumentValue => "a command-line argument",
         }
@@ -98,6 +102,16 @@ pub const SPLICES: &[Splice] = &[
         document: "Argo's `artifactRepository`",
     },
     Splice {
+        parameter: "domain",
+        syntax: Syntax::JsonDoubleQuoted,
+        document: "KServe's `ingress` settings",
+    },
+    Splice {
+        parameter: "region",
+        syntax: Syntax::JsonDoubleQuoted,
+        document: "KServe's `credentials` settings",
+    },
+    Splice {
         parameter: "gpuDriverVersion",
         syntax: Syntax::ArgumentValue,
         document: "the GKE driver installer's `--version=`",
@@ -109,6 +123,7 @@ pub const SPLICES: &[Splice] = &[
 pub fn encoded_key(parameter: &str, syntax: Syntax) -> Option<String> {
     match syntax {
         Syntax::YamlDoubleQuoted => Some(format!("{parameter}_yamlQuoted")),
+        Syntax::JsonDoubleQuoted => Some(format!("{parameter}_jsonQuoted")),
         Syntax::UrlSegment | Syntax::ArgumentValue => None,
     }
 }
@@ -117,6 +132,7 @@ pub fn encoded_key(parameter: &str, syntax: Syntax) -> Option<String> {
 pub fn encode(value: &str, syntax: Syntax) -> String {
     match syntax {
         Syntax::YamlDoubleQuoted => yaml_double_quoted(value),
+        Syntax::JsonDoubleQuoted => json_double_quoted(value),
         Syntax::UrlSegment | Syntax::ArgumentValue => value.to_owned(),
     }
 }
@@ -124,7 +140,7 @@ pub fn encode(value: &str, syntax: Syntax) -> String {
 /// Why `value` cannot be spliced as `syntax`, if it cannot.
 pub fn refusal(value: &str, syntax: Syntax) -> Option<String> {
     match syntax {
-        Syntax::YamlDoubleQuoted | Syntax::ArgumentValue => None,
+        Syntax::YamlDoubleQuoted | Syntax::JsonDoubleQuoted | Syntax::ArgumentValue => None,
         Syntax::UrlSegment => value
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')))
@@ -174,6 +190,22 @@ pub fn yaml_double_quoted(value: &str) -> String {
     out
 }
 
+/// The inside of a JSON string that reads `value`: `\\`, `"` and control characters escaped
+/// (`"` as `\u0022`, so that no `"` moves the delimited parts), everything else as it is.
+pub fn json_double_quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' | '\u{0}'..='\u{1f}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -204,6 +236,23 @@ mod tests {
             let parsed: Value = serde_saphyr::from_str(&doc)
                 .unwrap_or_else(|e| panic!("{value:?} gives invalid YAML {doc:?}: {e}"));
             assert_eq!(parsed["email"], Value::String((*value).to_owned()), "{doc}");
+            assert_eq!(parsed["after"], 1);
+        }
+    }
+
+    #[test]
+    fn a_json_string_value_reads_back_exactly() {
+        for value in HOSTILE {
+            let encoded = json_double_quoted(value);
+            assert!(!encoded.contains('"'), "{encoded}");
+            let doc = format!("{{\"domain\": \"{encoded}\", \"after\": 1}}");
+            let parsed: Value = serde_json::from_str(&doc)
+                .unwrap_or_else(|e| panic!("{value:?} gives invalid JSON {doc:?}: {e}"));
+            assert_eq!(
+                parsed["domain"],
+                Value::String((*value).to_owned()),
+                "{doc}"
+            );
             assert_eq!(parsed["after"], 1);
         }
     }
@@ -241,7 +290,9 @@ mod tests {
                             encoded_key(s.parameter, s.syntax).as_deref().unwrap_or(s.parameter)
                                 == key
                                 && match s.syntax {
-                                    Syntax::YamlDoubleQuoted => delimiter == "\"",
+                                    Syntax::YamlDoubleQuoted | Syntax::JsonDoubleQuoted => {
+                                        delimiter == "\""
+                                    }
                                     Syntax::UrlSegment => delimiter == "/",
                                     Syntax::ArgumentValue => delimiter == "=",
                                 }

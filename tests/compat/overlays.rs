@@ -184,21 +184,12 @@ fn relative(from: &Path, to: &Path) -> String {
 /// with the optional overlay `overlays/<platform>/<component>-<variant>` last.
 fn write_kustomization(
     dir: &Path,
-    release: &Release,
+    upstream: Vec<PathBuf>,
     platform: &str,
     component: &str,
     variant: Option<&str>,
 ) {
-    let (_, corpus_dir, components) = release;
-    let mut resources: Vec<PathBuf> = components
-        .iter()
-        .filter(|(c, _)| *c == component)
-        .flat_map(|(_, paths)| {
-            paths
-                .iter()
-                .map(|p| kubeflow_corpus::dir(corpus_dir).join(p))
-        })
-        .collect();
+    let mut resources = upstream;
     resources.extend(
         project_manifests(platform, component)
             .into_iter()
@@ -272,15 +263,62 @@ fn check_render_variant(platform: &str, component: &str, variant: &str, check: i
 
 #[track_caller]
 fn render(release: &Release, platform: &str, component: &str, variant: Option<&str>) -> Vec<Value> {
+    let (name, corpus_dir, components) = release;
+    let upstream = components
+        .iter()
+        .filter(|(c, _)| *c == component)
+        .flat_map(|(_, paths)| {
+            paths
+                .iter()
+                .map(|p| kubeflow_corpus::dir(corpus_dir).join(p))
+        })
+        .collect();
+    render_paths(name, upstream, platform, component, variant)
+}
+
+/// The catalog releases the overlays of the serving, tuning and training components must work
+/// with; their upstream paths are the catalog's.
+const CATALOG_RELEASES: &[&str] = &["1.10.2", "1.11.0", "26.03", "26.03.1-rc.2", "latest"];
+
+/// `component` (one of the catalog's optional components) on `platform`, rendered by kfctl for
+/// every release in [`CATALOG_RELEASES`] from the catalog's paths, each render equal to
+/// kubectl's; `check` is given the release and the objects.
+#[track_caller]
+fn check_catalog_render(platform: &str, component: &str, check: impl Fn(&str, &[Value])) {
+    let catalog =
+        kfctl::profile::Catalog::load(&kfctl::render::RealFs, &repo()).expect("the catalog loads");
+    for name in CATALOG_RELEASES {
+        let release = catalog
+            .releases
+            .iter()
+            .find(|r| r.name == *name)
+            .unwrap_or_else(|| panic!("release {name} is in the catalog"));
+        let corpus = kubeflow_corpus::release(name);
+        let upstream = release.paths[component]
+            .iter()
+            .map(|p| corpus.join(p))
+            .collect();
+        check(
+            name,
+            &render_paths(name, upstream, platform, component, None),
+        );
+    }
+}
+
+#[track_caller]
+fn render_paths(
+    release: &str,
+    upstream: Vec<PathBuf>,
+    platform: &str,
+    component: &str,
+    variant: Option<&str>,
+) -> Vec<Value> {
     let what = match variant {
-        Some(v) => format!(
-            "`{component}` (`{v}`) of release `{}` on `{platform}`",
-            release.0
-        ),
-        None => format!("`{component}` of release `{}` on `{platform}`", release.0),
+        Some(v) => format!("`{component}` (`{v}`) of release `{release}` on `{platform}`"),
+        None => format!("`{component}` of release `{release}` on `{platform}`"),
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    write_kustomization(dir.path(), release, platform, component, variant);
+    write_kustomization(dir.path(), upstream, platform, component, variant);
     let text =
         run::kubectl(dir.path()).unwrap_or_else(|e| panic!("kubectl cannot build {what}:\n{e}"));
     let want = run::parse_stream(&text).expect("kubectl's output parses");
@@ -667,6 +705,11 @@ fn assert_small_requests(objects: &[Value]) {
 fn local_requests_are_small() {
     check_render("local", "pipelines", assert_small_requests);
     check_render("local", "istio", assert_small_requests);
+    for component in kubeflow_corpus::OPTIONAL_COMPONENTS {
+        check_catalog_render("local", component, |_, objects| {
+            assert_small_requests(objects)
+        });
+    }
 }
 
 #[test]
@@ -781,4 +824,166 @@ fn onprem_dex_can_add_an_ldap_connector() {
             );
         }
     });
+}
+
+#[test]
+fn katib_database_uses_the_platform_storage_class() {
+    for platform in ["gcp", "aws", "azure", "onprem", "local"] {
+        check_catalog_render(platform, "katib", |release, objects| {
+            let pvc = object(objects, "PersistentVolumeClaim", "katib-mysql");
+            assert_eq!(
+                text(pvc, "/spec/storageClassName"),
+                param(platform, "storageClass"),
+                "{release}"
+            );
+        });
+    }
+}
+
+/// KServe's `ingress` settings, parsed.
+#[track_caller]
+fn kserve_settings(objects: &[Value], key: &str) -> Value {
+    let cm = object(objects, "ConfigMap", "inferenceservice-config");
+    serde_json::from_str(text(cm, &format!("/data/{key}")))
+        .unwrap_or_else(|e| panic!("KServe's `{key}` is no longer JSON: {e}"))
+}
+
+#[test]
+fn kserve_inference_hosts_are_under_the_kubeflow_domain() {
+    for platform in ["gcp", "aws", "azure", "onprem"] {
+        check_catalog_render(platform, "kserve", |release, objects| {
+            let ingress = kserve_settings(objects, "ingress");
+            assert_eq!(
+                ingress["ingressDomain"],
+                param(platform, "domain"),
+                "{release} on {platform}"
+            );
+            assert_eq!(ingress["ingressGateway"], "kubeflow/kubeflow-gateway");
+        });
+    }
+}
+
+#[test]
+fn aws_kserve_reads_models_from_s3_in_the_region() {
+    check_catalog_render("aws", "kserve", |release, objects| {
+        let credentials = kserve_settings(objects, "credentials");
+        assert_eq!(
+            credentials["s3"]["s3Region"],
+            param("aws", "region"),
+            "{release}"
+        );
+        assert_eq!(credentials["s3"]["s3Endpoint"], "", "{release}");
+    });
+}
+
+fn tolerates(tolerations: &Value, key: &str, value: Option<&str>) -> bool {
+    tolerations.as_array().is_some_and(|t| {
+        t.iter().any(|t| {
+            t["key"] == key
+                && t["effect"] == "NoSchedule"
+                && match value {
+                    Some(v) => t["operator"] == "Equal" && t["value"] == v,
+                    None => t["operator"] == "Exists",
+                }
+        })
+    })
+}
+
+const GPU_SERVING_RUNTIMES: &[&str] = &[
+    "kserve-huggingfaceserver",
+    "kserve-huggingfaceserver-multinode",
+    "kserve-tritonserver",
+    "kserve-torchserve",
+    "kserve-tensorflow-serving",
+];
+
+/// The GPU serving runtimes tolerate the GPU taint (and AKS's `sku=gpu` when `aks`), the others
+/// do not, none selects nodes, and Knative passes tolerations on.
+#[track_caller]
+fn assert_gpu_serving_runtimes(release: &str, objects: &[Value], aks: bool) {
+    for runtime in all(objects, "ClusterServingRuntime") {
+        let spec = &runtime["spec"];
+        let gpu = GPU_SERVING_RUNTIMES.contains(&name(runtime));
+        let what = format!("{release}: runtime `{}`", name(runtime));
+        assert_eq!(
+            tolerates(&spec["tolerations"], "nvidia.com/gpu", None),
+            gpu,
+            "{what}"
+        );
+        assert_eq!(
+            tolerates(&spec["tolerations"], "sku", Some("gpu")),
+            gpu && aks,
+            "{what}"
+        );
+        assert!(spec.get("nodeSelector").is_none(), "{what}");
+        if spec.get("workerSpec").is_some() {
+            assert!(
+                tolerates(&spec["workerSpec"]["tolerations"], "nvidia.com/gpu", None),
+                "{what}: workers"
+            );
+        }
+    }
+    object(objects, "ClusterServingRuntime", "kserve-tritonserver");
+    let features = object(objects, "ConfigMap", "config-features");
+    assert_eq!(
+        text(features, "/data/kubernetes.podspec-tolerations"),
+        "enabled",
+        "{release}"
+    );
+}
+
+/// The training nodes of every Trainer runtime tolerate the GPU taint (and AKS's `sku=gpu` when
+/// `aks`); launchers and initializers do not.
+#[track_caller]
+fn assert_gpu_training_runtimes(release: &str, objects: &[Value], aks: bool) {
+    let runtimes: Vec<&Value> = all(objects, "ClusterTrainingRuntime").collect();
+    if release == "1.10.2" {
+        // The Training Operator: no runtimes to change.
+        assert!(runtimes.is_empty());
+        return;
+    }
+    assert!(
+        runtimes.len() >= 6,
+        "{release}: {} runtimes",
+        runtimes.len()
+    );
+    for runtime in runtimes {
+        for job in runtime["spec"]["template"]["spec"]["replicatedJobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let pod = &job["template"]["spec"]["template"]["spec"];
+            let node = job["name"] == "node";
+            let what = format!(
+                "{release}: runtime `{}`, job {}",
+                name(runtime),
+                job["name"]
+            );
+            assert_eq!(
+                tolerates(&pod["tolerations"], "nvidia.com/gpu", None),
+                node,
+                "{what}"
+            );
+            assert_eq!(
+                tolerates(&pod["tolerations"], "sku", Some("gpu")),
+                node && aks,
+                "{what}"
+            );
+            assert!(pod.get("nodeSelector").is_none(), "{what}");
+        }
+    }
+}
+
+#[test]
+fn gpu_runtimes_can_land_on_gpu_nodes() {
+    for platform in ["local", "gcp", "azure"] {
+        let aks = platform == "azure";
+        check_catalog_render(platform, "kserve", |release, objects| {
+            assert_gpu_serving_runtimes(release, objects, aks)
+        });
+        check_catalog_render(platform, "trainer", |release, objects| {
+            assert_gpu_training_runtimes(release, objects, aks)
+        });
+    }
 }
