@@ -206,7 +206,10 @@ async fn the_local_platform_installs_in_one_pass_and_a_reapply_writes_nothing() 
             "{release}: {err}"
         );
         let not_ready = not_available(&client).await;
-        assert!(not_ready.is_empty(), "{release}: not available: {not_ready:#?}");
+        assert!(
+            not_ready.is_empty(),
+            "{release}: not available: {not_ready:#?}"
+        );
         let diff = on_cluster(&["diff", "-f", &config, "--exit-code"]);
         assert_eq!(diff.status.code(), Some(0), "{release}: {}", text(&diff));
         let status = on_cluster(&["status", "-f", &config, "-o", "json"]);

@@ -296,15 +296,18 @@ fn labelled(id: &str, kinds: &BTreeSet<String>) -> BTreeSet<String> {
 
 /// `(group, Kind)` of every kind the API server serves without a namespace, custom ones included.
 fn cluster_scoped_kinds() -> BTreeSet<(String, String)> {
-    ok(kubectl(&["api-resources", "--namespaced=false", "--no-headers"], None))
-        .lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let (api_version, kind) = (f.get(f.len().checked_sub(3)?)?, f.last()?);
-            let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-            Some((group.to_owned(), (*kind).to_owned()))
-        })
-        .collect()
+    ok(kubectl(
+        &["api-resources", "--namespaced=false", "--no-headers"],
+        None,
+    ))
+    .lines()
+    .filter_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (api_version, kind) = (f.get(f.len().checked_sub(3)?)?, f.last()?);
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        Some((group.to_owned(), (*kind).to_owned()))
+    })
+    .collect()
 }
 
 /// `group/Kind/namespace/name` of every object of a render (`kfctl build -o json`), with no
@@ -324,7 +327,10 @@ fn render_keys(render: &Value) -> BTreeMap<String, (String, String, String, Stri
                     .to_owned()
             };
             let (api_version, kind) = (at("/apiVersion"), at("/kind"));
-            let group = api_version.rsplit_once('/').map_or("", |(g, _)| g).to_owned();
+            let group = api_version
+                .rsplit_once('/')
+                .map_or("", |(g, _)| g)
+                .to_owned();
             let namespace = match cluster_scoped.contains(&(group, kind.clone())) {
                 true => String::new(),
                 false => at("/metadata/namespace"),
@@ -450,7 +456,15 @@ spec:
 fn assert_user_data_kept(after: &str) {
     for args in [
         ["get", "profile", "kubeflow-user-test", "-o", "name", "", ""],
-        ["get", "namespace", "kubeflow-user-test", "-o", "name", "", ""],
+        [
+            "get",
+            "namespace",
+            "kubeflow-user-test",
+            "-o",
+            "name",
+            "",
+            "",
+        ],
         [
             "get",
             "pvc",
