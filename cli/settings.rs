@@ -21,6 +21,7 @@ pub const ENV_PLATFORM: &str = "KFCTL_PLATFORM";
 pub const ENV_CONFIG: &str = "KFCTL_CONFIG";
 pub const ENV_RELEASE: &str = "KFCTL_RELEASE";
 pub const ENV_ROOT: &str = "KFCTL_ROOT";
+pub const ENV_CATALOG: &str = "KFCTL_CATALOG";
 
 /// Reads the environment: a variable that is unset or empty is no setting.
 pub trait Env {
@@ -316,6 +317,7 @@ impl UpgradeSettings {
             to: args.to.clone(),
             from_record: RecordRenderSettings {
                 root: root_dir(&args.apply.install.input.root, env),
+                catalog: catalog_file(&args.apply.install.input.root, env),
                 sets: args.apply.install.input.set.clone(),
                 sources: args.apply.install.input.source.clone(),
             },
@@ -333,6 +335,8 @@ impl UpgradeSettings {
 #[derive(Debug, Clone)]
 pub struct RecordRenderSettings {
     pub root: PathBuf,
+    /// `--catalog` given now, instead of the record's.
+    pub catalog: Option<PathBuf>,
     pub sets: Vec<String>,
     pub sources: Vec<String>,
 }
@@ -573,6 +577,8 @@ impl StatusSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogSettings {
     pub root: PathBuf,
+    /// A user's catalog laid over the built-in one; absolute.
+    pub catalog: Option<PathBuf>,
     pub release: Option<(String, Where)>,
     /// How a listing prints.
     pub output: ListFormat,
@@ -582,6 +588,7 @@ impl CatalogSettings {
     pub fn resolve(root: &RootArg, release: Option<&ReleaseArg>, env: &dyn Env) -> Self {
         CatalogSettings {
             root: root_dir(root, env),
+            catalog: catalog_file(root, env),
             release: release
                 .and_then(|r| flag_or_env(r.release.as_deref(), "--release", env, ENV_RELEASE)),
             output: ListFormat::Text,
@@ -619,6 +626,8 @@ pub struct InitSettings {
     pub force: bool,
     /// Where the catalog and the platform profiles are.
     pub root: PathBuf,
+    /// A user's catalog laid over the built-in one; absolute.
+    pub catalog: Option<PathBuf>,
     /// `None` when prompts may be shown; otherwise why not.
     pub no_prompt_reason: Option<String>,
 }
@@ -653,6 +662,7 @@ impl InitSettings {
             output: args.write.output.clone(),
             force: args.write.force,
             root: root_dir(&args.write.root, &ProcessEnv),
+            catalog: catalog_file(&args.write.root, &ProcessEnv),
             no_prompt_reason,
         }
     }
@@ -678,6 +688,7 @@ fn profile_request(
     .or_else(|| config.as_ref().and_then(|c| from_file(&c.release)));
     Request {
         root: root_dir(&args.root, env),
+        catalog: catalog_file(&args.root, env),
         cwd: current_dir(),
         platform,
         release,
@@ -704,6 +715,14 @@ fn root_dir(root: &RootArg, env: &dyn Env) -> PathBuf {
         .or_else(|| env.var(ENV_ROOT).map(PathBuf::from))
         .map(|p| absolute(&p))
         .unwrap_or_else(|| profile::resolve::default_root().to_path_buf())
+}
+
+/// `--catalog`, else `KFCTL_CATALOG`, made absolute.
+fn catalog_file(root: &RootArg, env: &dyn Env) -> Option<PathBuf> {
+    root.catalog
+        .clone()
+        .or_else(|| env.var(ENV_CATALOG).map(PathBuf::from))
+        .map(|p| absolute(&p))
 }
 
 fn current_dir() -> PathBuf {

@@ -190,6 +190,17 @@ pub struct RootArg {
     /// tree kfctl was built from. Environment: `KFCTL_ROOT`.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+
+    /// A catalog of your own, laid over the built-in one
+    ///
+    /// A `kind: Catalog` file like `manifests/catalog.yaml`: a release or component it names
+    /// replaces the built-in one of that name, a new one is added, a release may `extends` a
+    /// built-in one; relative `source.path`s and a component's own `manifests` start from the
+    /// file's directory.
+    /// An install records the file and its digest, so that `upgrade`, `rollback`, `diff` and
+    /// `status` render it again. Environment: `KFCTL_CATALOG`.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -12,7 +12,8 @@ use crate::render::RealFs;
 use crate::settings::CatalogSettings;
 
 fn load_catalog(settings: &CatalogSettings) -> Result<Catalog> {
-    Catalog::load(&RealFs, &settings.root).context("cannot read the component catalog")
+    Catalog::load_with(&RealFs, &settings.root, settings.catalog.as_deref())
+        .context("cannot read the component catalog")
 }
 
 pub fn platforms(settings: &CatalogSettings, printer: Printer) -> Result<Outcome> {
@@ -126,7 +127,10 @@ pub fn components(settings: &CatalogSettings, printer: Printer) -> Result<Outcom
                     .into_iter()
                     .flatten()
                     .cloned()
-                    .chain(c.manifests.iter().map(|m| format!("(kfctl) manifests/{m}")))
+                    .chain(c.manifests.iter().map(|m| match &c.manifests_dir {
+                        Some(dir) => format!("(yours) {}", dir.join(m).display()),
+                        None => format!("(kfctl) manifests/{m}"),
+                    }))
                     .collect();
                 out.push_str(&format!("{:width$}  from: {}\n", "", parts.join(", ")));
             }

@@ -388,6 +388,7 @@ mod tests {
             config: Some("/does/not/exist.yaml".into()),
             sources: Vec::new(),
             sets: vec!["storageClass=fast".into(), "gpu.vendor=nvidia".into()],
+            catalog: None,
         };
         let text = config_yaml(&pin, "1.11.0");
         let doc: Value = serde_json::to_value(

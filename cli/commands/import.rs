@@ -21,7 +21,8 @@ pub fn run(args: &ImportArgs, settings: &CatalogSettings, printer: Printer) -> R
     let what = format!("cannot import `{}`", args.kfdef.display());
     let file = SourceFile::read(&RealFs, &args.kfdef).context(what.clone())?;
     let def = kfdef::parse(&file).context(what.clone())?;
-    let catalog = Catalog::load(&RealFs, &settings.root).context("cannot read the catalog")?;
+    let catalog = Catalog::load_with(&RealFs, &settings.root, settings.catalog.as_deref())
+        .context("cannot read the catalog")?;
     let platform = kfdef::platform(&def);
     let profile = PlatformProfile::load(&RealFs, &settings.root, platform)
         .with_context(|| format!("cannot read platform `{platform}`"))?;

@@ -51,7 +51,11 @@ pub fn run(settings: &InitSettings, printer: Printer) -> Result<Outcome> {
         wizard::catch_interrupts(&interrupted);
     }
     let config = wizard::run(
-        &catalog_choices(&settings.root, settings.release.as_deref())?,
+        &catalog_choices(
+            &settings.root,
+            settings.catalog.as_deref(),
+            settings.release.as_deref(),
+        )?,
         &given,
         &ask,
         &interrupted,
@@ -103,8 +107,8 @@ fn read_password(source: &PasswordSource) -> Result<String> {
 // `manifests/catalog.yaml` lists them). Replaced by the catalog and profile loader.
 /// What the wizard offers: the catalog's releases and components, and each platform profile
 /// with its parameters (`adminEmail` is the wizard's own admin question).
-fn catalog_choices(root: &Path, asked: Option<&str>) -> Result<Choices> {
-    let catalog = Catalog::load(&RealFs, root)?;
+fn catalog_choices(root: &Path, user: Option<&Path>, asked: Option<&str>) -> Result<Choices> {
+    let catalog = Catalog::load_with(&RealFs, root, user)?;
     let mut platforms = Vec::with_capacity(catalog.platforms.len());
     for name in &catalog.platforms {
         let profile = PlatformProfile::load(&RealFs, root, name)?;
@@ -178,16 +182,17 @@ mod tests {
     }
 
     fn choices() -> Choices {
-        catalog_choices(Path::new(env!("CARGO_MANIFEST_DIR")), None).expect("the catalog loads")
+        catalog_choices(Path::new(env!("CARGO_MANIFEST_DIR")), None, None)
+            .expect("the catalog loads")
     }
 
     #[test]
     fn a_release_candidate_is_offered_only_when_named() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let rc = "26.03.1-rc.2".to_owned();
-        let offered = catalog_choices(root, None).expect("the catalog loads");
+        let offered = catalog_choices(root, None, None).expect("the catalog loads");
         assert!(!offered.releases.contains(&rc), "{:?}", offered.releases);
-        let named = catalog_choices(root, Some(&rc)).expect("the catalog loads");
+        let named = catalog_choices(root, None, Some(&rc)).expect("the catalog loads");
         assert!(named.releases.contains(&rc), "{:?}", named.releases);
         assert_eq!(
             named.default_release, "26.03",

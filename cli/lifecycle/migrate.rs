@@ -22,14 +22,17 @@ use crate::upgrade::migrate::{self, MigrationStep};
 use crate::upgrade::plan::UpgradePlan;
 use crate::upgrade::revision::Pin;
 
-/// The catalog an install's render reads: its profile's, or for a kustomization the built-in
-/// one (a kustomization of Kubeflow holds the same CRDs). `None` when it cannot be read.
+/// The catalog an install's render reads: its profile's (with the user's catalog it pins laid
+/// over it), or for a kustomization the built-in one (a kustomization of Kubeflow holds the same CRDs). `None` when it cannot be read.
 pub fn catalog_of(pin: &Pin) -> Option<Catalog> {
-    let root = match pin {
-        Pin::Profile(p) => p.root.as_path(),
-        Pin::Kustomize { .. } => crate::profile::resolve::default_root(),
+    let (root, user) = match pin {
+        Pin::Profile(p) => (
+            p.root.as_path(),
+            p.catalog.as_ref().map(|c| c.path.as_path()),
+        ),
+        Pin::Kustomize { .. } => (crate::profile::resolve::default_root(), None),
     };
-    match Catalog::load(&RealFs, root) {
+    match Catalog::load_with(&RealFs, root, user) {
         Ok(catalog) => Some(catalog),
         Err(e) => {
             tracing::info!("no catalog for the install's migrations: {e}");

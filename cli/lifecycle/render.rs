@@ -17,7 +17,7 @@ use crate::resource::{ResId, ResourceSet, images};
 use crate::settings::{BuildInput, InstallSettings, SourceSettings, default_name_of};
 use crate::source::archive::Limits;
 use crate::source::{FetchOptions, LOCK_FILE, SourceFs, SourceOptions, Sources};
-use crate::upgrade::revision::{Pin, ProfilePin};
+use crate::upgrade::revision::{CatalogPin, Pin, ProfilePin};
 
 /// What is being installed, before it reaches the cluster.
 pub struct Install {
@@ -373,6 +373,10 @@ pub fn profile_pin(request: &profile::Request, resolved: &ResolvedProfile) -> Pi
         config: request.config.as_ref().map(|c| c.file.clone()),
         sources: request.sources.clone(),
         sets: request.sets.clone(),
+        catalog: resolved.user_catalog.as_ref().map(|c| CatalogPin {
+            path: c.path.clone(),
+            sha256: c.sha256.clone(),
+        }),
     }))
 }
 
@@ -435,8 +439,10 @@ pub fn pin_request_at(
         ),
         None => None,
     };
+    let catalog = pin.catalog.as_ref().map(pinned_catalog).transpose()?;
     Ok(profile::Request {
         root: pin.root.clone(),
+        catalog,
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         platform: Some((pin.platform.clone(), Where::Default)),
         release: Some((release.to_owned(), Where::Default)),
@@ -444,6 +450,35 @@ pub fn pin_request_at(
         sets,
         sources: pin.sources.clone(),
     })
+}
+
+/// The user's catalog a revision was rendered with, which must still hold what it held then.
+fn pinned_catalog(pin: &CatalogPin) -> Result<PathBuf> {
+    let path = pin.path.display();
+    let hint = format!(
+        "restore `{path}` as it was, or upgrade to the catalog as it is now with `kfctl upgrade --to RELEASE --catalog {path}`"
+    );
+    let text = match std::fs::read(&pin.path) {
+        Ok(text) => text,
+        Err(e) => {
+            return Err(UserError::new(format!(
+                "the install was rendered with the catalog `{path}`, which cannot be read: {e}"
+            ))
+            .with_hint(hint)
+            .into());
+        }
+    };
+    let now = crate::resource::digest::sha256_hex(&text);
+    if now != pin.sha256 {
+        return Err(UserError::new(format!(
+            "the catalog `{path}` changed since the install was rendered with it (sha256 {} then, {} now)",
+            &pin.sha256[..12.min(pin.sha256.len())],
+            &now[..12]
+        ))
+        .with_hint(hint)
+        .into());
+    }
+    Ok(pin.path.clone())
 }
 
 /// Renders what `pin` pins again, as install `name`. A kustomization must render as it did.

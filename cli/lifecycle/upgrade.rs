@@ -111,12 +111,20 @@ pub fn new_render(
         Some(Pin::Profile(p)) => {
             let mut sets = p.sets.clone();
             sets.extend(settings.from_record.sets.iter().cloned());
-            let mut request = pin_request_at(p, to, sets)?;
+            // A `--catalog` given now replaces the record's, which may have changed since.
+            let mut pin = p.clone();
+            if settings.from_record.catalog.is_some() {
+                pin.catalog = None;
+            }
+            let mut request = pin_request_at(&pin, to, sets)?;
             request.release = Some((to.clone(), Where::Flag(format!("--to {to}"))));
             // A `--source` of the installed release names that release's manifests, not the
             // new one's: only those given now apply.
             request.sources = settings.from_record.sources.clone();
             request.root = settings.from_record.root.clone();
+            if let Some(catalog) = &settings.from_record.catalog {
+                request.catalog = Some(catalog.clone());
+            }
             render_install(
                 &BuildInput::Profile(Box::new(request)),
                 Some(name),

@@ -25,6 +25,16 @@ pub struct Catalog {
     pub releases: Vec<Release>,
     /// CRDs no prune or upgrade deletes, `--purge` or not.
     pub protected_crds: Vec<ProtectedCrd>,
+    /// The user's catalog laid over this one (`--catalog`), if any.
+    pub user: Option<UserCatalog>,
+}
+
+/// A user's catalog file, laid over the built-in one: its absolute path and the sha256 of its
+/// text, which an install's record pins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCatalog {
+    pub path: PathBuf,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone)]
@@ -32,8 +42,11 @@ pub struct ComponentDef {
     pub name: String,
     pub description: String,
     pub depends: Vec<String>,
-    /// Project directories under `manifests/`.
+    /// Project directories under `manifests/`, or for a user catalog's component under
+    /// `manifests_dir`.
     pub manifests: Vec<String>,
+    /// Where `manifests` are: `None` for kfctl's `manifests/`, else a user catalog's directory.
+    pub manifests_dir: Option<PathBuf>,
     /// Per-component parameters, set in `kfctl.yaml` or as `--set <component>.<name>=...`.
     pub parameters: Vec<ParameterSpec>,
     pub at: Loc,
@@ -57,7 +70,8 @@ pub struct Release {
 pub struct SourceDef {
     pub name: String,
     pub version: String,
-    /// The default location, relative to kfctl's root directory.
+    /// The default location, relative to kfctl's root directory (a user catalog's are made
+    /// absolute as it is read).
     pub path: String,
     /// Where to fetch the source when `path` is not a directory: an archive URL with its
     /// digest (`URL#sha256=HEX`), fetched and cached like a remote kustomize base.
@@ -100,70 +114,175 @@ impl Catalog {
         Self::parse(&file)
     }
 
+    /// Reads `<root>/manifests/catalog.yaml` and lays the user's catalog `user` over it
+    /// (`--catalog`, see [`Catalog::lay_over`]).
+    pub fn load_with(
+        fs: &dyn Fs,
+        root: &Path,
+        user: Option<&Path>,
+    ) -> Result<Catalog, ProfileError> {
+        let mut catalog = Self::load(fs, root)?;
+        if let Some(path) = user {
+            let bytes = fs
+                .read_at_most(path, crate::render::fs::MAX_CONFIG_BYTES)
+                .map_err(|source| ProfileError::UserCatalog {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            let sha256 = crate::resource::digest::sha256_hex(&bytes);
+            let text = String::from_utf8(bytes).map_err(|_| ProfileError::Invalid {
+                message: "the file is not UTF-8 text".to_owned(),
+                at: Loc::new(path, None),
+                hint: None,
+            })?;
+            catalog.lay_over(&SourceFile::parse(path, text)?)?;
+            catalog.user = Some(UserCatalog {
+                path: path.to_path_buf(),
+                sha256,
+            });
+        }
+        Ok(catalog)
+    }
+
     pub fn parse(file: &SourceFile) -> Result<Catalog, ProfileError> {
         let root = file.root();
-        root.fields(&[
-            "apiVersion",
-            "kind",
-            "platforms",
-            "defaultRelease",
-            "components",
-            "releases",
-            "protectedCrds",
-        ])?;
+        root.fields(CATALOG_FIELDS)?;
         root.expect_kind(API_VERSION, "Catalog")?;
         let platforms = root.require("platforms")?.strings()?;
         let mut components = Vec::new();
         for node in root.require("components")?.list()? {
             components.push(parse_component(&node)?);
         }
-        for c in &components {
-            for d in &c.depends {
-                if !components.iter().any(|o| &o.name == d) {
-                    return Err(ProfileError::Invalid {
-                        message: format!(
-                            "component `{}` depends on unknown component `{d}`",
-                            c.name
-                        ),
-                        at: c.at.clone(),
-                        hint: None,
-                    });
-                }
-            }
-        }
+        check_dependencies(&components)?;
         let mut releases = Vec::new();
         for node in root.require("releases")?.list()? {
-            releases.push(parse_release(&node, &components)?);
+            releases.push(parse_release(&node, &components, None)?);
         }
         let default_node = root.require("defaultRelease")?;
-        let default_release = default_node.str()?.to_owned();
-        match releases.iter().find(|r| r.name == default_release) {
-            None => {
-                return Err(ProfileError::Invalid {
-                    message: format!("`defaultRelease` names unknown release `{default_release}`"),
-                    at: default_node.loc(),
-                    hint: None,
-                });
-            }
-            Some(r) if r.prerelease => {
-                return Err(ProfileError::Invalid {
-                    message: format!("`defaultRelease` names the pre-release `{default_release}`"),
-                    at: default_node.loc(),
-                    hint: Some("name a stable release; a pre-release is installed only when asked for with `--release`".to_owned()),
-                });
-            }
-            Some(_) => {}
-        }
         let catalog = Catalog {
             file: file.path.clone(),
             platforms,
-            default_release,
+            default_release: default_node.str()?.to_owned(),
             components,
             releases,
             protected_crds: root.get_list("protectedCrds", parse_protected)?,
+            user: None,
         };
+        catalog.check_default(default_node.loc())?;
         catalog.dependency_order(&catalog.component_names())?;
         Ok(catalog)
+    }
+
+    /// Lays a user's catalog over this one: a component or release it names replaces the one
+    /// of that name, a new one is added (after the others, in the file's order); `platforms`
+    /// and `defaultRelease`, when given, replace these; `protectedCrds` are added. Its relative
+    /// `source.path`s start from its own directory. It cannot name project manifests.
+    pub fn lay_over(&mut self, file: &SourceFile) -> Result<(), ProfileError> {
+        let root = file.root();
+        root.fields(CATALOG_FIELDS)?;
+        root.expect_kind(API_VERSION, "Catalog")?;
+        if let Some(platforms) = root.get("platforms") {
+            self.platforms = platforms.strings()?;
+        }
+        let base = file.path.parent().unwrap_or(Path::new("/"));
+        for node in root
+            .get("components")
+            .map(|n| n.list())
+            .transpose()?
+            .unwrap_or_default()
+        {
+            let mut def = parse_component(&node)?;
+            // A component's own manifests are directories beside the catalog, never kfctl's.
+            if let Some(bad) = def.manifests.iter().find(|m| !inside_source(m)) {
+                return Err(ProfileError::Invalid {
+                    message: format!(
+                        "component `{}` names manifests `{}`, which is not a path inside the catalog's directory",
+                        def.name,
+                        crate::profile::write::escape_control(bad)
+                    ),
+                    at: def.at.clone(),
+                    hint: Some(
+                        "write a directory relative to the catalog file, without `..`".to_owned(),
+                    ),
+                });
+            }
+            def.manifests_dir = Some(base.to_path_buf());
+            match self.components.iter_mut().find(|c| c.name == def.name) {
+                Some(old) => *old = def,
+                None => self.components.push(def),
+            }
+        }
+        check_dependencies(&self.components)?;
+        for node in root
+            .get("releases")
+            .map(|n| n.list())
+            .transpose()?
+            .unwrap_or_default()
+        {
+            let extends =
+                match node.get("extends") {
+                    Some(name) => {
+                        let wanted = name.str()?;
+                        Some(self.release(wanted).cloned().ok_or_else(|| {
+                            ProfileError::Invalid {
+                                message: format!("`extends` names unknown release `{wanted}`"),
+                                at: name.loc(),
+                                hint: Some(format!(
+                                    "name one of {}",
+                                    self.releases
+                                        .iter()
+                                        .map(|r| format!("`{}`", r.name))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )),
+                            }
+                        })?)
+                    }
+                    None => None,
+                };
+            let mut release = parse_release(&node, &self.components, extends.as_ref())?;
+            if node.get("source").is_some() {
+                release.source.path = crate::render::fs::clean(&base.join(&release.source.path))
+                    .to_string_lossy()
+                    .into_owned();
+            }
+            match self.releases.iter_mut().find(|r| r.name == release.name) {
+                Some(old) => *old = release,
+                None => self.releases.push(release),
+            }
+        }
+        let default_at = match root.get("defaultRelease") {
+            Some(node) => {
+                self.default_release = node.str()?.to_owned();
+                node.loc()
+            }
+            None => self
+                .release(&self.default_release)
+                .map_or_else(|| Loc::new(&file.path, None), |r| r.at.clone()),
+        };
+        self.check_default(default_at)?;
+        self.protected_crds
+            .extend(root.get_list("protectedCrds", parse_protected)?);
+        self.dependency_order(&self.component_names())?;
+        Ok(())
+    }
+
+    /// The default release must be a stable release of the catalog.
+    fn check_default(&self, at: Loc) -> Result<(), ProfileError> {
+        let name = &self.default_release;
+        match self.release(name) {
+            None => Err(ProfileError::Invalid {
+                message: format!("`defaultRelease` names unknown release `{name}`"),
+                at,
+                hint: None,
+            }),
+            Some(r) if r.prerelease => Err(ProfileError::Invalid {
+                message: format!("`defaultRelease` names the pre-release `{name}`"),
+                at,
+                hint: Some("name a stable release; a pre-release is installed only when asked for with `--release`".to_owned()),
+            }),
+            Some(_) => Ok(()),
+        }
     }
 
     pub fn component_names(&self) -> Vec<String> {
@@ -221,8 +340,8 @@ impl Catalog {
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ),
-                        at: Loc::new(&self.file, None),
-                        hint: None,
+                        at: left[0].at.clone(),
+                        hint: Some("remove one of these `depends`".to_owned()),
                     });
                 }
             }
@@ -231,19 +350,91 @@ impl Catalog {
     }
 }
 
+/// The top-level fields of a catalog.
+const CATALOG_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "platforms",
+    "defaultRelease",
+    "components",
+    "releases",
+    "protectedCrds",
+];
+
+/// Every component's `depends` must name a component of the catalog.
+fn check_dependencies(components: &[ComponentDef]) -> Result<(), ProfileError> {
+    for c in components {
+        for d in &c.depends {
+            if !components.iter().any(|o| &o.name == d) {
+                return Err(ProfileError::Invalid {
+                    message: format!("component `{}` depends on unknown component `{d}`", c.name),
+                    at: c.at.clone(),
+                    hint: Some(format!(
+                        "declare `{d}` under the top-level `components`, or remove it from `depends`"
+                    )),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 fn parse_component(node: &Node<'_>) -> Result<ComponentDef, ProfileError> {
     node.fields(&["name", "description", "depends", "manifests", "parameters"])?;
+    let name = node.require("name")?;
+    let name_text = name.str()?;
+    // A component's name names its overlay directories (`overlays/<platform>/<name>`).
+    if !is_plain_name(name_text) {
+        return Err(ProfileError::Invalid {
+            message: format!(
+                "component name `{}` is not a plain name",
+                crate::profile::write::escape_control(name_text)
+            ),
+            at: name.loc(),
+            hint: Some("use lowercase letters, digits and `-`, starting with a letter".to_owned()),
+        });
+    }
     Ok(ComponentDef {
-        name: node.require("name")?.str()?.to_owned(),
+        name: name_text.to_owned(),
         description: node.require("description")?.str()?.to_owned(),
         depends: node.get_strings("depends")?,
         manifests: node.get_strings("manifests")?,
+        manifests_dir: None,
         parameters: node.get_list("parameters", parse_parameters)?,
         at: node.loc(),
     })
 }
 
-fn parse_release(node: &Node<'_>, components: &[ComponentDef]) -> Result<Release, ProfileError> {
+/// Lowercase letters, digits and `-`, starting with a letter: a name that is also a directory
+/// name and nothing more.
+fn is_plain_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A component's path in a release: relative, and inside the release's source.
+fn inside_source(path: &str) -> bool {
+    let p = Path::new(path);
+    !path.is_empty()
+        && p.is_relative()
+        && p.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
+}
+
+/// A release entry; `base` is the release it `extends` (a user catalog's), whose source,
+/// description, components and migrations it keeps unless it gives its own (its components
+/// per component).
+fn parse_release(
+    node: &Node<'_>,
+    components: &[ComponentDef],
+    base: Option<&Release>,
+) -> Result<Release, ProfileError> {
     node.fields(&[
         "name",
         "description",
@@ -251,8 +442,57 @@ fn parse_release(node: &Node<'_>, components: &[ComponentDef]) -> Result<Release
         "source",
         "components",
         "migrations",
+        "extends",
     ])?;
-    let source = node.require("source")?;
+    if let (None, Some(extends)) = (base, node.get("extends")) {
+        return Err(ProfileError::Invalid {
+            message: "only a user catalog's release can extend another".to_owned(),
+            at: extends.loc(),
+            hint: None,
+        });
+    }
+    let source = match (node.get("source"), base) {
+        (Some(source), _) => parse_source(&source)?,
+        (None, Some(base)) => base.source.clone(),
+        (None, None) => parse_source(&node.require("source")?)?,
+    };
+    let mut paths = base.map(|b| b.paths.clone()).unwrap_or_default();
+    let listed = match (node.get("components"), base) {
+        (Some(table), _) => Some(table),
+        (None, Some(_)) => None,
+        (None, None) => Some(node.require("components")?),
+    };
+    for (name, list) in listed
+        .map(|t| t.named(|entry| release_paths(entry, components)))
+        .transpose()?
+        .unwrap_or_default()
+    {
+        paths.insert(name, list);
+    }
+    let migrations = match (node.get("migrations"), base) {
+        (None, Some(base)) => base.migrations.clone(),
+        _ => node.get_list("migrations", parse_migrations)?,
+    };
+    let description = match (node.get("description"), base) {
+        (None, Some(base)) => base.description.clone(),
+        _ => node.require("description")?.str()?.to_owned(),
+    };
+    Ok(Release {
+        name: node.require("name")?.str()?.to_owned(),
+        description,
+        prerelease: match (node.get("prerelease"), base) {
+            (Some(flag), _) => flag.bool()?,
+            (None, Some(base)) => base.prerelease,
+            (None, None) => false,
+        },
+        source,
+        paths,
+        migrations,
+        at: node.loc(),
+    })
+}
+
+fn parse_source(source: &Node<'_>) -> Result<SourceDef, ProfileError> {
     source.fields(&["name", "version", "path", "url", "sha256"])?;
     let url = match (source.get("url"), source.get("sha256")) {
         (None, None) => None,
@@ -268,36 +508,37 @@ fn parse_release(node: &Node<'_>, components: &[ComponentDef]) -> Result<Release
             });
         }
     };
-    let paths: BTreeMap<String, Vec<String>> = node
-        .require("components")?
-        .named(|entry| {
-            let name = entry.key();
-            if !components.iter().any(|c| c.name == name) {
-                return Err(ProfileError::Invalid {
-                    message: format!("release lists unknown component `{name}`"),
-                    at: entry.loc(),
-                    hint: Some("declare it under the top-level `components` first".to_owned()),
-                });
-            }
-            entry.strings()
-        })?
-        .into_iter()
-        .collect();
-    Ok(Release {
-        name: node.require("name")?.str()?.to_owned(),
-        description: node.require("description")?.str()?.to_owned(),
-        prerelease: match node.get("prerelease") {
-            Some(flag) => flag.bool()?,
-            None => false,
-        },
-        source: SourceDef {
-            name: source.require("name")?.str()?.to_owned(),
-            version: source.require("version")?.str()?.to_owned(),
-            path: source.require("path")?.str()?.to_owned(),
-            url,
-        },
-        paths,
-        migrations: node.get_list("migrations", parse_migrations)?,
-        at: node.loc(),
+    Ok(SourceDef {
+        name: source.require("name")?.str()?.to_owned(),
+        version: source.require("version")?.str()?.to_owned(),
+        path: source.require("path")?.str()?.to_owned(),
+        url,
     })
+}
+
+/// One entry of a release's `components`: a declared component, and paths inside the source.
+fn release_paths(
+    entry: &Node<'_>,
+    components: &[ComponentDef],
+) -> Result<Vec<String>, ProfileError> {
+    let name = entry.key();
+    if !components.iter().any(|c| c.name == name) {
+        return Err(ProfileError::Invalid {
+            message: format!("release lists unknown component `{name}`"),
+            at: entry.loc(),
+            hint: Some("declare it under the top-level `components` first".to_owned()),
+        });
+    }
+    let paths = entry.strings()?;
+    if let Some(bad) = paths.iter().find(|p| !inside_source(p)) {
+        return Err(ProfileError::Invalid {
+            message: format!(
+                "component `{name}` names `{}`, which is not a path inside the release's source",
+                crate::profile::write::escape_control(bad)
+            ),
+            at: entry.loc(),
+            hint: Some("write a relative path without `..`, like `applications/katib/upstream/installs/katib-with-kubeflow`".to_owned()),
+        });
+    }
+    Ok(paths)
 }

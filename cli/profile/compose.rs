@@ -209,6 +209,7 @@ mod tests {
             secrets: BTreeMap::new(),
             added: Vec::new(),
             webhook_failure_policy: None,
+            user_catalog: None,
         }
     }
 

@@ -67,6 +67,13 @@ pub enum ProfileError {
         source: std::io::Error,
     },
 
+    #[error("cannot read the catalog `{}`", path.display())]
+    UserCatalog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("{path}:{}:{}: invalid YAML: {}", source.line, source.col, source.message)]
     Yaml {
         path: PathBuf,
@@ -302,6 +309,9 @@ impl Diagnostic for ProfileError {
                 did_you_mean(last, allowed, "fields here")
             }
             ProfileError::MissingField { field, .. } => format!("add `{field}`"),
+            ProfileError::UserCatalog { .. } => {
+                "pass an existing file with `--catalog` or `KFCTL_CATALOG`: a `kind: Catalog` laid over the built-in one".to_owned()
+            }
             ProfileError::WrongType { expected, .. } if *expected == "a string" => {
                 "quote the value to make it a string (`\"0123\"`), so YAML does not read it as a number or boolean".to_owned()
             }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::catalog::{Catalog, Release};
+use super::catalog::{Catalog, Release, UserCatalog};
 use super::config::{KfctlConfig, SecretRef, SourceLocation};
 use super::platform::{ParameterSpec, PlatformProfile};
 use super::{ProfileError, Where};
@@ -17,6 +17,8 @@ use crate::render::{Fs, Loc};
 pub struct Request {
     /// kfctl's root directory (holding `manifests/`, `platforms/`, `overlays/`); absolute.
     pub root: PathBuf,
+    /// A user's catalog laid over the built-in one (`--catalog`); absolute.
+    pub catalog: Option<PathBuf>,
     /// The directory relative `--source` paths start from; absolute.
     pub cwd: PathBuf,
     pub platform: Option<(String, Where)>,
@@ -46,6 +48,8 @@ pub struct ResolvedProfile {
     pub added: Vec<(String, String)>,
     /// The platform's `admissionWebhooks.failurePolicy`, applied to every webhook rendered.
     pub webhook_failure_policy: Option<String>,
+    /// The user's catalog read (`--catalog`), with its digest.
+    pub user_catalog: Option<UserCatalog>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +64,7 @@ pub struct ResolvedComponent {
 }
 
 pub fn resolve(fs: &dyn Fs, req: &Request) -> Result<ResolvedProfile, ProfileError> {
-    let catalog = Catalog::load(fs, &req.root)?;
+    let catalog = Catalog::load_with(fs, &req.root, req.catalog.as_deref())?;
     let (platform_name, platform_from) = req.platform.clone().ok_or(ProfileError::NoPlatform)?;
     if !catalog.platforms.contains(&platform_name) {
         return Err(ProfileError::UnknownPlatform {
@@ -135,6 +139,7 @@ pub fn resolve(fs: &dyn Fs, req: &Request) -> Result<ResolvedProfile, ProfileErr
         secrets,
         added,
         webhook_failure_policy: profile.webhook_failure_policy.clone(),
+        user_catalog: catalog.user.clone(),
     })
 }
 
@@ -167,18 +172,53 @@ fn resolve_component(
                 source_dir: source_dir.to_path_buf(),
             });
         }
+        // A link inside the source may point anywhere: what renders is where it leads.
+        let inside = match (fs.real_path(&dir), fs.real_path(source_dir)) {
+            (Ok(real), Ok(root)) => real.starts_with(&root),
+            _ => false,
+        };
+        if !inside {
+            return Err(ProfileError::Invalid {
+                message: format!(
+                    "component `{name}` of release `{}` names `{p}`, which leads outside the release's source `{}`",
+                    release.name,
+                    source_dir.display()
+                ),
+                at: release.at.clone(),
+                hint: Some("a component's directories must be inside its release's source; remove the symbolic link that leads out, or point the release's `source.path` at the tree that holds them".to_owned()),
+            });
+        }
         paths.push(dir);
     }
     let mut manifests = Vec::new();
+    let manifests_dir = def
+        .manifests_dir
+        .clone()
+        .unwrap_or_else(|| req.root.join("manifests"));
     for m in &def.manifests {
-        let dir = clean(&req.root.join("manifests").join(m));
+        let dir = clean(&manifests_dir.join(m));
         if !fs.is_dir(&dir) {
             return Err(ProfileError::Invalid {
                 message: format!(
-                    "component `{name}` names project manifests `{m}`, which is not a directory under `manifests/`"
+                    "component `{name}` names manifests `{m}`, which is not a directory under `{}`",
+                    manifests_dir.display()
                 ),
                 at: def.at.clone(),
                 hint: None,
+            });
+        }
+        let inside = match (fs.real_path(&dir), fs.real_path(&manifests_dir)) {
+            (Ok(real), Ok(base)) => real.starts_with(&base),
+            _ => false,
+        };
+        if !inside {
+            return Err(ProfileError::Invalid {
+                message: format!(
+                    "component `{name}` names manifests `{m}`, which lead outside `{}`",
+                    manifests_dir.display()
+                ),
+                at: def.at.clone(),
+                hint: Some("remove the symbolic link that leads out".to_owned()),
             });
         }
         manifests.push(dir);
@@ -591,6 +631,7 @@ spec:
     fn request(config: Option<&str>, sets: &[&str]) -> Request {
         Request {
             root: PathBuf::from("/r"),
+            catalog: None,
             cwd: PathBuf::from("/w"),
             platform: Some(("p".to_owned(), Where::Flag("--platform p".to_owned()))),
             release: None,
@@ -606,6 +647,174 @@ spec:
     }
 
     const CONFIG: &str = "apiVersion: kfctl.dev/v1alpha1\nkind: KfctlConfig\nspec:\n";
+
+    /// A user's catalog adding release `mine` (its source beside the file) and component
+    /// `tool`, and replacing component `extra`.
+    const USER_CATALOG: &str = "\
+apiVersion: kfctl.dev/v1alpha1
+kind: Catalog
+components:
+- name: extra
+  description: extra, replaced
+  depends: [ns]
+- name: tool
+  description: a tool of our own
+  depends: [app]
+releases:
+- name: mine
+  description: ours
+  source: {name: m, version: ours, path: src}
+  components: {ns: [ns], mesh: [mesh], app: [app], tool: [tools/tool]}
+";
+
+    fn with_user_catalog(text: &str) -> (MemFs, Request) {
+        let mut fs = fs();
+        fs.add("/u/catalog.yaml", text);
+        for c in ["ns", "mesh", "app", "tools/tool"] {
+            fs.add(format!("/u/src/{c}/kustomization.yaml"), "resources: []\n");
+        }
+        let mut req = request(None, &["project=abc"]);
+        req.catalog = Some(PathBuf::from("/u/catalog.yaml"));
+        (fs, req)
+    }
+
+    #[test]
+    fn a_user_catalog_adds_and_replaces_by_name() {
+        let (fs, _) = with_user_catalog(USER_CATALOG);
+        let catalog =
+            Catalog::load_with(&fs, Path::new("/r"), Some(Path::new("/u/catalog.yaml"))).unwrap();
+        assert_eq!(
+            catalog.component_names(),
+            ["ns", "mesh", "app", "extra", "tool"]
+        );
+        assert_eq!(
+            catalog.component("extra").unwrap().description,
+            "extra, replaced"
+        );
+        let mine = catalog.release("mine").unwrap();
+        assert_eq!(mine.source.path, "/u/src");
+        // The built-in releases stay, and stay the default.
+        assert!(catalog.release("old").is_some());
+        assert_eq!(catalog.default_release, "new");
+        let user = catalog.user.as_ref().unwrap();
+        assert_eq!(user.path, PathBuf::from("/u/catalog.yaml"));
+        assert_eq!(
+            user.sha256,
+            crate::resource::digest::sha256_hex(USER_CATALOG.as_bytes())
+        );
+    }
+
+    #[test]
+    fn a_user_release_renders_from_beside_its_catalog() {
+        let (fs, mut req) = with_user_catalog(USER_CATALOG);
+        req.release = Some(("mine".to_owned(), Where::Flag("--release mine".to_owned())));
+        let config = format!("{CONFIG}  components:\n    tool: {{enabled: true}}\n");
+        req.config = Some(
+            KfctlConfig::parse(&SourceFile::parse(Path::new("/c/kfctl.yaml"), config).unwrap())
+                .unwrap(),
+        );
+        let p = resolve(&fs, &req).unwrap();
+        assert_eq!(p.release, "mine");
+        assert_eq!(p.source_dir, PathBuf::from("/u/src"));
+        let tool = p.components.iter().find(|c| c.name == "tool").unwrap();
+        assert_eq!(tool.paths, [PathBuf::from("/u/src/tools/tool")]);
+        assert!(p.user_catalog.is_some());
+    }
+
+    #[test]
+    fn a_user_release_extends_a_built_in_one_with_a_component_of_its_own() {
+        let text = "\
+apiVersion: kfctl.dev/v1alpha1
+kind: Catalog
+components:
+- {name: tool, description: ours, depends: [app], manifests: [tool]}
+releases:
+- name: new-plus
+  extends: new
+  components: {tool: []}
+";
+        let (mut fs, mut req) = with_user_catalog(text);
+        fs.add("/u/tool/kustomization.yaml", "resources: []\n");
+        req.release = Some((
+            "new-plus".to_owned(),
+            Where::Flag("--release new-plus".to_owned()),
+        ));
+        req.config = Some(
+            KfctlConfig::parse(
+                &SourceFile::parse(
+                    Path::new("/c/kfctl.yaml"),
+                    format!("{CONFIG}  components:\n    tool: {{}}\n"),
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+        );
+        let p = resolve(&fs, &req).unwrap();
+        // The built-in release's source and components, and the user's component.
+        assert_eq!(p.source_dir, PathBuf::from("/m"));
+        let names: Vec<&str> = p.components.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["ns", "mesh", "app", "tool"]);
+        let tool = p.components.iter().find(|c| c.name == "tool").unwrap();
+        assert_eq!(tool.manifests, [PathBuf::from("/u/tool")]);
+        assert!(tool.paths.is_empty());
+        let catalog = Catalog::load_with(&fs, Path::new("/r"), req.catalog.as_deref()).unwrap();
+        let release = catalog.release("new-plus").unwrap();
+        assert_eq!(release.description, "new");
+        assert_eq!(release.paths["app"], ["app"]);
+    }
+
+    #[test]
+    fn a_user_catalog_is_checked_like_the_built_in_one() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "apiVersion: kfctl.dev/v1alpha1\nkind: Catalog\ncomponents:\n- {name: ../../etc, description: x}\n",
+                "is not a plain name",
+            ),
+            (
+                "apiVersion: kfctl.dev/v1alpha1\nkind: Catalog\ncomponents:\n- {name: x, description: x, manifests: [../r/manifests/gpu]}\n",
+                "not a path inside the catalog's directory",
+            ),
+            (
+                "apiVersion: kfctl.dev/v1alpha1\nkind: Catalog\nreleases:\n- {name: r, extends: gone}\n",
+                "`extends` names unknown release `gone`",
+            ),
+            (
+                "apiVersion: kfctl.dev/v1alpha1\nkind: Catalog\nreleases:\n- {name: r, description: r}\n",
+                "source",
+            ),
+            (
+                "apiVersion: kfctl.dev/v1alpha1\nkind: Catalog\nreleases:\n- {name: r, description: r, source: {name: m, version: v, path: s}, components: {ns: [../../etc]}}\n",
+                "not a path inside the release's source",
+            ),
+            (
+                "apiVersion: kfctl.dev/v1alpha1\nkind: Catalog\nreleases:\n- {name: r, description: r, source: {name: m, version: v, path: s}, components: {ns: [/etc]}}\n",
+                "not a path inside the release's source",
+            ),
+            (
+                "apiVersion: kfctl.dev/v1alpha1\nkind: Catalog\ncomponents:\n- {name: x, description: x, depends: [nope]}\n",
+                "depends on unknown component `nope`",
+            ),
+            (
+                "apiVersion: kfctl.dev/v1alpha1\nkind: Catalog\ndefaultRelease: gone\n",
+                "names unknown release `gone`",
+            ),
+            (
+                "apiVersion: kfctl.dev/v1alpha1\nkind: Catalog\nrelease: []\n",
+                "release",
+            ),
+            ("apiVersion: v1\nkind: ConfigMap\n", "Catalog"),
+        ];
+        for (text, expected) in cases {
+            let (fs, req) = with_user_catalog(text);
+            let err = resolve(&fs, &req).unwrap_err();
+            let shown = format!("{err} {}", err.hint().unwrap_or_default());
+            assert!(shown.contains(expected), "{text}: {shown}");
+        }
+        let (fs, mut req) = with_user_catalog(USER_CATALOG);
+        req.catalog = Some(PathBuf::from("/u/missing.yaml"));
+        let err = resolve(&fs, &req).unwrap_err();
+        assert!(matches!(err, ProfileError::UserCatalog { .. }), "{err}");
+    }
 
     #[test]
     fn dependencies_are_enabled_and_ordered_first() {

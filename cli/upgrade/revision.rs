@@ -100,6 +100,18 @@ pub struct ProfilePin {
     /// release's defaults for the rest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sets: Vec<String>,
+    /// The user's catalog laid over the built-in one (`--catalog`), when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<CatalogPin>,
+}
+
+/// A user's catalog a render read: its absolute path and the sha256 of its text. Rendering the
+/// revision again reads the same file, and refuses one that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogPin {
+    pub path: PathBuf,
+    pub sha256: String,
 }
 
 impl Pin {
@@ -218,6 +230,7 @@ pub(crate) mod tests {
                 config: Some("/home/someone/kfctl.yaml".into()),
                 sources: Vec::new(),
                 sets: vec!["gpu.enabled=true".into()],
+                catalog: None,
             })),
             result: RevisionResult::Failed,
             message: Some("x".repeat(300)),

@@ -16,6 +16,7 @@ mod kubeflow_corpus;
 
 mod admission;
 mod apply;
+mod catalog;
 mod cluster_client;
 mod crd;
 mod delete;

@@ -309,6 +309,7 @@ fn origins(case: &Case) -> BTreeMap<String, String> {
         .unwrap_or_else(|e| panic!("the test's kfctl.yaml: {e}"));
     let request = Request {
         root: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        catalog: None,
         cwd: std::env::current_dir().expect("a current directory"),
         platform: Some((
             case.platform.to_owned(),

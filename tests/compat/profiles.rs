@@ -67,6 +67,7 @@ fn resolve_with(
 ) -> ResolvedProfile {
     let request = Request {
         root: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        catalog: None,
         cwd: PathBuf::from("/"),
         platform: Some((platform.to_owned(), Where::Default)),
         release: Some((release.to_owned(), Where::Default)),

@@ -13,6 +13,7 @@ mod http;
 mod kfctl_bin;
 
 mod archives;
+mod catalog;
 mod downloads;
 mod import;
 mod output;
