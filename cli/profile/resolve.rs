@@ -172,12 +172,7 @@ fn resolve_component(
                 source_dir: source_dir.to_path_buf(),
             });
         }
-        // A link inside the source may point anywhere: what renders is where it leads.
-        let inside = match (fs.real_path(&dir), fs.real_path(source_dir)) {
-            (Ok(real), Ok(root)) => real.starts_with(&root),
-            _ => false,
-        };
-        if !inside {
+        if !leads_inside(fs, &dir, source_dir) {
             return Err(ProfileError::Invalid {
                 message: format!(
                     "component `{name}` of release `{}` names `{p}`, which leads outside the release's source `{}`",
@@ -207,11 +202,7 @@ fn resolve_component(
                 hint: None,
             });
         }
-        let inside = match (fs.real_path(&dir), fs.real_path(&manifests_dir)) {
-            (Ok(real), Ok(base)) => real.starts_with(&base),
-            _ => false,
-        };
-        if !inside {
+        if !leads_inside(fs, &dir, &manifests_dir) {
             return Err(ProfileError::Invalid {
                 message: format!(
                     "component `{name}` names manifests `{m}`, which lead outside `{}`",
@@ -307,6 +298,15 @@ fn enabled_components(
         }
     }
     Ok((enabled.into_iter().collect(), added))
+}
+
+/// Whether `dir`, every link followed, is inside `base`: a link inside a tree may point
+/// anywhere, and what renders is where it leads.
+fn leads_inside(fs: &dyn Fs, dir: &Path, base: &Path) -> bool {
+    match (fs.real_path(dir), fs.real_path(base)) {
+        (Ok(real), Ok(base)) => real.starts_with(base),
+        _ => false,
+    }
 }
 
 /// `--set NAME=VALUE` split into (name, value, the argument as written).

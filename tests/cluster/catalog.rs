@@ -79,6 +79,13 @@ fn config(dir: &Path) -> String {
     file.to_str().expect("utf-8").to_owned()
 }
 
+/// `kfctl ARGS --name NAME --yes --timeout 3m`: a step of the install's lifecycle.
+fn step(name: &str, args: &[&str]) -> std::process::Output {
+    let mut all = args.to_vec();
+    all.extend(["--name", name, "--yes", "--timeout", "3m"]);
+    kfctl(&all)
+}
+
 async fn says(ns: &TestNamespace) -> String {
     let cms: Api<ConfigMap> = Api::namespaced(ns.client(), ns.name());
     cms.get("hello")
@@ -114,32 +121,12 @@ async fn a_user_catalog_installs_upgrades_and_rolls_back_and_a_changed_one_is_re
     let without = kfctl(&["apply", "-f", &config, "--name", name, "--yes"]);
     assert_eq!(without.status.code(), Some(1), "{}", text(&without));
 
-    let applied = kfctl(&[
-        "apply",
-        "-f",
-        &config,
-        "--name",
-        name,
-        "--catalog",
-        catalog,
-        "--yes",
-        "--timeout",
-        "3m",
-    ]);
+    let applied = step(name, &["apply", "-f", &config, "--catalog", catalog]);
     assert!(applied.status.success(), "{}", text(&applied));
     assert_eq!(says(&ns).await, "one");
 
     // The record names the catalog: an upgrade needs no `--catalog`.
-    let upgraded = kfctl(&[
-        "upgrade",
-        "--to",
-        "ours-2",
-        "--name",
-        name,
-        "--yes",
-        "--timeout",
-        "3m",
-    ]);
+    let upgraded = step(name, &["upgrade", "--to", "ours-2"]);
     assert!(upgraded.status.success(), "{}", text(&upgraded));
     assert_eq!(says(&ns).await, "two");
     let history = kfctl(&["history", "--name", name, "-o", "json"]);
@@ -159,16 +146,7 @@ async fn a_user_catalog_installs_upgrades_and_rolls_back_and_a_changed_one_is_re
     // Changed since: a rollback refuses to render it, and says what to do.
     let original = std::fs::read_to_string(catalog).expect("read the catalog");
     std::fs::write(catalog, format!("{original}# edited\n")).expect("edit the catalog");
-    let refused = kfctl(&[
-        "rollback",
-        "--to-revision",
-        "1",
-        "--name",
-        name,
-        "--yes",
-        "--timeout",
-        "3m",
-    ]);
+    let refused = step(name, &["rollback", "--to-revision", "1"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -183,33 +161,13 @@ async fn a_user_catalog_installs_upgrades_and_rolls_back_and_a_changed_one_is_re
 
     // Restored, the rollback renders what revision 1 pinned.
     std::fs::write(catalog, &original).expect("restore the catalog");
-    let rolled = kfctl(&[
-        "rollback",
-        "--to-revision",
-        "1",
-        "--name",
-        name,
-        "--yes",
-        "--timeout",
-        "3m",
-    ]);
+    let rolled = step(name, &["rollback", "--to-revision", "1"]);
     assert!(rolled.status.success(), "{}", text(&rolled));
     assert_eq!(says(&ns).await, "one");
 
     // Named again, the catalog as it is now is the one an upgrade reads and records.
     std::fs::write(catalog, format!("{original}# edited\n")).expect("edit the catalog");
-    let upgraded = kfctl(&[
-        "upgrade",
-        "--to",
-        "ours-2",
-        "--name",
-        name,
-        "--catalog",
-        catalog,
-        "--yes",
-        "--timeout",
-        "3m",
-    ]);
+    let upgraded = step(name, &["upgrade", "--to", "ours-2", "--catalog", catalog]);
     assert!(upgraded.status.success(), "{}", text(&upgraded));
     assert_eq!(says(&ns).await, "two");
     let diff = kfctl(&["status", "--name", name, "--exit-code"]);
