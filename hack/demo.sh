@@ -38,7 +38,7 @@ step "kfctl apply -p local --yes"
 "$kfctl" apply -p local --yes --kubeconfig "$CLUSTER_KUBECONFIG" --context "$CLUSTER_NAME"
 
 step "what runs where"
-kc get deployments,statefulsets,daemonsets -A | head -40
+kc get deployments,statefulsets,daemonsets -A | sed -n '1,40p' # reads it all: `head` would cut kubectl off (SIGPIPE under pipefail)
 echo
 kc -n kube-system get pods -l name=nvidia-device-plugin -o wide
 gpu_nodes="$(kc get nodes -l nvidia.com/gpu.present=true -o jsonpath='{.items[*].metadata.name}')"
@@ -53,7 +53,7 @@ step "kfctl apply -p local --yes, again: nothing to change"
 "$kfctl" apply -p local --yes --kubeconfig "$CLUSTER_KUBECONFIG" --context "$CLUSTER_NAME" 2>&1 | tail -n 1
 
 step "kfctl status"
-"$kfctl" status -p local --kubeconfig "$CLUSTER_KUBECONFIG" --context "$CLUSTER_NAME" | head -40
+"$kfctl" status -p local --kubeconfig "$CLUSTER_KUBECONFIG" --context "$CLUSTER_NAME" | sed -n '1,40p'
 
 step "a hand edit: kubectl scale, found by kfctl diff, undone by kfctl diff --fix"
 kc -n kubeflow scale deployment/jupyter-web-app-deployment --replicas=3 >/dev/null
