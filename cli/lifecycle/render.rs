@@ -458,7 +458,8 @@ fn pinned_catalog(pin: &CatalogPin) -> Result<PathBuf> {
     let hint = format!(
         "restore `{path}` as it was, or upgrade to the catalog as it is now with `kfctl upgrade --to RELEASE --catalog {path}`"
     );
-    let text = match std::fs::read(&pin.path) {
+    let text = match crate::render::fs::read_at_most(&pin.path, crate::render::fs::MAX_CONFIG_BYTES)
+    {
         Ok(text) => text,
         Err(e) => {
             return Err(UserError::new(format!(
@@ -527,6 +528,28 @@ pub fn render_pin(pin: &Pin, name: &str, events: Events<'_>) -> Result<Install> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pinned_catalog_must_hold_what_it_held() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("catalog.yaml");
+        std::fs::write(&path, "kind: Catalog\n").expect("write");
+        let pin = CatalogPin {
+            path: path.clone(),
+            sha256: crate::resource::digest::sha256_hex(b"kind: Catalog\n"),
+        };
+        assert_eq!(pinned_catalog(&pin).expect("unchanged"), path);
+        std::fs::write(&path, "kind: Catalog\n# edited\n").expect("write");
+        let err = format!("{:#}", pinned_catalog(&pin).unwrap_err());
+        assert!(err.contains("changed since the install was rendered"), "{err}");
+        // A record pointing at an endless file is refused, not read to the end.
+        let endless = CatalogPin {
+            path: PathBuf::from("/dev/zero"),
+            sha256: pin.sha256.clone(),
+        };
+        let err = format!("{:#}", pinned_catalog(&endless).unwrap_err());
+        assert!(err.contains("cannot be read"), "{err}");
+    }
 
     #[test]
     fn install_names() {
