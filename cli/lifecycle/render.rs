@@ -541,7 +541,10 @@ mod tests {
         assert_eq!(pinned_catalog(&pin).expect("unchanged"), path);
         std::fs::write(&path, "kind: Catalog\n# edited\n").expect("write");
         let err = format!("{:#}", pinned_catalog(&pin).unwrap_err());
-        assert!(err.contains("changed since the install was rendered"), "{err}");
+        assert!(
+            err.contains("changed since the install was rendered"),
+            "{err}"
+        );
         // A record pointing at an endless file is refused, not read to the end.
         let endless = CatalogPin {
             path: PathBuf::from("/dev/zero"),
