@@ -175,8 +175,9 @@ impl Catalog {
 
     /// Lays a user's catalog over this one: a component or release it names replaces the one
     /// of that name, a new one is added (after the others, in the file's order); `platforms`
-    /// and `defaultRelease`, when given, replace these; `protectedCrds` are added. Its relative
-    /// `source.path`s start from its own directory. It cannot name project manifests.
+    /// and `defaultRelease`, when given, replace these; `protectedCrds` are added. A release may
+    /// `extends` one already here. Its relative `source.path`s and its components' `manifests`
+    /// start from its own directory, never kfctl's `manifests/`.
     pub fn lay_over(&mut self, file: &SourceFile) -> Result<(), ProfileError> {
         let root = file.root();
         root.fields(CATALOG_FIELDS)?;
