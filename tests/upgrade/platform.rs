@@ -401,7 +401,7 @@ fn assert_step(
             name.as_str(),
             "--ignore-not-found",
             "-o",
-            "name",
+            "json",
         ];
         if !namespace.is_empty() {
             args.extend(["-n", namespace.as_str()]);
@@ -410,7 +410,19 @@ fn assert_step(
         let gone = !out.status.success()
             && String::from_utf8_lossy(&out.stderr)
                 .contains("the server doesn't have a resource type");
-        if gone || String::from_utf8_lossy(&out.stdout).trim().is_empty() {
+        let live = String::from_utf8_lossy(&out.stdout);
+        if gone || live.trim().is_empty() {
+            continue;
+        }
+        // An object kfctl ever wrote names kfctl among its managers. One that does not was made
+        // again by someone else after kfctl deleted it (kfctl's prune counts an object with a
+        // new uid as gone): it is not the install's.
+        let live: Value = serde_json::from_str(&live).expect("kubectl prints JSON");
+        let written_by_kfctl = live
+            .pointer("/metadata/managedFields")
+            .and_then(Value::as_array)
+            .is_some_and(|fields| fields.iter().any(|f| f["manager"] == "kfctl"));
+        if !written_by_kfctl {
             continue;
         }
         let id = if namespace.is_empty() {
